@@ -1,0 +1,71 @@
+"""Helpers every tab's handlers share: language, friendly errors."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import gradio as gr
+
+from segdemo.errors import InputError
+from segdemo.ui.i18n import lang_of, strings, t
+
+log = logging.getLogger("segdemo.ui")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _request_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> gr.Request | None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, gr.Request):
+            return value
+    return None
+
+
+def to_gradio_error(exc: BaseException, lang: str) -> gr.Error:
+    """Turn any exception into a ``gr.Error`` with a message in ``lang`` and no traceback.
+
+    :class:`InputError` keys are translated; other ``ValueError``s keep their message (they
+    describe a bad argument in plain words); anything else is logged and shown as a short,
+    generic message naming only the exception type.
+    """
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, InputError) and exc.key in strings():
+        try:
+            return gr.Error(t(exc.key, lang, **exc.params))
+        except (KeyError, IndexError):
+            return gr.Error(str(exc))
+    if isinstance(exc, ValueError):
+        return gr.Error(str(exc))
+    log.exception("unexpected error in a handler", exc_info=exc)
+    return gr.Error(t("err.unexpected", lang, kind=type(exc).__name__))
+
+
+def friendly_errors(fn: F) -> F:
+    """Decorate a Gradio handler so that no exception reaches the user as a traceback.
+
+    The handler should take a ``gr.Request`` parameter so the message is in the reader's
+    language; without one, English is used. Works for plain and generator handlers.
+    """
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - the point is to catch everything
+                raise to_gradio_error(exc, lang_of(_request_in(args, kwargs))) from None
+
+        return gen_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            raise to_gradio_error(exc, lang_of(_request_in(args, kwargs))) from None
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,96 @@
+"""Bilingual text (English / Simplified Chinese) for the whole UI.
+
+Two ways to show a string, both reading the tables in :mod:`segdemo.ui.strings`:
+
+- ``i18n("key")`` for component labels and static text: Gradio translates it in the
+  browser from the browser's language (``gr.I18n``).
+- ``t("key", lang, **params)`` for text a handler renders at request time (tables,
+  messages, plots); ``lang`` comes from :func:`lang_of`, which reads the same browser
+  language from the request's ``Accept-Language`` header.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from typing import Any
+
+import gradio as gr
+
+from segdemo.ui.strings import MODULES
+
+LANGS = ("en", "zh")
+# Browsers send zh-CN, zh-Hans, zh-SG ...: every Chinese variant gets the Simplified table.
+_GRADIO_LOCALES = {"en": ("en",), "zh": ("zh", "zh-CN", "zh-Hans", "zh-SG", "zh-TW", "zh-HK")}
+_SHARED_PREFIXES = ("app.", "tab.", "err.", "common.")
+
+
+@functools.cache
+def strings() -> dict[str, tuple[str, str]]:
+    """All string tables merged: ``key -> (English, Chinese)``.
+
+    Raises:
+        ValueError: a key defined twice, or outside its module's namespace.
+    """
+    merged: dict[str, tuple[str, str]] = {}
+    for module in MODULES:
+        table = importlib.import_module(f"segdemo.ui.strings.{module}").STRINGS
+        for key, pair in table.items():
+            # err.* keys are the backends' InputError keys: any tab may define the ones it raises.
+            allowed = _SHARED_PREFIXES if module == "common" else (f"{module}.", "err.")
+            if not key.startswith(allowed):
+                raise ValueError(f"string key {key!r} in strings/{module}.py must start with {allowed}")
+            if key in merged:
+                raise ValueError(f"string key {key!r} is defined twice")
+            merged[key] = pair
+    return merged
+
+
+@functools.cache
+def _gradio_i18n() -> gr.I18n:
+    tables = {lang: {k: pair[i] for k, pair in strings().items()} for i, lang in enumerate(LANGS)}
+    return gr.I18n(**{loc: tables[lang] for lang, locs in _GRADIO_LOCALES.items() for loc in locs})
+
+
+def i18n(key: str) -> gr.I18nData:
+    """A translatable string for a component; fails early on an unknown key."""
+    if key not in strings():
+        raise KeyError(f"unknown string key {key!r}")
+    return _gradio_i18n()(key)
+
+
+def gradio_i18n() -> gr.I18n:
+    """The ``gr.I18n`` to pass to ``demo.launch(i18n=...)``."""
+    return _gradio_i18n()
+
+
+def t(key: str, lang: str = "en", **params: Any) -> str:
+    """The string ``key`` in ``lang`` (``"en"`` or ``"zh"``), formatted with ``params``."""
+    pair = strings()[key]
+    text = pair[1] if lang == "zh" else pair[0]
+    return text.format(**params) if params else text
+
+
+def lang_of(request: gr.Request | None) -> str:
+    """``"zh"`` if the browser prefers Chinese over English, else ``"en"``.
+
+    Reads ``Accept-Language`` (e.g. ``"zh-CN,zh;q=0.9,en;q=0.8"``) and takes the first
+    of English/Chinese by quality, the order the browser itself would use.
+    """
+    header = ""
+    if request is not None:
+        headers = getattr(request, "headers", None) or {}
+        header = headers.get("accept-language", "") or ""
+    best, best_q = "en", -1.0
+    for part in header.split(","):
+        tag, _, q = part.strip().partition(";q=")
+        lang = tag.strip().lower()[:2]
+        if lang not in LANGS:
+            continue
+        try:
+            quality = float(q) if q else 1.0
+        except ValueError:
+            quality = 0.0
+        if quality > best_q:
+            best, best_q = lang, quality
+    return best

@@ -1,0 +1,12 @@
+"""Miou tab (its own issue fills this in; until then, an honest placeholder)."""
+
+from __future__ import annotations
+
+from segdemo.ui import placeholder
+
+NAME = "miou"
+
+
+def build() -> None:
+    """Render the tab's body inside the current ``gr.Tab``."""
+    placeholder.build()

@@ -1,0 +1,54 @@
+"""What ``app.py`` assembles: the tabs in order, the theme, and the launch/queue settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from segdemo.ui import augment, losses, miou, overview, segment
+from segdemo.ui.i18n import gradio_i18n
+
+# (tab name, builder); a tab's name is its string key "tab.<name>" and its element id.
+TABS: tuple[tuple[str, Callable[[], None]], ...] = (
+    ("overview", overview.build),
+    ("segment", segment.build),
+    ("augment", augment.build),
+    ("losses", losses.build),
+    ("miou", miou.build),
+)
+
+# System fonts only: the default theme fetches web fonts, which fails in an offline classroom.
+_SANS = ["ui-sans-serif", "system-ui", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "sans-serif"]
+_MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "monospace"]
+
+CSS = """
+.gradio-container { max-width: 1400px !important; margin: auto; }
+#app-title h1 { margin-bottom: 0.2em; }
+"""
+
+MAX_FILE_SIZE = os.environ.get("SEGDEMO_MAX_FILE_SIZE", "20mb")
+
+
+def theme() -> gr.themes.Base:
+    """The app's theme: calm colours, readable on a classroom projector, no web fonts."""
+    return gr.themes.Soft(primary_hue="indigo", secondary_hue="teal", font=_SANS, font_mono=_MONO)
+
+
+def launch_kwargs() -> dict[str, Any]:
+    """Keyword arguments for ``demo.launch`` shared by ``python app.py`` and the tests."""
+    return {
+        "i18n": gradio_i18n(),
+        "theme": theme(),
+        "css": CSS,
+        "max_file_size": MAX_FILE_SIZE,
+        "show_error": True,
+        "footer_links": ["api"],
+    }
+
+
+def queue_kwargs() -> dict[str, Any]:
+    """Queue settings (see the README's classroom section for how they were chosen)."""
+    return {"default_concurrency_limit": 2, "max_size": 256}

@@ -1,0 +1,3 @@
+"""Strings of the Augment tab."""
+
+STRINGS: dict[str, tuple[str, str]] = {}

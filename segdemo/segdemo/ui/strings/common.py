@@ -1,0 +1,59 @@
+"""Strings shared by every tab: the app's title, tab names and error messages.
+
+``err.*`` keys are the keys of :class:`segdemo.errors.InputError`; their templates take the
+same ``{params}`` as the backend's English message.
+"""
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "app.title": (
+        "# segdemo · a hands-on semantic segmentation lab",
+        "# segdemo · 语义分割动手实验室",
+    ),
+    "app.subtitle": (
+        "Every tab turns one idea of the chapter into something you can touch. "
+        "All models run on the CPU of this machine; nothing here needs the internet.",
+        "每个标签页把本章的一个知识点变成可以动手操作的实验。"
+        "所有模型都在本机 CPU 上运行，无需联网。",
+    ),
+    "tab.overview": ("Overview", "概览"),
+    "tab.segment": ("Segment", "分割"),
+    "tab.augment": ("Augment", "数据增强"),
+    "tab.losses": ("Losses", "损失函数"),
+    "tab.miou": ("mIoU", "mIoU 指标"),
+    "tab.train": ("Train", "训练"),
+    "common.coming_soon": (
+        "This tab is coming in this release.",
+        "此标签页将在本版本中推出。",
+    ),
+    "common.language": ("Language", "语言"),
+    "err.unexpected": (
+        "Something went wrong while handling this request ({kind}). The app is still running; "
+        "please try again or try other input.",
+        "处理请求时出错（{kind}）。应用仍在运行，请重试或换一个输入。",
+    ),
+    "err.no_input": ("Please provide an input first.", "请先提供输入。"),
+    "err.not_image": (
+        "{name} is not an image file that can be read (supported: JPEG, PNG, WebP, BMP, TIFF, GIF).",
+        "{name} 不是可读取的图像文件（支持 JPEG、PNG、WebP、BMP、TIFF、GIF）。",
+    ),
+    "err.image_too_large": (
+        "{name} is {width}×{height} pixels; the limit is {limit} megapixels.",
+        "{name} 的尺寸为 {width}×{height} 像素，超过了 {limit} 百万像素的上限。",
+    ),
+    "err.unreadable_image": (
+        "{name} looks truncated or corrupt and cannot be decoded.",
+        "{name} 似乎已截断或损坏，无法解码。",
+    ),
+    "err.mask_npy": (
+        "{name} is not a 2-D integer .npy array.",
+        "{name} 不是二维整数 .npy 数组。",
+    ),
+    "err.mask_needs_palette": (
+        "{name} is a colour mask; choose the palette it was drawn with to decode it.",
+        "{name} 是彩色掩码，请选择绘制它所用的调色板以便解码。",
+    ),
+    "common.notice_resized": (
+        "The image ({width}×{height}) was downscaled to {new_width}×{new_height} for speed.",
+        "图像（{width}×{height}）已缩小到 {new_width}×{new_height} 以加快处理。",
+    ),
+}

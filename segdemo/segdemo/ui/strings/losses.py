@@ -1,0 +1,3 @@
+"""Strings of the Losses tab."""
+
+STRINGS: dict[str, tuple[str, str]] = {}

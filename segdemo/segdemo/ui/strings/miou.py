@@ -1,0 +1,3 @@
+"""Strings of the Miou tab."""
+
+STRINGS: dict[str, tuple[str, str]] = {}

@@ -1,0 +1,105 @@
+"""Strings of the Overview tab."""
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "overview.what": (
+        """
+## What is semantic segmentation?
+
+An image is a tensor **I ∈ ℝ^(H×W×C)**: H rows, W columns and C channels (C = 3 for RGB).
+Semantic segmentation assigns **one class label to every pixel**: it maps I to a label map
+**S ∈ {0, 1, …, K−1}^(H×W)**, where K is the number of classes. A network does this by predicting
+K scores (logits) per pixel, a tensor of shape **(K, H, W)**, and taking the arg-max over the K scores.
+
+It is *dense* prediction: the output has the same height and width as the input, so the network must
+know **what** is in the image (semantics, which needs a large receptive field) and **where** exactly
+it is (localisation, which needs fine detail). Every architecture in this lab is a different answer to
+that tension.
+""",
+        """
+## 什么是语义分割？
+
+一幅图像是一个张量 **I ∈ ℝ^(H×W×C)**：H 行、W 列、C 个通道（RGB 图像 C = 3）。
+语义分割为**每一个像素分配一个类别标签**：把 I 映射为标签图
+**S ∈ {0, 1, …, K−1}^(H×W)**，其中 K 是类别数。网络为每个像素预测 K 个得分（logits），
+即形状为 **(K, H, W)** 的张量，再在 K 个得分上取 arg-max。
+
+这是一种*密集*预测：输出与输入的高和宽相同。因此网络既要知道图中**是什么**
+（语义，需要大的感受野），又要知道它**精确地在哪里**（定位，需要精细的细节）。
+本实验室中的每一种网络结构，都是对这一矛盾的不同回答。
+""",
+    ),
+    "overview.tasks": (
+        """
+## How it differs from the other vision tasks
+
+| Task | Output | Question it answers |
+|---|---|---|
+| Image classification | one label for the whole image | *What is in this image?* |
+| Object detection | a box + label per object | *What is where, roughly?* |
+| **Semantic segmentation** | a class per pixel | *Which class does each pixel belong to?* Two touching cars are one "car" region. |
+| Instance segmentation | a mask + id per object ("thing") | *Which object does each pixel belong to?* Two cars are two masks; background "stuff" is ignored. |
+| Panoptic segmentation | a class per pixel **and** an id per thing | Semantic + instance: every pixel gets a class, every countable object its own id. |
+""",
+        """
+## 与其他视觉任务的区别
+
+| 任务 | 输出 | 回答的问题 |
+|---|---|---|
+| 图像分类 | 整幅图一个标签 | *图中有什么？* |
+| 目标检测 | 每个物体一个框和标签 | *大致在哪里有什么？* |
+| **语义分割** | 每个像素一个类别 | *每个像素属于哪一类？* 相互接触的两辆车是同一个"车"区域。 |
+| 实例分割 | 每个物体（"thing"）一个掩码和编号 | *每个像素属于哪个物体？* 两辆车是两个掩码；背景类（"stuff"）被忽略。 |
+| 全景分割 | 每个像素一个类别，**并且**每个物体一个编号 | 语义 + 实例：每个像素都有类别，每个可数物体都有自己的编号。 |
+""",
+    ),
+    "overview.uses": (
+        """
+## Where it is used
+
+- **Medical imaging**: tumours, organs and lesions outlined in MRI, CT and microscopy (U-Net was born here).
+- **Autonomous driving**: road, lane, pedestrian, car and sky for every pixel of the camera image, in real time.
+- **Remote sensing**: buildings, fields, water and forest in satellite and aerial images.
+- **Agriculture**: crops vs. weeds for precision spraying, fruit counting, plant disease.
+- **Robotics**: where to grasp, where to drive, what is floor and what is obstacle.
+- **Fashion and photo editing**: clothing parsing, portrait matting, background replacement.
+- **Video**: segmentation per frame for editing, surveillance and augmented reality.
+""",
+        """
+## 应用场景
+
+- **医学影像**：在 MRI、CT 和显微图像中勾画肿瘤、器官和病灶（U-Net 即诞生于此）。
+- **自动驾驶**：实时为摄像头图像的每个像素标出道路、车道、行人、车辆和天空。
+- **遥感**：在卫星和航拍图像中识别建筑、农田、水体和森林。
+- **农业**：区分作物与杂草以精准喷药、果实计数、植物病害检测。
+- **机器人**：哪里可以抓取、哪里可以行驶、哪里是地面、哪里是障碍物。
+- **时尚与图像编辑**：服装解析、人像抠图、背景替换。
+- **视频**：逐帧分割，用于剪辑、监控和增强现实。
+""",
+    ),
+    "overview.map": (
+        """
+## Which tab teaches what
+
+| Tab | Idea you can touch |
+|---|---|
+| **Overview** | the five tasks on one scene; the timeline of architectures |
+| **Segment** | FCN, U-Net, DeepLab/ASPP, SegFormer and real-time nets on your own image; side-by-side comparison, confidence and errors |
+| **Augment** | how image and mask must move *together*; the training pipeline, transform by transform |
+| **Losses** | cross-entropy, Focal, Dice, Lovász and Tversky: curves, class imbalance, real masks |
+| **mIoU** | confusion matrix, IoU, Dice, pixel accuracy, fwIoU, data-set vs. per-image averages |
+| **Train** | the training loop live in your browser: loss and mIoU curves, compare runs |
+""",
+        """
+## 各标签页讲什么
+
+| 标签页 | 可以动手体验的知识点 |
+|---|---|
+| **概览** | 同一场景上的五种任务；网络结构发展时间线 |
+| **分割** | 在你自己的图像上运行 FCN、U-Net、DeepLab/ASPP、SegFormer 和实时网络；并排比较、置信度与错误 |
+| **数据增强** | 图像和掩码为什么必须*一起*变换；逐个变换地理解训练流水线 |
+| **损失函数** | 交叉熵、Focal、Dice、Lovász 和 Tversky：曲线、类别不平衡、真实掩码 |
+| **mIoU 指标** | 混淆矩阵、IoU、Dice、像素准确率、fwIoU，数据集级与逐图平均 |
+| **训练** | 在浏览器中实时观看训练循环：损失和 mIoU 曲线，比较多次训练 |
+""",
+    ),
+}

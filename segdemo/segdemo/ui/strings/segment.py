@@ -1,0 +1,3 @@
+"""Strings of the Segment tab."""
+
+STRINGS: dict[str, tuple[str, str]] = {}

@@ -1,0 +1,3 @@
+"""Strings of the Train tab."""
+
+STRINGS: dict[str, tuple[str, str]] = {}

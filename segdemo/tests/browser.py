@@ -1,0 +1,35 @@
+"""Helpers for the Playwright tests: open the app in a language, go to a tab, collect errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from segdemo.ui.i18n import t
+
+LOCALES = {"en": "en-US", "zh": "zh-CN"}
+
+
+@contextmanager
+def open_app(browser, url: str, lang: str, width: int = 1366, height: int = 900) -> Iterator:
+    """A page showing the app in ``lang``; yields ``(page, errors)``.
+
+    ``errors`` collects console errors and uncaught page errors while the page is open.
+    """
+    context = browser.new_context(locale=LOCALES[lang], viewport={"width": width, "height": height})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(url, wait_until="networkidle")
+        page.get_by_role("tab", name=t("tab.overview", lang)).wait_for(timeout=30_000)
+        yield page, errors
+    finally:
+        context.close()
+
+
+def goto_tab(page, name: str, lang: str) -> None:
+    """Click the tab ``name`` (e.g. ``"segment"``) and wait until its panel shows."""
+    page.get_by_role("tab", name=t(f"tab.{name}", lang)).click()
+    page.locator(f"#tab-{name}").wait_for(state="visible", timeout=15_000)
