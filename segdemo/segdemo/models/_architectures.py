@@ -2,3 +2,7 @@
 
 Add one line here per new architecture module.
 """
+
+import segdemo.models.deeplab  # noqa: F401
+import segdemo.models.fcn  # noqa: F401
+import segdemo.models.unet  # noqa: F401

@@ -52,6 +52,24 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{name} is a colour mask; choose the palette it was drawn with to decode it.",
         "{name} 是彩色掩码，请选择绘制它所用的调色板以便解码。",
     ),
+    "err.weights_offline": (
+        "Could not download the weights file {file} ({error}). Without internet, download {url} on another "
+        "computer and copy it into {folder}.",
+        "无法下载权重文件 {file}（{error}）。如果没有网络，请在另一台电脑上下载 {url}，再复制到 {folder}。",
+    ),
+    "err.weights_corrupt": (
+        "The weights file {path} is damaged or does not match the model ({error}). Delete it and try again.",
+        "权重文件 {path} 已损坏或与模型不匹配（{error}）。请删除该文件后重试。",
+    ),
+    "err.checkpoint_missing": ("No checkpoint at {path}.", "在 {path} 没有找到检查点。"),
+    "err.checkpoint_hash": (
+        "{path} does not match the sha256 in its card; the file is corrupt or was replaced.",
+        "{path} 与其卡片中的 sha256 不符；文件已损坏或被替换。",
+    ),
+    "err.checkpoint_mismatch": (
+        "{path} does not fit the architecture {model} its card names ({detail}).",
+        "{path} 与其卡片所写的网络结构 {model} 不匹配（{detail}）。",
+    ),
     "common.notice_resized": (
         "The image ({width}×{height}) was downscaled to {new_width}×{new_height} for speed.",
         "图像（{width}×{height}）已缩小到 {new_width}×{new_height} 以加快处理。",

@@ -1,0 +1,267 @@
+"""Published weights: torchvision's VOC-label models and Buda et al.'s brain-MRI U-Net.
+
+Weights are downloaded on first use into the torch hub cache (``torch.hub.get_dir()``,
+i.e. ``$TORCH_HOME/hub/checkpoints``), with a progress bar, and read with
+``torch.load(weights_only=True)`` (no pickle code runs). Offline, a clear
+:class:`~segdemo.errors.InputError` names the file and the folder to put it in.
+
+Nothing is imported from torchvision, built or downloaded at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from segdemo.errors import InputError
+
+#: Pascal VOC's 21 classes (index 0 = background), as torchvision's VOC-label weights use them.
+VOC_CLASSES: list[dict[str, str]] = [
+    {"en": en, "zh": zh} for en, zh in [
+        ("background", "背景"), ("aeroplane", "飞机"), ("bicycle", "自行车"), ("bird", "鸟"), ("boat", "船"),
+        ("bottle", "瓶子"), ("bus", "公共汽车"), ("car", "汽车"), ("cat", "猫"), ("chair", "椅子"),
+        ("cow", "牛"), ("dining table", "餐桌"), ("dog", "狗"), ("horse", "马"), ("motorbike", "摩托车"),
+        ("person", "人"), ("potted plant", "盆栽植物"), ("sheep", "羊"), ("sofa", "沙发"), ("train", "火车"),
+        ("tv/monitor", "电视/显示器"),
+    ]
+]
+IMAGENET_NORMALIZATION = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+_HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")  # torch.hub's convention: name-<sha256 prefix>.pt
+
+
+def voc_colormap(n: int = 21) -> np.ndarray:
+    """Pascal VOC's colour map: the bits of the class index, spread over R, G, B from the top bit.
+
+    Returns:
+        ``(n, 3)`` uint8; row 1 (aeroplane) is ``[128, 0, 0]``, row 15 (person) ``[192, 128, 128]``.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    index = np.arange(n)
+    colors = np.zeros((n, 3), dtype=np.int64)
+    for shift in range(8):  # 8 rounds of 3 bits each, from the top colour bit down
+        for channel in range(3):
+            bit = (index >> (3 * shift + channel)) & 1
+            colors[:, channel] |= bit << (7 - shift)
+    return colors.astype(np.uint8)
+
+
+def _without_aux(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    # The auxiliary head only helps training; the inference models are built without it.
+    return {k: v for k, v in state.items() if not k.startswith("aux_classifier.")}
+
+
+class _MainOutput(nn.Module):
+    """Makes a torchvision segmentation model (``{"out": logits}``) return the logits tensor."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)["out"]  # (N, K, H, W)
+
+
+def _torchvision_builder(name: str) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        from torchvision.models import segmentation
+
+        builder = getattr(segmentation, name)
+        options = {"aux_loss": False} if "lraspp" not in name else {}
+        return _MainOutput(builder(weights=None, weights_backbone=None, num_classes=21, **options))
+
+    return build
+
+
+def _our_deeplabv3() -> nn.Module:
+    from segdemo.models import create_model
+
+    return create_model("deeplabv3", 21, variant="paper")
+
+
+def _our_unet() -> nn.Module:
+    from segdemo.models import create_model
+
+    return create_model("unet", 1, variant="paper", in_channels=3)
+
+
+@dataclass(frozen=True)
+class _Source:
+    display: dict[str, str]
+    build: Callable[[], nn.Module]
+    weights_enum: str | None = None  # torchvision weights enum holding URL and metadata
+    url: str | None = None
+    architecture: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def resolve_url(self) -> str:
+        if self.url:
+            return self.url
+        from torchvision.models import segmentation
+
+        return getattr(segmentation, self.weights_enum).COCO_WITH_VOC_LABELS_V1.url
+
+
+_VOC = {
+    "classes": VOC_CLASSES,
+    "normalization": IMAGENET_NORMALIZATION,
+    "input_size": 520,
+    "output": "softmax",
+    "source": {"en": "torchvision COCO_WITH_VOC_LABELS_V1: trained on COCO train2017, only the 20 Pascal VOC "
+                     "categories (BSD-3-Clause)",
+               "zh": "torchvision COCO_WITH_VOC_LABELS_V1：在 COCO train2017 上训练，只用其中 20 个 Pascal VOC 类别"
+                     "（BSD-3-Clause 许可）"},
+}
+
+_SOURCES: dict[str, _Source] = {
+    "deeplabv3_resnet50_voc": _Source(
+        {"en": "DeepLabV3-ResNet50 (VOC classes)", "zh": "DeepLabV3-ResNet50（VOC 类别）"},
+        _our_deeplabv3, weights_enum="DeepLabV3_ResNet50_Weights",
+        architecture="segdemo deeplabv3 (paper variant), loaded with torchvision's weights",
+        info={**_VOC, "miou_coco_val": 66.4}),
+    "fcn_resnet50_voc": _Source(
+        {"en": "FCN-ResNet50 (VOC classes)", "zh": "FCN-ResNet50（VOC 类别）"},
+        _torchvision_builder("fcn_resnet50"), weights_enum="FCN_ResNet50_Weights",
+        architecture="torchvision fcn_resnet50", info={**_VOC, "miou_coco_val": 60.5}),
+    "deeplabv3_mobilenet_v3_large_voc": _Source(
+        {"en": "DeepLabV3-MobileNetV3-Large (VOC classes)", "zh": "DeepLabV3-MobileNetV3-Large（VOC 类别）"},
+        _torchvision_builder("deeplabv3_mobilenet_v3_large"), weights_enum="DeepLabV3_MobileNet_V3_Large_Weights",
+        architecture="torchvision deeplabv3_mobilenet_v3_large", info={**_VOC, "miou_coco_val": 60.3}),
+    "lraspp_mobilenet_v3_large_voc": _Source(
+        {"en": "LR-ASPP-MobileNetV3-Large (VOC classes)", "zh": "LR-ASPP-MobileNetV3-Large（VOC 类别）"},
+        _torchvision_builder("lraspp_mobilenet_v3_large"), weights_enum="LRASPP_MobileNet_V3_Large_Weights",
+        architecture="torchvision lraspp_mobilenet_v3_large", info={**_VOC, "miou_coco_val": 57.9}),
+    "unet_brain_mri": _Source(
+        {"en": "U-Net, brain MRI (Buda et al.)", "zh": "U-Net，脑部 MRI（Buda 等）"},
+        _our_unet,
+        url="https://github.com/mateuszbuda/brain-segmentation-pytorch/releases/download/v1.0/unet-e012d006.pt",
+        architecture="segdemo unet (init_features=32, 3 in, 1 out)",
+        info={
+            "classes": [{"en": "background", "zh": "背景"},
+                        {"en": "FLAIR abnormality", "zh": "FLAIR 异常区域"}],
+            # Buda et al. standardise each MRI volume per channel (after clipping to the 10th-99th
+            # percentile); on a single slice the closest is per-image, per-channel standardisation.
+            "normalization": {"per_image": True, "mean": None, "std": None},
+            "palette": [[0, 0, 0], [255, 64, 64]],
+            "input_size": 256,
+            "output": "sigmoid",  # one channel; the abnormality probability is sigmoid(logit)
+            "source": {"en": "Buda, Saha & Mazurowski (2019), LGG brain MRI segmentation (TCGA): 3 channels = "
+                             "pre-contrast, FLAIR, post-contrast slices, 256×256 (MIT license)",
+                       "zh": "Buda、Saha 与 Mazurowski（2019），低级别胶质瘤脑部 MRI 分割（TCGA）：3 个通道依次为"
+                             "增强前、FLAIR、增强后切片，256×256（MIT 许可）"},
+        }),
+}
+
+
+def list_pretrained() -> list[str]:
+    """Keys of the published weights we can load, sorted."""
+    return sorted(_SOURCES)
+
+
+def _source(key: str) -> _Source:
+    if key not in _SOURCES:
+        raise ValueError(f"unknown pretrained weights {key!r}; valid keys: {', '.join(list_pretrained())}")
+    return _SOURCES[key]
+
+
+def cache_dir() -> Path:
+    """Where downloaded weights live: ``torch.hub.get_dir()/checkpoints`` (follows ``$TORCH_HOME``)."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def weights_path(key: str) -> Path:
+    """The cache file of ``key`` (it may not exist yet)."""
+    url = _source(key).resolve_url()
+    return cache_dir() / os.path.basename(url)
+
+
+def is_cached(key: str) -> bool:
+    """Whether the weights of ``key`` are already in the cache (no network is used)."""
+    return weights_path(key).is_file()
+
+
+def pretrained_info(key: str) -> dict[str, Any]:
+    """What the weights need and mean: classes (en/zh), palette, normalisation, source, file, cache state.
+
+    Returns:
+        A plain dict with ``key``, ``display``, ``architecture``, ``classes``, ``palette``
+        (``[[r, g, b], ...]`` per class), ``normalization`` (``mean``/``std`` on RGB in [0, 1], or
+        ``per_image``), ``input_size``, ``output`` (``"softmax"`` or ``"sigmoid"``), ``source``,
+        ``url``, ``file_name``, ``cache_dir``, ``path`` and ``cached``.
+    """
+    source = _source(key)
+    path = weights_path(key)
+    classes = source.info["classes"]
+    palette = source.info.get("palette") or voc_colormap(len(classes)).tolist()
+    return {
+        "key": key,
+        "display": dict(source.display),
+        "architecture": source.architecture,
+        **{k: v for k, v in source.info.items() if k not in ("classes", "palette")},
+        "classes": [dict(c) for c in classes],
+        "palette": [list(color) for color in palette],
+        "url": source.resolve_url(),
+        "file_name": path.name,
+        "cache_dir": str(path.parent),
+        "path": str(path),
+        "cached": path.is_file(),
+    }
+
+
+def _download(url: str, path: Path, progress: bool) -> None:
+    match = _HASH_IN_NAME.search(path.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # Writes to a temporary file first and checks the sha256 prefix in the name,
+        # so a failed or partial download never leaves a broken cache file behind.
+        torch.hub.download_url_to_file(url, str(path), match.group(1) if match else None, progress=progress)
+    except (OSError, RuntimeError) as error:  # URLError and HTTPError are OSErrors; hash mismatch is Runtime
+        raise InputError(
+            "err.weights_offline",
+            "Could not download the weights file {file} ({error}). Without internet, download {url} "
+            "on another computer and copy it into {folder}.",
+            file=path.name, url=url, folder=str(path.parent), error=type(error).__name__,
+        ) from error
+
+
+def load_pretrained(key: str, progress: bool = True) -> tuple[nn.Module, dict[str, Any]]:
+    """Build the model of ``key`` and load its published weights (downloading them once).
+
+    Args:
+        key: one of :func:`list_pretrained`.
+        progress: show a download progress bar on stderr.
+
+    Returns:
+        ``(model, info)``: the model in eval mode, mapping ``(N, 3, H, W)`` to logits
+        ``(N, K, H, W)``, and :func:`pretrained_info`.
+
+    Raises:
+        ValueError: unknown key.
+        InputError: ``err.weights_offline`` when the file is not cached and cannot be
+            downloaded; ``err.weights_corrupt`` when the cached file cannot be read.
+    """
+    source = _source(key)
+    url, path = source.resolve_url(), weights_path(key)
+    if not path.is_file():
+        _download(url, path, progress)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model = source.build()
+        model.load_state_dict(_without_aux(state) if not isinstance(model, _MainOutput)
+                              else {f"model.{k}": v for k, v in _without_aux(state).items()})
+    except (OSError, RuntimeError, ValueError, KeyError, AttributeError, EOFError, pickle.UnpicklingError) as error:
+        raise InputError(
+            "err.weights_corrupt",
+            "The weights file {path} is damaged or does not match the model ({error}). Delete it and try again.",
+            path=str(path), error=str(error).splitlines()[0][:200] if str(error) else type(error).__name__,
+        ) from error
+    return model.eval(), pretrained_info(key)
