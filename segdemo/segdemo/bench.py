@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import platform
 import statistics
@@ -197,9 +198,20 @@ def run_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lazy(module: str, attribute: str) -> Callable[..., Any]:
+    """A function of ``segdemo.benchmarks.<module>``, imported only when the sub-command is used."""
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(f"segdemo.benchmarks.{module}"), attribute)(*args)
+
+    return call
+
+
 #: Sub-commands: name → (help, add_arguments, run).
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "models": ("params, GFLOPs and CPU latency of every registered model", add_models_arguments, run_models),
+    "metrics": ("confusion matrix speed vs torchmetrics and the course's loop", _lazy("metrics", "add_arguments"),
+                _lazy("metrics", "main")),
 }
 
 

@@ -70,6 +70,14 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{path} does not fit the architecture {model} its card names ({detail}).",
         "{path} 与其卡片所写的网络结构 {model} 不匹配（{detail}）。",
     ),
+    "err.shape_mismatch": (
+        "Prediction {pred} and ground truth {target} differ in size.",
+        "预测 {pred} 与真值 {target} 的尺寸不同。",
+    ),
+    "err.label_range": (
+        "Labels {values} are outside 0..{last} (ignore index {ignore}).",
+        "标签 {values} 超出了 0..{last} 的范围（忽略索引为 {ignore}）。",
+    ),
     "common.notice_resized": (
         "The image ({width}×{height}) was downscaled to {new_width}×{new_height} for speed.",
         "图像（{width}×{height}）已缩小到 {new_width}×{new_height} 以加快处理。",
