@@ -78,6 +78,22 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Labels {values} are outside 0..{last} (ignore index {ignore}).",
         "标签 {values} 超出了 0..{last} 的范围（忽略索引为 {ignore}）。",
     ),
+    "err.mask_colors": (
+        "The mask has colours that are not in the palette: {colors}.",
+        "掩码中有不在调色板里的颜色：{colors}。",
+    ),
+    "err.mask_labels": ("{name} has labels above 255.", "{name} 中有大于 255 的标签。"),
+    "err.folder_missing": ("There is no folder {folder}.", "文件夹 {folder} 不存在。"),
+    "err.folder_empty": ("No images found in {folder}.", "在 {folder} 中没有找到图像。"),
+    "err.folder_unpaired": (
+        "{name} has no partner with the same name in {folder}.",
+        "{name} 在 {folder} 中没有同名的配对文件。",
+    ),
+    "err.folder_duplicate": ("{name} and {other} share a name; keep one.", "{name} 与 {other} 同名，请只保留一个。"),
+    "err.folder_size_mismatch": (
+        "{name}: the mask is {mask_w}×{mask_h} but the image is {image_w}×{image_h}.",
+        "{name}：掩码为 {mask_w}×{mask_h}，而图像为 {image_w}×{image_h}。",
+    ),
     "common.notice_resized": (
         "The image ({width}×{height}) was downscaled to {new_width}×{new_height} for speed.",
         "图像（{width}×{height}）已缩小到 {new_width}×{new_height} 以加快处理。",
