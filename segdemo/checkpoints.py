@@ -49,7 +49,8 @@ def _paths(stem: str | Path) -> tuple[Path, Path]:
     stem = Path(stem)
     if stem.suffix in (".safetensors", ".json"):
         stem = stem.with_suffix("")
-    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+    # Appended, not with_suffix: "runs/unet.v2" must not become "runs/unet.json".
+    return Path(f"{stem}.safetensors"), Path(f"{stem}.json")
 
 
 def save_checkpoint(model: nn.Module, stem: str | Path, card: dict[str, Any], *, half: bool = True) -> Path:
@@ -166,17 +167,17 @@ def save_train_state(optimizer: torch.optim.Optimizer, path: str | Path, extra: 
                 tensors[f"{index}.{key}"] = value.detach().cpu().contiguous()
             else:
                 scalars.setdefault(str(index), {})[key] = value
-    path = Path(path)
-    save_file(tensors, str(path.with_suffix(".safetensors")))
+    weights_path, json_path = _paths(path)
+    save_file(tensors, str(weights_path))
     payload = {"param_groups": state["param_groups"], "scalars": scalars, "extra": extra}
-    path.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
 
 def load_train_state(optimizer: torch.optim.Optimizer, path: str | Path) -> dict[str, Any]:
     """Restore what :func:`save_train_state` wrote into ``optimizer``; returns ``extra``."""
-    path = Path(path)
-    payload = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-    tensors = load_file(str(path.with_suffix(".safetensors")))
+    weights_path, json_path = _paths(path)
+    payload = json.loads(json_path.read_text(encoding="utf-8"))
+    tensors = load_file(str(weights_path))
     state: dict[int, dict[str, Any]] = {}
     for name, value in tensors.items():
         index, key = name.split(".", 1)

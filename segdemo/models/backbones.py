@@ -26,24 +26,32 @@ class VGG16Features(nn.Module):
     Args:
         width: channels of the first stage (64 in the paper); the stages have
             ``width × (1, 2, 4, 8, 8)`` channels.
+        batch_norm: a BatchNorm after every convolution (torchvision's ``vgg16_bn``); the plain
+            net of the paper was trained in stages from shallower ones, which a from-scratch CPU
+            run cannot afford, so the small variants use it.
 
     Shape:
         ``(N, 3, H, W)`` → ``pool3 (N, 4w, ⌈H/8⌉, ⌈W/8⌉)``, ``pool4 (N, 8w, ⌈H/16⌉, ⌈W/16⌉)``,
         ``pool5 (N, 8w, ⌈H/32⌉, ⌈W/32⌉)``.
     """
 
-    def __init__(self, width: int = 64) -> None:
+    def __init__(self, width: int = 64, batch_norm: bool = False) -> None:
         super().__init__()
         if width < 1:
             raise ValueError(f"width must be >= 1, got {width}")
         layers: list[nn.Module] = []
+        pools: list[int] = []
         in_channels = 3
         for item in _VGG16_PLAN:
             if item == "M":
                 layers.append(nn.MaxPool2d(2, stride=2, ceil_mode=True))
+                pools.append(len(layers) - 1)
             else:
                 out_channels = int(item) * width
-                layers += [nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(inplace=True)]
+                layers.append(nn.Conv2d(in_channels, out_channels, 3, padding=1))
+                if batch_norm:
+                    layers.append(nn.BatchNorm2d(out_channels))
+                layers.append(nn.ReLU(inplace=True))
                 in_channels = out_channels
         self.features = nn.Sequential(*layers)
         self.out_channels = in_channels
@@ -53,8 +61,8 @@ class VGG16Features(nn.Module):
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(module.bias)
-        # Indices of pool3, pool4, pool5 in ``features`` (same as torchvision's vgg16).
-        self._taps = (16, 23, 30)
+        # Indices of pool3, pool4, pool5 in ``features`` (16, 23, 30 as in torchvision's vgg16).
+        self._taps = tuple(pools[2:])
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         outputs = []

@@ -34,19 +34,21 @@ class FCN(nn.Module):
         stride: 32, 16 or 8.
         width: VGG16's first-stage channels (64 in the paper).
         fc_channels: channels of fc6/fc7 (4096 in the paper).
+        batch_norm: BatchNorm in the VGG backbone (see :class:`VGG16Features`).
 
     Shape:
         ``(N, 3, H, W)`` → ``(N, K, H, W)`` logits.
     """
 
-    def __init__(self, num_classes: int, stride: int = 8, width: int = 64, fc_channels: int = 4096) -> None:
+    def __init__(self, num_classes: int, stride: int = 8, width: int = 64, fc_channels: int = 4096,
+                 batch_norm: bool = False) -> None:
         super().__init__()
         if stride not in (8, 16, 32):
             raise ValueError(f"FCN stride must be 8, 16 or 32, got {stride}")
         if fc_channels < 1:
             raise ValueError(f"fc_channels must be >= 1, got {fc_channels}")
         self.stride = stride
-        self.backbone = VGG16Features(width)
+        self.backbone = VGG16Features(width, batch_norm)
         self.fc6 = nn.Conv2d(self.backbone.out_channels, fc_channels, 7, padding=3)
         self.relu6 = nn.ReLU(inplace=True)
         self.drop6 = nn.Dropout(0.5)
@@ -84,7 +86,8 @@ class FCN(nn.Module):
 _PAPER = ("Fully Convolutional Networks for Semantic Segmentation", 2015, "https://arxiv.org/abs/1411.4038")
 #: Small: VGG16 at 1/8 of its width and fc6/fc7 of 256 channels: 1.2M (8s) to 2.9M (32s, whose ×32
 #: upsampling kernel alone holds K·K·64·64 weights) parameters at K = 21, ~40 ms at 512² on 2 cores.
-_VARIANTS = {"small": {"width": 8, "fc_channels": 256}, "paper": {"width": 64, "fc_channels": 4096}}
+_VARIANTS = {"small": {"width": 8, "fc_channels": 256, "batch_norm": True},
+             "paper": {"width": 64, "fc_channels": 4096, "batch_norm": False}}
 _IDEA_COMMON = {
     "en": "Replace a classifier's fully connected layers by convolutions so that any image gives a coarse "
           "score map, then upsample it with learnable transposed convolutions",
@@ -107,20 +110,20 @@ def _card(stride: int, skips: dict[str, str]) -> ModelCard:
 
 @register_model(_card(32, {"en": " in one ×32 step (no skips: coarse boundaries).",
                           "zh": "，一步放大 32 倍（无跳跃连接，边界粗糙）。"}))
-def fcn32s(num_classes: int, width: int = 64, fc_channels: int = 4096) -> FCN:
+def fcn32s(num_classes: int, width: int = 64, fc_channels: int = 4096, batch_norm: bool = False) -> FCN:
     """FCN-32s: scores from pool5 only, upsampled ×32."""
-    return FCN(num_classes, 32, width, fc_channels)
+    return FCN(num_classes, 32, width, fc_channels, batch_norm)
 
 
 @register_model(_card(16, {"en": ", adding scores from pool4 (a skip connection) before the last ×16 step.",
                           "zh": "，并在最后放大 16 倍之前融合 pool4 的得分（跳跃连接）。"}))
-def fcn16s(num_classes: int, width: int = 64, fc_channels: int = 4096) -> FCN:
+def fcn16s(num_classes: int, width: int = 64, fc_channels: int = 4096, batch_norm: bool = False) -> FCN:
     """FCN-16s: pool5 scores ×2, plus pool4 scores, upsampled ×16."""
-    return FCN(num_classes, 16, width, fc_channels)
+    return FCN(num_classes, 16, width, fc_channels, batch_norm)
 
 
 @register_model(_card(8, {"en": ", adding scores from pool4 and pool3 (skip connections) for finer detail.",
                          "zh": "，并逐级融合 pool4 和 pool3 的得分（跳跃连接），得到更精细的结果。"}))
-def fcn8s(num_classes: int, width: int = 64, fc_channels: int = 4096) -> FCN:
+def fcn8s(num_classes: int, width: int = 64, fc_channels: int = 4096, batch_norm: bool = False) -> FCN:
     """FCN-8s: like 16s, plus pool3 scores, upsampled ×8."""
-    return FCN(num_classes, 8, width, fc_channels)
+    return FCN(num_classes, 8, width, fc_channels, batch_norm)

@@ -1,0 +1,307 @@
+"""The training loop, shared by the CLI (``python -m segdemo.train``) and the Train tab.
+
+As in the course: Adam, ``ReduceLROnPlateau``, a train loop and a validation loop. Added:
+a loss chosen by name (:mod:`segdemo.losses`), the augmentation pipeline of
+:mod:`segdemo.augment`, validation mIoU from :mod:`segdemo.metrics` every epoch, the best
+checkpoint saved in the project's format, resume, seeding, device auto-detection, and a
+step/time budget. Progress is reported through a callback so that the CLI can draw a tqdm
+bar and the web app live curves from the same loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+#: ImageNet statistics: every model in the zoo sees inputs normalised this way.
+NORMALIZATION = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; stored in the checkpoint card as its recipe."""
+
+    model: str = "unet"
+    variant: str = "small"
+    options: dict[str, Any] = field(default_factory=dict)  # builder options over the variant's
+    loss: str = "ce"  # a name of segdemo.losses.LOSSES
+    augment: str = "light"  # a preset of segdemo.augment.PRESETS
+    size: int = 128  # training and validation image side, pixels
+    batch_size: int = 8
+    epochs: int = 10
+    steps_per_epoch: int = 100
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    train_scenes: int | None = None  # cycle over this many scenes (overfitting demos); None = all fresh
+    val_size: int = 200  # held-out synthetic scenes
+    val_seed: int = 1_000_003  # far from any training seed, so no scene is shared
+    max_steps: int | None = None  # stop after this many optimizer steps in total
+    time_budget: float | None = None  # stop after this many seconds of training
+    device: str = "auto"  # "auto" picks CUDA when available, else CPU
+    threads: int | None = None  # torch CPU threads (default: torch's choice)
+    channels_last: bool = True  # faster convolutions on CPU
+    eval_every: int | None = None  # validate every N steps as well as every epoch
+    out: str | None = None  # checkpoint stem, e.g. "checkpoints/unet"
+    resume: bool = False  # continue from <out>'s weights and optimizer state
+
+    def to_command(self) -> str:
+        """The ``python -m segdemo.train`` command line that reproduces this run."""
+        defaults = TrainConfig()
+        parts = ["python", "-m", "segdemo.train"]
+        for f in dataclasses.fields(self):
+            value, default = getattr(self, f.name), getattr(defaults, f.name)
+            if f.name in ("resume", "device", "threads") or (value == default and f.name not in ("model", "variant")):
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            if f.name == "options":
+                parts += [flag, ",".join(f"{k}={v}" for k, v in value.items())]
+            elif isinstance(value, bool):
+                parts.append(flag if value else "--no-" + flag[2:])
+            else:
+                parts += [flag, str(value)]
+        return shlex.join(parts)
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the best model and its metrics, and the curves."""
+
+    model: nn.Module
+    best_metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    steps: int
+    seconds: float
+    stopped_early: bool
+    card: dict[str, Any] | None = None
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (data is seeded by index separately)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``"auto"`` → CUDA if available, else CPU; anything else is passed to ``torch.device``."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def normalize(images: torch.Tensor) -> torch.Tensor:
+    """ImageNet-normalise a ``(N, 3, H, W)`` batch in [0, 1]."""
+    mean = images.new_tensor(NORMALIZATION["mean"]).view(1, 3, 1, 1)
+    std = images.new_tensor(NORMALIZATION["std"]).view(1, 3, 1, 1)
+    return (images - mean) / std
+
+
+def make_datasets(config: TrainConfig):
+    """The training stream and the fixed held-out set, both synthetic scenes.
+
+    Every training sample is a fresh scene (index ``i`` of a long seeded stream), so the model
+    never sees the same image twice; the validation scenes come from another seed.
+    """
+    from segdemo.data import SynthScenes
+
+    total = config.epochs * config.steps_per_epoch * config.batch_size
+    pipeline = None
+    if config.augment != "none":
+        from segdemo.augment import build_pipeline
+
+        pipeline = build_pipeline(config.augment, size=config.size, normalize=False, seed=config.seed)
+    train = SynthScenes(total, size=config.size, seed=config.seed, transform=pipeline)
+    val = SynthScenes(config.val_size, size=config.size, seed=config.val_seed)
+    return train, val
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, loader, num_classes: int, device: torch.device,
+             channels_last: bool = True) -> dict[str, Any]:
+    """Validation metrics from one confusion matrix summed over the whole set."""
+    from segdemo.metrics import ConfusionMatrix
+
+    was_training = model.training
+    model.eval()
+    accumulator = ConfusionMatrix(num_classes)
+    for images, masks in loader:
+        images = normalize(images.to(device))
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        accumulator.update(model(images).argmax(1).cpu(), masks)
+    model.train(was_training)
+    metrics = accumulator.compute()
+    return {
+        "miou": float(metrics["miou"]),
+        "pixel_accuracy": float(metrics["pixel_accuracy"]),
+        "per_class_iou": [None if math.isnan(v) else float(v) for v in metrics["iou"]],
+    }
+
+
+def run_training(
+    config: TrainConfig,
+    *,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Train ``config.model`` on synthetic scenes; save the best checkpoint if ``config.out``.
+
+    Args:
+        config: the run.
+        on_event: called with ``{"type": "step", ...}`` after every step and
+            ``{"type": "val", ...}`` after every validation (used for progress bars and curves).
+        should_stop: polled every step; returning True ends the run cleanly (the best model so
+            far is kept, and validated once more if it never was).
+
+    Returns:
+        A :class:`TrainResult` with the best (highest val mIoU) weights loaded.
+    """
+    from segdemo.checkpoints import load_checkpoint, load_train_state, save_checkpoint, save_train_state
+    from segdemo.losses import create_loss
+    from segdemo.models import create_model
+    from segdemo.palette import scene_classes
+
+    emit = on_event or (lambda event: None)
+    stop = should_stop or (lambda: False)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    seed_everything(config.seed)
+    device = pick_device(config.device)
+    classes = scene_classes()
+    num_classes = len(classes["names"])
+
+    model = create_model(config.model, num_classes, variant=config.variant, **config.options)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    # mode="max": the scheduler watches val mIoU, which should go up.
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=2)
+    start_epoch, step = 0, 0
+    # Beside the checkpoint, under its own name (an earlier ".train" stem overwrote the card).
+    state_path = Path(f"{config.out}.train-state") if config.out else None
+    if config.resume:
+        if not config.out or not Path(f"{config.out}.json").exists():
+            raise ValueError("--resume needs --out pointing at an existing checkpoint")
+        model.load_state_dict(load_checkpoint(config.out).model.state_dict())
+        if state_path and Path(f"{state_path}.json").exists():
+            extra = load_train_state(optimizer, state_path)
+            start_epoch, step = extra["epoch"], extra["step"]
+    model.to(device)
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
+    loss_fn = create_loss(config.loss)
+
+    train_set, val_set = make_datasets(config)
+    generator = torch.Generator().manual_seed(config.seed)
+    val_loader = DataLoader(val_set, batch_size=16, shuffle=False)
+    history: list[dict[str, Any]] = []
+    best: dict[str, Any] = {"miou": -1.0}
+    best_state: dict[str, torch.Tensor] | None = None
+    started = time.perf_counter()
+    stopped_early = False
+
+    def validate(epoch: int) -> None:
+        nonlocal best, best_state
+        metrics = evaluate(model, val_loader, num_classes, device, config.channels_last)
+        scheduler.step(metrics["miou"])
+        record = {"type": "val", "epoch": epoch, "step": step,
+                  "seconds": time.perf_counter() - started, **metrics}
+        history.append(record)
+        emit(record)
+        if metrics["miou"] > best["miou"]:
+            best = {**metrics, "epoch": epoch, "step": step}
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if config.out:  # saved at once, so an interrupted run still leaves its best model
+                seconds = time.perf_counter() - started
+                save_checkpoint(model, config.out, build_card(config, model, classes, best, step, seconds))
+
+    def out_of_budget() -> bool:
+        return (
+            (config.max_steps is not None and step >= config.max_steps)
+            or (config.time_budget is not None and time.perf_counter() - started >= config.time_budget)
+        )
+
+    model.train()
+    for epoch in range(start_epoch, config.epochs):
+        # Each epoch reads its own slice of the stream: fresh scenes every step.
+        first = epoch * config.steps_per_epoch * config.batch_size
+        indices = range(first, first + config.steps_per_epoch * config.batch_size)
+        if config.train_scenes:
+            indices = [i % config.train_scenes for i in indices]
+        loader = DataLoader(torch.utils.data.Subset(train_set, indices), batch_size=config.batch_size,
+                            shuffle=False, generator=generator, drop_last=True)
+        for images, masks in loader:
+            if stop() or out_of_budget():
+                stopped_early = True
+                break
+            images = normalize(images.to(device))
+            if config.channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            loss = loss_fn(model(images), masks.to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            emit({"type": "step", "epoch": epoch, "step": step, "loss": float(loss.detach()),
+                  "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - started})
+            if config.eval_every and step % config.eval_every == 0:
+                validate(epoch)
+        if not stopped_early or not history:
+            validate(epoch)
+        if config.out and state_path:
+            save_train_state(optimizer, state_path, {"epoch": epoch + 1, "step": step})
+        if stopped_early:
+            break
+
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    seconds = time.perf_counter() - started
+    result = TrainResult(model=model, best_metrics=best, history=history, steps=step,
+                         seconds=seconds, stopped_early=stopped_early)
+    if config.out:
+        card = build_card(config, model, classes, best, step, seconds)
+        save_checkpoint(model, config.out, card)
+        result.card = card
+    return result
+
+
+def build_card(config: TrainConfig, model: nn.Module, classes: dict[str, Any], best: dict[str, Any],
+               steps: int, seconds: float) -> dict[str, Any]:
+    """The checkpoint card of a finished run (see :mod:`segdemo.checkpoints`)."""
+    from segdemo.models.complexity import count_params
+    from segdemo.models.registry import resolve_options
+
+    return {
+        "model": config.model,
+        "variant": config.variant,
+        "options": resolve_options(config.model, config.variant, **config.options),
+        "num_classes": len(classes["names"]),
+        "classes": classes,
+        "normalization": NORMALIZATION,
+        "params": count_params(model),
+        "recipe": {
+            **dataclasses.asdict(config),
+            "data": "SynthScenes",
+            "optimizer": "Adam",
+            "scheduler": "ReduceLROnPlateau(mode=max, factor=0.5, patience=2) on val mIoU",
+            "steps_done": steps,
+            "train_seconds": round(seconds, 1),
+            "device": str(pick_device(config.device)),
+        },
+        "command": config.to_command(),
+        "validation": {"data": "SynthScenes", "n": config.val_size, "seed": config.val_seed,
+                       "size": config.size},
+        "metrics": {k: best[k] for k in ("miou", "pixel_accuracy", "per_class_iou") if k in best},
+    }
