@@ -84,10 +84,11 @@ def _shape_mask(kind: int, u: np.ndarray, v: np.ndarray, rng: np.random.Generato
 
 def _texture(u: np.ndarray, v: np.ndarray, rng: np.random.Generator, avoid: tuple[np.ndarray, ...] = (),
              styles: tuple[int, ...] = (0, 1, 2, 3, 4),
-             contrast: tuple[float, float] = (0.3, 1.0)) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+             contrast: tuple[float, float] = (0.3, 1.0),
+             saturation: float = 1.0) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """``(H, W, 3)`` float colours in [0, 1] (0 flat, 1 stripes, 2 checks, 3 a gradient, 4 blotches) and
     the two colours used; these keep a distance from the ``avoid`` colours so an object is never invisible."""
-    base, other = (_colour(rng, avoid) for _ in range(2))
+    base, other = (_colour(rng, avoid, saturation=saturation) for _ in range(2))
     style = styles[rng.integers(0, len(styles))]
     if style == 0:
         weight = np.zeros_like(u)
@@ -107,12 +108,13 @@ def _texture(u: np.ndarray, v: np.ndarray, rng: np.random.Generator, avoid: tupl
     return base * (1 - weight) + other * weight, (base, other)
 
 
-def _colour(rng: np.random.Generator, avoid: tuple[np.ndarray, ...], min_distance: float = 0.35) -> np.ndarray:
-    colour = rng.uniform(0.0, 1.0, 3).astype(np.float32)
+def _colour(rng: np.random.Generator, avoid: tuple[np.ndarray, ...], min_distance: float = 0.35,
+            saturation: float = 1.0) -> np.ndarray:
     for _ in range(20):  # rejection sampling; 20 tries always suffice in practice
+        colour = rng.uniform(0.0, 1.0, 3).astype(np.float32)
+        colour = colour.mean() + (colour - colour.mean()) * saturation  # toward its grey
         if all(np.linalg.norm(colour - a) >= min_distance for a in avoid):
             break
-        colour = rng.uniform(0.0, 1.0, 3).astype(np.float32)
     return colour
 
 
@@ -136,7 +138,9 @@ def render_scene(seed: int, index: int, size: int = 128) -> Scene:
 
     # Background ("stuff"): a softer texture than the objects' (no hard checks; object edges must stay
     # the strongest edges, or small CPU models cannot learn the task) plus clutter lines, all class 0.
-    image, background = _texture(x * 2 - 1, y * 2 - 1, rng, styles=(0, 1, 3, 4), contrast=(0.2, 0.6))
+    # Muted colours: saturation is a hint for "background", never for which shape an object is.
+    image, background = _texture(x * 2 - 1, y * 2 - 1, rng, styles=(0, 1, 3, 4), contrast=(0.2, 0.6),
+                                 saturation=0.4)
     for _ in range(rng.integers(0, 3)):
         angle, offset = rng.uniform(0, math.pi), rng.uniform(-0.5, 0.5)
         width = rng.uniform(0.004, 0.015)

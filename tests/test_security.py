@@ -1,0 +1,52 @@
+"""What a hostile visitor can reach through the launched app's file routes, and what the repo contains."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _status(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.parametrize("target", [
+    "/etc/passwd",
+    "../app.py",
+    "app.py",
+    str(ROOT / "app.py"),
+    str(ROOT / "segdemo" / "checkpoints.py"),
+    "../../../../etc/passwd",
+    "%2e%2e/%2e%2e/etc/passwd",
+])
+@pytest.mark.parametrize("route", ["gradio_api/file=", "file="])
+def test_file_routes_refuse_files_outside_the_app(app_url, route, target):
+    status, body = _status(app_url + route + urllib.parse.quote(target, safe="/%"))
+    assert status in (400, 403, 404), f"{route}{target} answered {status}"
+    assert b"root:" not in body and b"def " not in body
+
+
+def test_no_absolute_local_paths_or_secrets_in_the_repo():
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    pattern = re.compile(r"/work/main|/home/\w+|/root/|hf_[A-Za-z0-9]{30,}|-----BEGIN [A-Z ]*PRIVATE KEY")
+    offenders = []
+    for name in files:
+        path = ROOT / name
+        if path.suffix in (".safetensors", ".png", ".jpg", ".webp") or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        if name != "tests/test_security.py" and pattern.search(text):
+            offenders.append(name)
+    assert offenders == []
