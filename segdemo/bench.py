@@ -212,6 +212,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "models": ("params, GFLOPs and CPU latency of every registered model", add_models_arguments, run_models),
     "metrics": ("confusion matrix speed vs torchmetrics and the course's loop", _lazy("metrics", "add_arguments"),
                 _lazy("metrics", "main")),
+    "augment": ("augmentation grid: 8 pairs at 512×512 with the course pipeline", _lazy("augment", "add_arguments"),
+                _lazy("augment", "main")),
 }
 
 

@@ -1,0 +1,195 @@
+"""Export a pipeline as Python code or albumentations JSON, and read the JSON back.
+
+Round trip: ``steps -> to_json -> steps_from_json`` gives the same steps, and ``load_json(to_json(...))``
+gives a Compose that, with the same seed, produces the same samples.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import albumentations as A
+
+from segdemo.augment.catalogue import CATALOGUE
+from segdemo.augment.pipeline import PRESETS, Step, build, build_transform, preset_steps
+from segdemo.errors import InputError
+
+# cv2 constants by argument, so the exported code reads `cv2.INTER_NEAREST` rather than `0`.
+_CV2_NAMES = {
+    "interpolation": {0: "cv2.INTER_NEAREST", 1: "cv2.INTER_LINEAR", 2: "cv2.INTER_CUBIC", 3: "cv2.INTER_AREA"},
+    "mask_interpolation": {0: "cv2.INTER_NEAREST", 1: "cv2.INTER_LINEAR"},
+    "border_mode": {0: "cv2.BORDER_CONSTANT", 1: "cv2.BORDER_REPLICATE", 4: "cv2.BORDER_REFLECT_101"},
+}
+
+
+def _literal(key: str, value: Any) -> str:
+    if key in _CV2_NAMES and value in _CV2_NAMES[key]:
+        return _CV2_NAMES[key][value]
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_literal("", v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
+def _call(name: str, kwargs: dict[str, Any], indent: str) -> str:
+    args = [f"{k}={_literal(k, v)}" for k, v in kwargs.items()]
+    one_line = f"{indent}A.{name}(" + ", ".join(args) + "),"
+    if len(one_line) <= 100:
+        return one_line
+    inner = indent + "    "
+    return f"{indent}A.{name}(\n" + "".join(f"{inner}{a},\n" for a in args) + f"{indent}),"
+
+
+def _step_code(step: Step, size: int, indent: str) -> list[str]:
+    p = float(step.get("p", 1.0 if step["name"] == "OneOf" else CATALOGUE[step["name"]].p))
+    if step["name"] == "OneOf":
+        lines = [f"{indent}A.OneOf(["]
+        for child in step["children"]:
+            lines += _step_code(child, size, indent + "    ")
+        return lines + [f"{indent}], p={_literal('p', p)}),"]
+    kwargs = CATALOGUE[step["name"]].kwargs(step.get("params"), size=size)
+    return [_call(step["name"], {**kwargs, "p": p}, indent)]
+
+
+def to_python(steps: list[Step], *, size: int, normalize: bool = True) -> str:
+    """Python source that rebuilds the pipeline with plain albumentations (no segdemo needed).
+
+    The code defines ``build_pipeline(seed=None) -> A.Compose``; with the same seed it gives the
+    same samples as :func:`segdemo.augment.pipeline.build`.
+    """
+    build(steps, size=size, normalize=normalize)  # validates the steps before we print them
+    lines = [
+        '"""Augmentation pipeline exported from segdemo\'s Augment tab (albumentations 2.0.8)."""',
+        "",
+        "import albumentations as A",
+        "import cv2",
+        "",
+        "",
+        "def build_pipeline(seed: int | None = None) -> A.Compose:",
+        '    """Call the result as pipeline(image=uint8 (H, W, 3), mask=uint8 (H, W))."""',
+        "    return A.Compose(",
+        "        [",
+        f"            A.Resize({size}, {size}, interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST),",
+    ]
+    for step in steps:
+        lines += _step_code(step, size, " " * 12)
+    if normalize:
+        lines.append("            A.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),")
+    lines += [
+        "        ],",
+        "        mask_interpolation=cv2.INTER_NEAREST,  # masks hold class ids: never blend them",
+        "        seed=seed,",
+        "    )",
+        "",
+        "",
+        'if __name__ == "__main__":',
+        "    print(build_pipeline(seed=0))",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def to_json(steps: list[Step], *, size: int, normalize: bool = True) -> str:
+    """The pipeline in albumentations' own JSON format (``A.to_dict``), readable by ``A.from_dict``."""
+    return json.dumps(A.to_dict(build(steps, size=size, normalize=normalize)), indent=2) + "\n"
+
+
+def _parse(text: str | bytes, name: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("err.augment_json", "{name} is not an albumentations pipeline (JSON).",
+                         name=name) from None
+    transform = data.get("transform") if isinstance(data, dict) else None
+    if not isinstance(transform, dict) or transform.get("__class_fullname__") != "Compose":
+        raise InputError("err.augment_json", "{name} is not an albumentations pipeline (JSON).", name=name)
+    return transform
+
+
+def load_json(text: str | bytes, *, seed: int | None = None, name: str = "pipeline.json") -> A.Compose:
+    """A Compose from albumentations JSON, seeded like :func:`~segdemo.augment.pipeline.build`.
+
+    ``A.to_dict`` stores neither the seed nor the Compose-level mask interpolation, so both are set here.
+
+    Raises:
+        InputError: ``err.augment_json`` (not a pipeline JSON).
+    """
+    _parse(text, name)
+    try:
+        compose = A.from_dict(json.loads(text))
+    except Exception as exc:  # noqa: BLE001 - albumentations raises many kinds for bad files
+        raise InputError("err.augment_json", "{name} is not an albumentations pipeline (JSON).",
+                         name=name) from exc
+    compose.set_mask_interpolation(0)
+    compose.set_random_seed(seed)
+    return compose
+
+
+def _step_from_dict(entry: dict[str, Any], name: str) -> Step:
+    cls = str(entry.get("__class_fullname__", "?")).rsplit(".", 1)[-1]
+    p = float(entry.get("p", 1.0))
+    if cls == "OneOf":
+        return {"name": "OneOf", "p": p, "children": [_step_from_dict(e, name) for e in entry["transforms"]]}
+    if cls not in CATALOGUE:
+        raise InputError("err.augment_json_unknown", "{name} uses {transform}, which the Augment tab does not offer.",
+                         name=name, transform=cls)
+    info = CATALOGUE[cls]
+    step: Step = {"name": cls, "p": p}
+    if info.params:
+        step["params"] = info.values_from(entry)
+    return step
+
+
+def steps_from_json(text: str | bytes, *, name: str = "pipeline.json") -> tuple[list[Step], int, bool]:
+    """Read albumentations JSON back into steps (for the tab's controls).
+
+    Returns:
+        ``(steps, size, normalize)``: the steps between the leading ``Resize`` and the optional
+        trailing ``Normalize``.
+
+    Raises:
+        InputError: ``err.augment_json`` (not a pipeline JSON, or no leading Resize),
+            ``err.augment_json_unknown`` (a transform the catalogue does not have).
+    """
+    entries = list(_parse(text, name).get("transforms") or [])
+    if not entries or entries[0].get("__class_fullname__") != "Resize":
+        raise InputError("err.augment_json", "{name} is not an albumentations pipeline (JSON).", name=name)
+    size = int(entries.pop(0)["height"])
+    normalize = bool(entries) and entries[-1].get("__class_fullname__") == "Normalize"
+    if normalize:
+        entries.pop()
+    steps = [_step_from_dict(e, name) for e in entries]
+    for step in steps:  # a value outside the sliders' ranges must fail here, not later in the UI
+        try:
+            build_transform(step, size=size)
+        except ValueError as exc:
+            raise InputError("err.augment_json_value", "{name}: {detail}", name=name, detail=str(exc)) from None
+    return steps, size, normalize
+
+
+def steps_from_text(text: str | None) -> list[Step]:
+    """Steps from a preset name, a JSON list of steps, or albumentations JSON (empty text: no steps).
+
+    Raises:
+        ValueError: not a preset and not valid JSON steps (the message says why).
+        InputError: albumentations JSON the catalogue cannot show (see :func:`steps_from_json`).
+    """
+    text = (text or "").strip()
+    if not text:
+        return []
+    if text in PRESETS:
+        return preset_steps(text)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ValueError(f"{text[:40]!r} is neither a preset ({', '.join(PRESETS)}) nor JSON") from None
+    steps = steps_from_json(text)[0] if isinstance(data, dict) else data
+    if not isinstance(steps, list):
+        raise ValueError("the pipeline must be a JSON list of steps")
+    try:
+        build(steps, size=64)  # names, parameters and p
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"malformed step: {exc}") from None
+    return steps

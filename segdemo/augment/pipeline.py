@@ -1,0 +1,147 @@
+"""Augmentation pipelines: a plain, JSON-friendly description ("steps") and the albumentations Compose.
+
+A *step* is ``{"name": "Affine", "p": 0.2, "params": {"rotate": 45}}`` (simple values of
+:mod:`segdemo.augment.catalogue`; missing ones take their default) or a group
+``{"name": "OneOf", "p": 0.2, "children": [steps]}`` that applies one child, chosen by the children's
+``p`` as weights. :func:`build` turns steps into ``A.Compose([Resize, *steps, Normalize])``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import albumentations as A
+import cv2
+
+from segdemo.augment.catalogue import transform_info
+
+Step = dict[str, Any]
+
+#: ImageNet statistics, as ``A.Normalize`` uses by default and the models expect.
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+
+# The course's pipeline, ported to albumentations 2.0.8: ShiftScaleRotate became Affine (uniform scale),
+# IAASharpen/IAAEmboss became Sharpen/Emboss, and IAAPiecewiseAffine became ElasticTransform (the
+# issue allows either; PiecewiseAffine takes ~6 s per 512x512 image). Probabilities and limits are the course's.
+_COURSE: list[Step] = [
+    {"name": "HorizontalFlip", "p": 0.5},
+    {"name": "VerticalFlip", "p": 0.1},
+    {"name": "RandomRotate90", "p": 0.5},
+    {"name": "Transpose", "p": 0.5},
+    {"name": "Affine", "p": 0.2, "params": {"shift": 0.0625, "scale": 0.2, "rotate": 45.0}},
+    {"name": "OneOf", "p": 0.2, "children": [
+        {"name": "OpticalDistortion", "p": 0.3, "params": {"distort": 0.05}},
+        {"name": "GridDistortion", "p": 0.1, "params": {"steps": 5, "distort": 0.3}},
+        {"name": "ElasticTransform", "p": 0.3, "params": {"alpha": 50.0, "sigma": 6.0}},
+    ]},
+    {"name": "OneOf", "p": 0.3, "children": [
+        {"name": "CLAHE", "p": 1.0, "params": {"clip_limit": 2.0}},
+        {"name": "Sharpen", "p": 1.0, "params": {"alpha": 0.5}},
+        {"name": "Emboss", "p": 1.0, "params": {"alpha": 0.5, "strength": 0.7}},
+        {"name": "RandomBrightnessContrast", "p": 1.0, "params": {"brightness": 0.2, "contrast": 0.2}},
+    ]},
+    {"name": "HueSaturationValue", "p": 0.3, "params": {"hue": 20.0, "saturation": 30.0, "value": 20.0}},
+]
+
+# Gentle enough that a small model still converges in a few epochs on the synthetic scenes.
+_LIGHT: list[Step] = [
+    {"name": "HorizontalFlip", "p": 0.5},
+    {"name": "VerticalFlip", "p": 0.5},
+    {"name": "RandomRotate90", "p": 0.5},
+    {"name": "Affine", "p": 0.5, "params": {"shift": 0.05, "scale": 0.1, "rotate": 15.0}},
+    {"name": "RandomBrightnessContrast", "p": 0.5, "params": {"brightness": 0.2, "contrast": 0.2}},
+    {"name": "HueSaturationValue", "p": 0.3, "params": {"hue": 10.0, "saturation": 15.0, "value": 10.0}},
+]
+
+#: Named pipelines (steps between the Resize and the Normalize).
+PRESETS: dict[str, list[Step]] = {"none": [], "light": _LIGHT, "course": _COURSE}
+PRESET_LABELS: dict[str, dict[str, str]] = {
+    "none": {"en": "none (resize only)", "zh": "无（仅缩放）"},
+    "light": {"en": "light (for training)", "zh": "轻度（用于训练）"},
+    "course": {"en": "the course's pipeline", "zh": "课程中的流水线"},
+}
+
+
+def preset_steps(preset: str) -> list[Step]:
+    """A copy of the steps of ``preset``.
+
+    Raises:
+        ValueError: unknown preset (the message lists the valid ones).
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown augmentation preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+    return copy.deepcopy(PRESETS[preset])
+
+
+def _check_p(step: Step) -> float:
+    p = step.get("p", 1.0 if step.get("name") == "OneOf" else None)
+    if p is None:
+        p = transform_info(step["name"]).p
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{step['name']}: p = {p} must lie in [0, 1]")
+    return p
+
+
+def build_transform(step: Step, *, size: int) -> A.BasicTransform | A.BaseCompose:
+    """One albumentations transform (or ``OneOf``) from a step.
+
+    Raises:
+        ValueError: unknown transform name, bad parameter, p outside [0, 1], empty group.
+    """
+    if not isinstance(step, dict) or "name" not in step:
+        raise ValueError(f"a step must be a dict with a 'name', got {step!r}")
+    p = _check_p(step)
+    if step["name"] == "OneOf":
+        children = step.get("children") or []
+        if not children:
+            raise ValueError("a OneOf group needs at least one child")
+        return A.OneOf([build_transform(child, size=size) for child in children], p=p)
+    info = transform_info(step["name"])
+    return getattr(A, info.name)(**info.kwargs(step.get("params"), size=size), p=p)
+
+
+def build(steps: list[Step], *, size: int, normalize: bool = True, seed: int | None = None,
+          save_applied_params: bool = False) -> A.Compose:
+    """``A.Compose([Resize(size, size), *steps, Normalize?])`` with nearest mask interpolation.
+
+    Args:
+        steps: the pipeline (see the module docstring).
+        size: output side; every sample comes out ``size``×``size``.
+        normalize: end with ImageNet ``Normalize`` (float32 image); otherwise the image stays uint8.
+        seed: seeds the Compose: the same seed gives the same sequence of samples.
+        save_applied_params: record what each transform did under ``"applied_transforms"``.
+
+    Returns:
+        A Compose to call as ``pipeline(image=(H, W, 3) uint8, mask=(H, W) uint8)``.
+    """
+    if not isinstance(size, int) or size < 8:
+        raise ValueError(f"size must be an int >= 8, got {size!r}")
+    # Resize first: every later transform then works at the training size, which is also the cheapest.
+    transforms: list[Any] = [A.Resize(size, size, interpolation=cv2.INTER_LINEAR,
+                                      mask_interpolation=cv2.INTER_NEAREST)]
+    transforms += [build_transform(step, size=size) for step in steps]
+    if normalize:
+        transforms.append(A.Normalize(mean=MEAN, std=STD))
+    return A.Compose(transforms, mask_interpolation=cv2.INTER_NEAREST, seed=seed,
+                     save_applied_params=save_applied_params)
+
+
+def build_pipeline(preset: str, *, size: int, normalize: bool = True, seed: int | None = None) -> A.Compose:
+    """The albumentations pipeline of a named preset (see :data:`PRESETS`).
+
+    Args:
+        preset: ``"none"``, ``"light"`` or ``"course"``.
+        size: output side in pixels.
+        normalize: end with ImageNet normalisation.
+        seed: seed of the Compose's own random state.
+
+    Returns:
+        ``A.Compose``; call it as ``pipeline(image=uint8 (H, W, 3), mask=uint8 (H, W))``.
+
+    Raises:
+        ValueError: unknown preset.
+    """
+    return build(preset_steps(preset), size=size, normalize=normalize, seed=seed)
