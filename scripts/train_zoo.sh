@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export NO_ALBUMENTATIONS_UPDATE=1
 PY=${PY:-.venv/bin/python}
 MODELS=${*:-fcn32s fcn16s fcn8s unet deeplabv3 deeplabv3plus segformer fastscnn lraspp}
-COMMON=(--size 128 --batch-size 8 --epochs 40 --steps-per-epoch 100 --lr "${LR:-0.003}" --loss "${LOSS:-ce}" --augment "${AUGMENT:-light}"
+COMMON=(--size "${SIZE:-96}" --batch-size 8 --epochs "${EPOCHS:-40}" --steps-per-epoch 100 --lr "${LR:-0.003}" --loss "${LOSS:-ce}" --augment "${AUGMENT:-light}"
         --time-budget "${BUDGET:-600}" --threads "${THREADS:-2}")
 for model in $MODELS; do
     echo "== $model"

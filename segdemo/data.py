@@ -139,9 +139,9 @@ def render_scene(seed: int, index: int, size: int = 128) -> Scene:
     # Background ("stuff"): a softer texture than the objects' (no hard checks; object edges must stay
     # the strongest edges, or small CPU models cannot learn the task) plus clutter lines, all class 0.
     # Muted colours: saturation is a hint for "background", never for which shape an object is.
-    image, background = _texture(x * 2 - 1, y * 2 - 1, rng, styles=(0, 1, 3, 4), contrast=(0.2, 0.6),
+    image, background = _texture(x * 2 - 1, y * 2 - 1, rng, styles=(0, 1, 3, 4), contrast=(0.1, 0.4),
                                  saturation=0.4)
-    for _ in range(rng.integers(0, 3)):
+    for _ in range(rng.integers(0, 2)):
         angle, offset = rng.uniform(0, math.pi), rng.uniform(-0.5, 0.5)
         width = rng.uniform(0.004, 0.015)
         line = np.abs((x - 0.5) * math.cos(angle) + (y - 0.5) * math.sin(angle) - offset) <= width
@@ -160,7 +160,7 @@ def render_scene(seed: int, index: int, size: int = 128) -> Scene:
         u = (dx * math.cos(angle) + dy * math.sin(angle)) / squash
         v = -dx * math.sin(angle) + dy * math.cos(angle)
         inside = _shape_mask(int(kind), u, v, rng)
-        texture, _ = _texture(u, v, rng, avoid=background)
+        texture, _ = _texture(u, v, rng, avoid=background, contrast=(0.15, 0.6))
         image[inside] = texture[inside]  # later objects occlude earlier ones
         mask[inside] = kind
         instances[inside] = obj

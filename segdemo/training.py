@@ -44,6 +44,7 @@ class TrainConfig:
     steps_per_epoch: int = 100
     lr: float = 1e-3
     weight_decay: float = 1e-4
+    patience: int = 4  # ReduceLROnPlateau: epochs without a better val mIoU before halving the lr
     seed: int = 0
     train_scenes: int | None = None  # cycle over this many scenes (overfitting demos); None = all fresh
     val_size: int = 200  # held-out synthetic scenes
@@ -186,7 +187,8 @@ def run_training(
     model = create_model(config.model, num_classes, variant=config.variant, **config.options)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     # mode="max": the scheduler watches val mIoU, which should go up.
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=2)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
+                                                           patience=config.patience)
     start_epoch, step = 0, 0
     # Beside the checkpoint, under its own name (an earlier ".train" stem overwrote the card).
     state_path = Path(f"{config.out}.train-state") if config.out else None
@@ -295,7 +297,7 @@ def build_card(config: TrainConfig, model: nn.Module, classes: dict[str, Any], b
             **dataclasses.asdict(config),
             "data": "SynthScenes",
             "optimizer": "Adam",
-            "scheduler": "ReduceLROnPlateau(mode=max, factor=0.5, patience=2) on val mIoU",
+            "scheduler": f"ReduceLROnPlateau(mode=max, factor=0.5, patience={config.patience}) on val mIoU",
             "steps_done": steps,
             "train_seconds": round(seconds, 1),
             "device": str(pick_device(config.device)),
