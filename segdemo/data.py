@@ -149,11 +149,16 @@ def render_scene(seed: int, index: int, size: int = 128) -> Scene:
 
     mask = np.zeros((size, size), dtype=np.uint8)
     instances = np.zeros((size, size), dtype=np.int32)
-    count = int(rng.integers(2, 6))
+    count = int(rng.integers(2, 5))
     labels = rng.integers(1, NUM_CLASSES, size=count)
+    placed: list[tuple[float, float, float]] = []
     for obj, kind in enumerate(labels, start=1):
-        radius = rng.uniform(0.12, 0.3)
-        cy, cx = rng.uniform(-0.05, 1.05, 2)  # objects may touch or leave the border
+        for _ in range(10):  # overlaps and occlusion, but no object mostly hidden behind another
+            radius = rng.uniform(0.12, 0.28)
+            cy, cx = rng.uniform(0.0, 1.0, 2)  # near the edge an object is cut by the border
+            if all(math.hypot(cy - py, cx - px) >= 0.75 * (radius + pr) for pr, py, px in placed):
+                break
+        placed.append((radius, cy, cx))
         angle = rng.uniform(0, 2 * math.pi)
         squash = rng.uniform(0.85, 1.0)  # slight perspective: shapes stay recognisable
         dy, dx = (y - cy) / radius, (x - cx) / radius
