@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,11 +78,14 @@ def open_image(source: Source) -> Image.Image:
         img.load()
     except InputError:
         raise
-    except Image.DecompressionBombError:
+    except Image.DecompressionBombError as error:
+        # Pillow refuses before telling us the size; its message has the pixel count.
+        found = re.search(r"\((\d+) pixels\)", str(error))
+        megapixels = int(found.group(1)) // 1_000_000 if found else "?"
         raise InputError(
-            "err.image_too_large",
-            "{name} is {width}×{height} pixels; the limit is {limit} megapixels.",
-            name=name, width="?", height="?", limit=MAX_PIXELS // 1_000_000,
+            "err.image_too_large_mp",
+            "{name} has {megapixels} megapixels; the limit is {limit} megapixels.",
+            name=name, megapixels=megapixels, limit=MAX_PIXELS // 1_000_000,
         ) from None
     except (UnidentifiedImageError, FileNotFoundError, IsADirectoryError):
         raise InputError("err.not_image", "{name} is not an image file Pillow can read.", name=name) from None

@@ -96,3 +96,11 @@ def screenshot_dir() -> Path:
     path = OUTPUT / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def hostile(tmp_path_factory) -> dict[str, Path]:
+    """The generated hostile/broken upload corpus (``tests/hostile_corpus.py``): ``{case: path}``."""
+    from hostile_corpus import write_corpus
+
+    return write_corpus(tmp_path_factory.mktemp("hostile"))

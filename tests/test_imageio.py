@@ -94,7 +94,8 @@ def test_decompression_bomb_is_refused(tmp_path):
     assert path.stat().st_size < 200_000
     with pytest.raises(InputError) as info:
         imageio.load_image(path)
-    assert info.value.key == "err.image_too_large" and "bomb.png" in str(info.value)
+    assert info.value.key == "err.image_too_large_mp" and "bomb.png" in str(info.value)
+    assert "400 megapixels" in str(info.value)  # regression: the message said "?×? pixels"
 
 
 def test_masks_palette_index_npy(tmp_path):

@@ -69,3 +69,17 @@ def friendly_errors(fn: F) -> F:
             raise to_gradio_error(exc, lang_of(_request_in(args, kwargs))) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+
+def upload_image(**kwargs: Any) -> gr.Image:
+    """A ``gr.Image(type="filepath")`` that hands the handler the uploaded path without decoding it first.
+
+    Plain ``gr.Image`` opens uploads with PIL before the handler runs, so a text file named ``.png``
+    or a decompression bomb fails inside Gradio with a technical message. This one passes the path on,
+    and :func:`segdemo.imageio.load_image` gives the clear, translated error. (An instance attribute,
+    not a subclass: Gradio writes a ``.pyi`` file next to any module that subclasses a component.)
+    """
+    image = gr.Image(type="filepath", **kwargs)
+    image.preprocess = lambda payload: None if payload is None else str(payload.path)  # type: ignore[method-assign]
+    return image

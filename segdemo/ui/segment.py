@@ -1,12 +1,190 @@
-"""Segment tab (its own issue fills this in; until then, an honest placeholder)."""
+"""Segment tab: pick an architecture, segment a synthetic scene or your own image, compare models.
+
+Logic lives in :mod:`segdemo.segment_tool` (models, cache, scoring) and :mod:`segdemo.inference`.
+"""
 
 from __future__ import annotations
 
-from segdemo.ui import placeholder
+import gradio as gr
+import numpy as np
+import pandas as pd
+
+from segdemo import segment_tool as S
+from segdemo.imageio import load_image
+from segdemo.palette import colorize, overlay
+from segdemo.ui.common import friendly_errors, upload_image
+from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "segment"
+SCENES = 100
+DEFAULT_SCENE = 3
+
+
+def _label(choice: S.Choice, lang: str) -> str:
+    name = choice.display.get(lang, choice.display["en"])
+    if choice.key.startswith("shipped:"):
+        score = f" · mIoU {choice.miou:.2f}" if choice.miou is not None else ""
+        return t("segment.choice_shipped", lang, name=name, score=score)
+    return t("segment.choice_pretrained", lang, name=name,
+             state=t("segment.cached" if choice.cached else "segment.download", lang))
+
+
+def model_dropdown_choices(lang: str) -> list[tuple[str, str]]:
+    return [(_label(c, lang), c.key) for c in S.choices()]
+
+
+def card_markdown(key: str | None, lang: str) -> str:
+    """The model card beside the picker: paper, year, key idea, params, GFLOPs, weights, val mIoU."""
+    if not key:
+        return t("segment.no_models", lang)
+    from segdemo.models import list_models, model_card
+
+    c = S.choice(key)
+    lines = [f"### {c.display.get(lang, c.display['en'])}"]
+    if c.model in list_models():
+        info = model_card(c.model, None, 21)
+        lines += [f"**{info['paper']}** ({info['year']}) · [{t('segment.paper', lang)}]({info['url']})",
+                  "", info["idea"][lang], "",
+                  t("segment.card_numbers", lang, params=f"{c.params or info['params']:,}",
+                    gflops=f"{info['gflops_512']:.1f}")]
+    lines.append(t("segment.trained_on", lang, data=c.trained_on.get(lang, c.trained_on["en"])))
+    if c.miou is not None:
+        lines.append(t("segment.val_miou", lang, miou=f"{c.miou:.3f}"))
+    if not c.cached:
+        lines.append(t("segment.needs_download", lang))
+    return "\n\n".join(lines)
+
+
+def _confidence_image(confidence: np.ndarray, min_side: int = 256) -> np.ndarray:
+    """Max softmax probability as a colour map (magma: bright = sure), upscaled so small images stay visible."""
+    from matplotlib import colormaps
+
+    rgb = (colormaps["magma"](np.clip(confidence, 0, 1))[..., :3] * 255).astype(np.uint8)
+    factor = max(1, -(-min_side // max(1, min(rgb.shape[:2]))))
+    if factor > 1 and max(rgb.shape[:2]) * factor <= 4 * min_side:
+        rgb = rgb.repeat(factor, axis=0).repeat(factor, axis=1)
+    return rgb
+
+
+def _read_input(source: str, scene: float, image_path: str | None, lang: str):
+    if source == "scene":
+        image, truth = S.scene(int(scene))
+        return image, truth
+    if not image_path:
+        raise gr.Error(t("err.no_input", lang))
+    loaded = load_image(image_path, max_side=S.max_side())
+    for key, params in loaded.notices:
+        gr.Warning(t(key, lang, **params))
+    return loaded.array, None
+
+
+@friendly_errors
+def segment(source: str, scene: float, image: str | None, model: str | None, compare: list[str] | None,
+            opacity: float, request: gr.Request):
+    """Segment an image.
+
+    Args:
+        source: ``"scene"`` (a synthetic scene, ground truth known) or ``"upload"``.
+        scene: scene number 0..99 (with ``source="scene"``).
+        image: path of an uploaded image (with ``source="upload"``).
+        model: a model key from the picker, e.g. ``"shipped:unet"``.
+        compare: up to 3 more model keys to run on the same image.
+        opacity: mask opacity 0..1.
+
+    Returns:
+        (original/overlay pair, annotated image, confidence map, class table, summary, compare gallery)
+    """
+    lang = lang_of(request)
+    if not model:
+        raise gr.Error(t("segment.no_models", lang))
+    if not 0.0 <= float(opacity) <= 1.0:
+        raise gr.Error(t("segment.bad_opacity", lang))
+    keys = [model] + [k for k in (compare or []) if k != model]
+    if len(keys) > S.MAX_COMPARE:
+        raise gr.Error(t("segment.too_many", lang, n=S.MAX_COMPARE))
+    image_array, truth = _read_input(source, scene, image, lang)
+    results = [S.run(key, image_array, truth) for key in keys]
+    main = results[0]
+    labels = main.segmentation.labels
+    names = main.names_zh if lang == "zh" else main.names
+    blended = overlay(image_array, labels, main.palette, float(opacity))
+    annotations = [((labels == k).astype(np.float32), name) for k, name, _ in S.class_table(labels, names)]
+    heat = _confidence_image(main.segmentation.confidence)
+    table = pd.DataFrame([[k, name, round(share, 2)] for k, name, share in S.class_table(labels, names)],
+                         columns=[t("segment.col_id", lang), t("segment.col_class", lang), t("segment.col_share", lang)])
+    tm = main.segmentation.timings
+    summary = t("segment.timing", lang, pre=f"{tm['preprocess']:.1f}", fwd=f"{tm['forward']:.1f}",
+                post=f"{tm['postprocess']:.1f}", device=main.segmentation.device,
+                h=image_array.shape[0], w=image_array.shape[1])
+    if main.miou is not None:
+        summary += "  \n" + t("segment.score", lang, miou=f"{main.miou:.3f}")
+    gallery = []
+    for r in results if len(results) > 1 or truth is not None else []:
+        choice = S.choice(r.key)
+        caption = t("segment.caption", lang, name=choice.display.get(lang, choice.display["en"]),
+                    ms=f"{r.segmentation.timings['forward']:.0f}", params=f"{(choice.params or r.params or 0):,}")
+        if r.miou is not None:
+            caption += f" · mIoU {r.miou:.3f}"
+        gallery.append((colorize(r.segmentation.labels, r.palette), caption))
+        if truth is not None and r.miou is not None:
+            gallery.append((S.error_map(r.segmentation.labels, truth), t("segment.error_caption", lang)))
+    if truth is not None:
+        gallery.append((colorize(truth, main.palette), t("segment.truth", lang)))
+    return ((image_array, blended), (image_array, annotations), heat, table, summary, gallery)
+
+
+@friendly_errors
+def refresh(model: str | None, request: gr.Request):
+    lang = lang_of(request)
+    options = model_dropdown_choices(lang)
+    value = model if model in [k for _, k in options] else (options[0][1] if options else None)
+    return (gr.Dropdown(choices=options, value=value), gr.Dropdown(choices=options),
+            card_markdown(value, lang))
+
+
+@friendly_errors
+def show_card(model: str | None, request: gr.Request) -> str:
+    return card_markdown(model, lang_of(request))
 
 
 def build() -> None:
-    """Render the tab's body inside the current ``gr.Tab``."""
-    placeholder.build()
+    """Render the Segment tab inside the current ``gr.Tab``."""
+    gr.Markdown(i18n("segment.intro"))
+    with gr.Row():
+        with gr.Column(scale=2, min_width=320):
+            source = gr.Radio([(i18n("segment.source_scene"), "scene"), (i18n("segment.source_upload"), "upload")],
+                              value="scene", label=i18n("segment.source"))
+            scene = gr.Slider(0, SCENES - 1, value=DEFAULT_SCENE, step=1, label=i18n("segment.scene"))
+            image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
+                             visible=False, height=260)
+            options = model_dropdown_choices("en")  # relabelled in the reader's language on load
+            model = gr.Dropdown(options, value=options[0][1] if options else None, label=i18n("segment.model"),
+                                elem_id="segment-model")
+            compare = gr.Dropdown(options, value=[], multiselect=True, max_choices=S.MAX_COMPARE - 1, label=i18n("segment.compare"),
+                                  elem_id="segment-compare")
+            opacity = gr.Slider(0, 1, value=0.55, step=0.05, label=i18n("segment.opacity"))
+            run = gr.Button(i18n("segment.run"), variant="primary", elem_id="segment-run")
+        with gr.Column(scale=2, min_width=300):
+            card = gr.Markdown(elem_id="segment-card")
+    with gr.Row():
+        slider = gr.ImageSlider(label=i18n("segment.slider"), type="numpy", height=360)
+        annotated = gr.AnnotatedImage(label=i18n("segment.annotated"), height=360)
+    with gr.Row():
+        with gr.Column(scale=1):
+            confidence = gr.Image(label=i18n("segment.confidence"), type="numpy", interactive=False, height=260)
+        with gr.Column(scale=1):
+            table = gr.Dataframe(label=i18n("segment.table"), interactive=False,
+                                 elem_id="segment-table")
+            summary = gr.Markdown(elem_id="segment-summary")
+    gallery = gr.Gallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery")
+    with gr.Accordion(i18n("segment.guide_title"), open=False):
+        gr.Markdown(i18n("segment.guide"))
+
+    source.change(lambda s: (gr.Slider(visible=s == "scene"), gr.Image(visible=s == "upload")), inputs=source,
+                  outputs=[scene, image], api_visibility="private")
+    inputs = [source, scene, image, model, compare, opacity]
+    outputs = [slider, annotated, confidence, table, summary, gallery]
+    run.click(segment, inputs=inputs, outputs=outputs, api_name="segment", concurrency_limit=2)
+    model.change(show_card, inputs=model, outputs=card, api_visibility="private")
+    gr.context.Context.root_block.load(refresh, inputs=model, outputs=[model, compare, card],
+                                       api_visibility="private")

@@ -78,6 +78,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Labels {values} are outside 0..{last} (ignore index {ignore}).",
         "标签 {values} 超出了 0..{last} 的范围（忽略索引为 {ignore}）。",
     ),
+    "err.image_too_large_mp": (
+        "{name} has {megapixels} megapixels; the limit is {limit} megapixels.",
+        "{name} 有 {megapixels} 百万像素，上限为 {limit} 百万像素。",
+    ),
     "err.mask_colors": (
         "The mask has colours that are not in the palette: {colors}.",
         "掩码中有不在调色板里的颜色：{colors}。",

@@ -1,0 +1,148 @@
+"""Running a trained model on one image: preprocess → forward → postprocess, timed.
+
+Used by the Segment tab, the mIoU tab's "evaluate a model" mode and the benchmarks, so the
+numbers a student sees are the numbers we measure.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: The zoo's contract needs H, W >= 32; smaller images are upscaled for the forward pass.
+MIN_SIDE = 32
+
+
+@dataclass
+class Segmentation:
+    """The result of segmenting one image, at the image's own size.
+
+    Attributes:
+        labels: ``(H, W)`` int64 class per pixel.
+        confidence: ``(H, W)`` float32, the max softmax probability (1 = sure).
+        entropy: ``(H, W)`` float32, softmax entropy divided by ``log K`` (0 = sure, 1 = uniform).
+        timings: milliseconds of ``preprocess``, ``forward`` and ``postprocess``.
+        device: where the forward pass ran.
+    """
+
+    labels: np.ndarray
+    confidence: np.ndarray
+    entropy: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+
+
+class Segmenter:
+    """A model in eval mode plus what it needs to read an image (normalisation, classes).
+
+    Args:
+        model: any zoo model (``(N,3,H,W)`` → logits ``(N,K,H,W)``).
+        normalization: ``{"mean": [3 floats], "std": [3 floats]}`` applied to RGB in [0, 1].
+        card: the checkpoint card (classes, palette, metrics), kept for the UI.
+        channels_last: run convolutions in NHWC, faster on CPUs.
+    """
+
+    def __init__(self, model: nn.Module, normalization: dict[str, list[float]], card: dict[str, Any] | None = None,
+                 *, device: str | torch.device = "cpu", channels_last: bool = True) -> None:
+        self.device = torch.device(device)
+        self.channels_last = channels_last
+        self.model = model.eval().to(self.device)
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.mean = torch.tensor(normalization["mean"], device=self.device).view(1, 3, 1, 1)
+        self.std = torch.tensor(normalization["std"], device=self.device).view(1, 3, 1, 1)
+        self.card = card or {}
+
+    def preprocess(self, image: np.ndarray) -> torch.Tensor:
+        """``(H, W, 3)`` uint8 RGB → normalised ``(1, 3, H', W')`` with ``min(H', W') >= 32``."""
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
+        x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device)
+        x = x.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)  # (1, 3, H, W)
+        height, width = image.shape[:2]
+        if min(height, width) < MIN_SIDE:
+            scale = MIN_SIDE / min(height, width)
+            size = (max(MIN_SIDE, math.ceil(height * scale)), max(MIN_SIDE, math.ceil(width * scale)))
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+        x = (x - self.mean) / self.std
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    @torch.inference_mode()
+    def __call__(self, image: np.ndarray) -> Segmentation:
+        """Segment one ``(H, W, 3)`` uint8 RGB image."""
+        t0 = time.perf_counter()
+        x = self.preprocess(image)
+        t1 = time.perf_counter()
+        logits = self.model(x)  # (1, K, H', W')
+        t2 = time.perf_counter()
+        height, width = image.shape[:2]
+        if logits.shape[-2:] != (height, width):
+            logits = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)
+        probs = logits.softmax(dim=1)[0]  # (K, H, W)
+        confidence, labels = probs.max(dim=0)
+        num_classes = probs.shape[0]
+        entropy = -(probs * probs.clamp_min(1e-12).log()).sum(0)
+        if num_classes > 1:
+            entropy = entropy / math.log(num_classes)
+        result = Segmentation(
+            labels=labels.cpu().numpy().astype(np.int64),
+            confidence=confidence.float().cpu().numpy(),
+            entropy=entropy.float().cpu().numpy(),
+            device=str(self.device),
+        )
+        t3 = time.perf_counter()
+        result.timings = {"preprocess": (t1 - t0) * 1e3, "forward": (t2 - t1) * 1e3,
+                          "postprocess": (t3 - t2) * 1e3}
+        return result
+
+
+class ModelCache:
+    """A bounded, thread-safe cache of :class:`Segmenter` objects, built on first use.
+
+    Thirty students asking for the same model at once build it once: a per-key lock makes
+    the others wait for the first build instead of building it again.
+    """
+
+    def __init__(self, loader: Callable[[str], Segmenter], max_size: int = 6) -> None:
+        self._loader = loader
+        self._max_size = max_size
+        self._items: OrderedDict[str, Segmenter] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+
+    def get(self, key: str) -> Segmenter:
+        """The segmenter for ``key``, loading it (once) if needed."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            segmenter = self._loader(key)
+            with self._lock:
+                self._items[key] = segmenter
+                self._items.move_to_end(key)
+                while len(self._items) > self._max_size:
+                    self._items.popitem(last=False)
+            return segmenter
+
+    def __contains__(self, key: str) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

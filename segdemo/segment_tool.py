@@ -1,0 +1,199 @@
+"""What the Segment tab does, without gradio: pick models, segment an image, compare, score against truth.
+
+Models are named by keys: ``"shipped:<name>"`` for a checkpoint in ``checkpoints/`` (offline, trained on
+synthetic scenes by ``python -m segdemo.train``) and ``"pretrained:<key>"`` for published VOC weights
+(:mod:`segdemo.models.pretrained`, downloaded once). Loaded models live in one bounded, thread-safe cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from segdemo.errors import InputError
+from segdemo.inference import ModelCache, Segmentation, Segmenter
+
+#: Checkpoint folder (``SEGDEMO_CHECKPOINT_DIR`` overrides it, e.g. in tests).
+DEFAULT_SCENE_SIZE = 256
+#: Published weights the tab offers (21 VOC classes, softmax).
+PRETRAINED = ("deeplabv3_mobilenet_v3_large_voc", "lraspp_mobilenet_v3_large_voc", "fcn_resnet50_voc",
+              "deeplabv3_resnet50_voc")
+MAX_COMPARE = 4
+
+
+def checkpoint_dir() -> Path:
+    from segdemo.checkpoints import CHECKPOINT_DIR
+
+    return Path(os.environ.get("SEGDEMO_CHECKPOINT_DIR", CHECKPOINT_DIR))
+
+
+def max_side() -> int:
+    """Longest side the tab works at (``SEGDEMO_MAX_SIDE``, default 1024)."""
+    return int(os.environ.get("SEGDEMO_MAX_SIDE", "1024"))
+
+
+@functools.cache
+def _threads() -> None:
+    # Thirty students share two cores: one request should not grab every thread twice over.
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def shipped() -> list[dict[str, Any]]:
+    """Cards of the shipped checkpoints, sorted by model name."""
+    from segdemo.checkpoints import list_checkpoints
+
+    return list_checkpoints(checkpoint_dir())
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One entry of the model picker."""
+
+    key: str
+    model: str  # registry name (or torchvision architecture for pretrained)
+    family: str
+    display: dict[str, str]
+    trained_on: dict[str, str]
+    miou: float | None
+    params: int | None
+    cached: bool = True
+
+
+def choices() -> list[Choice]:
+    """Every model the tab can run: shipped first (grouped by family), then published weights."""
+    from segdemo.models.pretrained import pretrained_info
+    from segdemo.models.registry import get_card
+
+    out = []
+    for card in shipped():
+        info = get_card(card["model"])  # no model is built: the picker must be cheap
+        rec = card.get("recipe", {})
+        out.append(Choice(
+            key=f"shipped:{Path(card['stem']).name}", model=card["model"], family=info.family,
+            display=dict(info.display),
+            trained_on={"en": f"synthetic scenes, {rec.get('size', '?')} px, {rec.get('steps_done', '?')} steps",
+                        "zh": f"合成场景，{rec.get('size', '?')} 像素，{rec.get('steps_done', '?')} 步"},
+            miou=card.get("metrics", {}).get("miou"), params=card.get("params")))
+    out.sort(key=lambda c: (c.family, c.model))
+    for key in PRETRAINED:
+        info = pretrained_info(key)
+        out.append(Choice(key=f"pretrained:{key}", model=info["architecture"], family="pretrained",
+                          display=info["display"], trained_on=info["source"], miou=None, params=None,
+                          cached=info["cached"]))
+    return out
+
+
+def choice(key: str) -> Choice:
+    for item in choices():
+        if item.key == key:
+            return item
+    raise InputError("err.unknown_model", "There is no model {name}.", name=key)
+
+
+def _load(key: str) -> Segmenter:
+    from segdemo.models.fuse import prepare_for_inference
+
+    _threads()
+    kind, _, name = key.partition(":")
+    if kind == "shipped":
+        from segdemo.checkpoints import load_checkpoint
+
+        checkpoint = load_checkpoint(checkpoint_dir() / name)
+        card = checkpoint.card
+        model = prepare_for_inference(checkpoint.model)
+        return Segmenter(model, card["normalization"], card)
+    if kind == "pretrained" and name in PRETRAINED:
+        from segdemo.models.pretrained import load_pretrained
+
+        model, info = load_pretrained(name, progress=True)
+        card = {"classes": {"names": [c["en"] for c in info["classes"]],
+                            "names_zh": [c["zh"] for c in info["classes"]],
+                            "palette": info["palette"]}, "model": info["architecture"]}
+        return Segmenter(prepare_for_inference(model), info["normalization"], card)
+    raise InputError("err.unknown_model", "There is no model {name}.", name=key)
+
+
+CACHE = ModelCache(_load, max_size=int(os.environ.get("SEGDEMO_MODEL_CACHE", "6")))
+
+
+def segmenter(key: str) -> Segmenter:
+    """The cached segmenter of ``key`` (loaded on first use)."""
+    return CACHE.get(key)
+
+
+def class_info(seg: Segmenter) -> tuple[list[str], list[str], np.ndarray]:
+    """English names, Chinese names and ``(K, 3)`` uint8 palette of a segmenter's classes."""
+    classes = seg.card.get("classes", {})
+    names = list(classes.get("names", []))
+    return names, list(classes.get("names_zh", names)), np.asarray(classes.get("palette"), dtype=np.uint8)
+
+
+def class_table(labels: np.ndarray, names: list[str]) -> list[tuple[int, str, float]]:
+    """``(class id, name, pixel share in %)`` of every class present, largest first."""
+    counts = np.bincount(labels.ravel(), minlength=len(names))
+    total = max(1, labels.size)
+    rows = [(int(k), names[k] if k < len(names) else str(k), 100.0 * counts[k] / total)
+            for k in np.flatnonzero(counts)]
+    return sorted(rows, key=lambda row: -row[2])
+
+
+def error_map(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` uint8: correct pixels green, wrong ones red, ignored (255) grey."""
+    out = np.where((pred == truth)[..., None], np.array([40, 170, 90], np.uint8), np.array([220, 50, 50], np.uint8))
+    out[truth == 255] = (128, 128, 128)
+    return out.astype(np.uint8)
+
+
+def miou(pred: np.ndarray, truth: np.ndarray, num_classes: int) -> float:
+    from segdemo.metrics import confusion_matrix, metrics_from_confusion
+
+    return float(metrics_from_confusion(confusion_matrix(pred, truth, num_classes))["miou"])
+
+
+def scene_size() -> int:
+    """Side of the example scenes: the shipped models' training size (objects at the scale they know)."""
+    sizes = [card.get("validation", {}).get("size") for card in shipped()]
+    sizes = [s for s in sizes if s]
+    return max(set(sizes), key=sizes.count) if sizes else DEFAULT_SCENE_SIZE
+
+
+def scene(index: int, size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic scene ``index`` of the examples stream (image, ground truth)."""
+    from segdemo.data import render_scene
+
+    size = size or scene_size()
+    if not 0 <= int(index) < 10_000:
+        raise InputError("err.scene_range", "Scene {index} is not in 0..9999.", index=index)
+    s = render_scene(7, int(index), size)
+    return s.image, s.mask.astype(np.int64)
+
+
+@dataclass
+class Result:
+    """One model's answer on one image."""
+
+    key: str
+    segmentation: Segmentation
+    names: list[str]
+    names_zh: list[str]
+    palette: np.ndarray
+    params: int | None
+    miou: float | None = None
+
+
+def run(key: str, image: np.ndarray, truth: np.ndarray | None = None) -> Result:
+    """Segment ``image`` with model ``key``; with ``truth`` (same classes) also score it."""
+    seg = segmenter(key)
+    out = seg(image)
+    names, names_zh, palette = class_info(seg)
+    params = sum(p.numel() for p in seg.model.parameters())
+    score = None
+    if truth is not None and key.startswith("shipped:"):
+        score = miou(out.labels, truth, len(names))
+    return Result(key, out, names, names_zh, palette, params, score)

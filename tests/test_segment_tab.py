@@ -1,0 +1,187 @@
+"""Segment tab: inference backend, model picker, the ``/segment`` API with good and hostile input, the browser."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from segdemo import segment_tool as S
+from segdemo.checkpoints import save_checkpoint
+from segdemo.inference import ModelCache, Segmenter
+from segdemo.models import create_model
+from segdemo.palette import scene_classes
+from segdemo.training import NORMALIZATION
+
+AppError = pytest.importorskip("gradio_client.exceptions").AppError
+SHIPPED = [f"shipped:{Path(card['stem']).name}" for card in S.shipped()]
+
+
+# ---------------------------------------------------------------- backend
+def _segmenter(num_classes: int = 3) -> Segmenter:
+    torch.manual_seed(0)
+    return Segmenter(create_model("unet", num_classes, init_features=4), NORMALIZATION)
+
+
+@pytest.mark.parametrize("shape", [(64, 48), (20, 90), (1, 1), (33, 47)])
+def test_segmenter_keeps_the_image_size(shape):
+    """Tiny images (< 32 px) are upscaled for the model and the answer comes back at their size."""
+    out = _segmenter()(np.zeros((*shape, 3), np.uint8))
+    assert out.labels.shape == shape and out.confidence.shape == shape and out.entropy.shape == shape
+    assert set(out.timings) == {"preprocess", "forward", "postprocess"}
+    assert np.all((out.confidence >= 1 / 3 - 1e-6) & (out.confidence <= 1))
+    assert np.all((out.entropy >= -1e-6) & (out.entropy <= 1 + 1e-6))
+
+
+def test_confidence_and_entropy_by_hand():
+    class Fixed(torch.nn.Module):
+        def forward(self, x):  # logits (0, ln 3) everywhere: softmax (1/4, 3/4)
+            n, _, h, w = x.shape
+            return torch.stack([torch.zeros(n, h, w), torch.full((n, h, w), np.log(3.0))], 1)
+
+    out = Segmenter(Fixed(), NORMALIZATION, channels_last=False)(np.zeros((40, 40, 3), np.uint8))
+    assert np.allclose(out.confidence, 0.75) and (out.labels == 1).all()
+    expected = -(0.25 * np.log(0.25) + 0.75 * np.log(0.75)) / np.log(2)
+    assert np.allclose(out.entropy, expected, atol=1e-6)
+
+
+def test_model_cache_builds_once_under_concurrency():
+    calls = []
+
+    def loader(key):
+        calls.append(key)
+        return key.upper()
+
+    cache = ModelCache(loader, max_size=2)
+    threads = [threading.Thread(target=cache.get, args=("a",)) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == ["a"]
+    cache.get("b")
+    cache.get("c")  # evicts "a": the cache stays bounded
+    assert "a" not in cache and "c" in cache
+
+
+def test_class_table_error_map_and_miou_by_hand():
+    pred = np.array([[0, 1], [1, 1]])
+    truth = np.array([[0, 1], [0, 255]])
+    assert S.class_table(pred, ["bg", "disc"]) == [(1, "disc", 75.0), (0, "bg", 25.0)]
+    errors = S.error_map(pred, truth)
+    assert errors[0, 0].tolist() == [40, 170, 90] and errors[1, 0].tolist() == [220, 50, 50]
+    assert errors[1, 1].tolist() == [128, 128, 128]
+    # class 0: TP 1, FN 1 -> 1/2; class 1: TP 1, FP 1 -> 1/2 (the ignored pixel counts for neither)
+    assert S.miou(pred, truth, 2) == pytest.approx(0.5)
+
+
+def test_choices_and_run_with_a_temporary_checkpoint(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    classes = scene_classes()
+    model = create_model("unet", len(classes["names"]), init_features=4)
+    save_checkpoint(model, tmp_path / "tiny", {
+        "model": "unet", "variant": "small", "options": {"init_features": 4}, "num_classes": 6,
+        "classes": classes, "normalization": NORMALIZATION, "params": 1, "recipe": {"size": 64, "steps_done": 3},
+        "validation": {"size": 64}, "metrics": {"miou": 0.5}})
+    monkeypatch.setenv("SEGDEMO_CHECKPOINT_DIR", str(tmp_path))
+    keys = [c.key for c in S.choices()]
+    assert keys[0] == "shipped:tiny" and any(k.startswith("pretrained:") for k in keys)
+    image, truth = S.scene(2)
+    assert image.shape == (64, 64, 3)  # examples are drawn at the models' training size
+    result = S.run("shipped:tiny", image, truth)
+    assert result.segmentation.labels.shape == (64, 64) and 0.0 <= result.miou <= 1.0
+    with pytest.raises(ValueError, match="No checkpoint"):
+        S.run("shipped:nope", image)
+    with pytest.raises(ValueError, match="no model"):
+        S.run("other:thing", image)
+    S.CACHE.clear()
+
+
+# ---------------------------------------------------------------- API
+def _segment(client, *, source="scene", scene=3, image=None, model=None, compare=(), opacity=0.5):
+    from gradio_client import handle_file
+
+    return client.predict(source, scene, handle_file(str(image)) if image else None, model, list(compare), opacity,
+                          api_name="/segment")
+
+
+needs_shipped = pytest.mark.skipif(not SHIPPED, reason="no checkpoint in checkpoints/ yet")
+
+
+@needs_shipped
+@pytest.mark.parametrize("key", SHIPPED)
+def test_api_segments_an_example_and_an_upload(client, key, tmp_path):
+    pair, annotated, confidence, table, summary, gallery = _segment(client, model=key)
+    assert "mIoU" in summary and "ms" in summary
+    assert table["data"] and sum(float(row[2]) for row in table["data"]) == pytest.approx(100, abs=0.1)
+    assert len(gallery) == 3  # prediction, error map, ground truth
+    from PIL import Image
+
+    path = tmp_path / "photo.webp"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (70, 90, 3), dtype=np.uint8)).save(path)
+    pair, annotated, confidence, table, summary, gallery = _segment(client, source="upload", image=path, model=key)
+    assert "90×70" in summary and gallery == []
+
+
+@needs_shipped
+def test_api_compare_mode(client):
+    keys = (SHIPPED * 2)[:2]
+    *_, summary, gallery = _segment(client, model=keys[0], compare=keys[1:] if len(SHIPPED) > 1 else ())
+    assert len(gallery) >= 3
+
+
+@needs_shipped
+@pytest.mark.parametrize("case, message", [
+    ("text_named_png", "not an image"),
+    ("empty_file", "not an image"),
+    ("truncated_jpeg", "truncated or corrupt"),
+    ("decompression_bomb", "megapixels"),
+])
+def test_api_bad_uploads_get_clear_messages(client, hostile, case, message):
+    with pytest.raises(AppError, match=message):
+        _segment(client, source="upload", image=hostile[case], model=SHIPPED[0])
+
+
+@needs_shipped
+@pytest.mark.parametrize("case", ["one_pixel", "panorama_20000x10", "cmyk_jpeg", "png_16_bit", "animated_gif",
+                                  "rgba", "grayscale", "exif_rotated", "webp", "tiff", "bmp"])
+def test_api_odd_but_valid_uploads_are_segmented(client, hostile, case):
+    *_, summary, _ = _segment(client, source="upload", image=hostile[case], model=SHIPPED[0])
+    assert "ms" in summary
+    if case == "exif_rotated":
+        assert "48×64" in summary  # a 64×48 photo tagged "rotate 90°" is shown upright
+    if case == "panorama_20000x10":
+        assert "1024×1" in summary  # downscaled to the max side
+
+
+def test_api_refuses_missing_input_and_unknown_models(client):
+    with pytest.raises(AppError):
+        _segment(client, source="upload", image=None, model=(SHIPPED or ["shipped:x"])[0])
+    with pytest.raises(AppError):
+        _segment(client, model="shipped:does-not-exist")
+
+
+# ---------------------------------------------------------------- browser
+@needs_shipped
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_segment_tab_in_browser(browser, app_url, screenshot_dir, lang):
+    from browser import goto_tab, open_app
+    from segdemo.ui.i18n import t
+
+    with open_app(browser, app_url, lang) as (page, errors):
+        goto_tab(page, "segment", lang)
+        page.locator("#segment-card h3").wait_for(timeout=30_000)
+        if len(SHIPPED) > 1:
+            page.locator("#segment-compare input").click()
+            page.get_by_role("option").nth(1).click()
+            page.keyboard.press("Escape")
+        page.locator("#segment-run").click()
+        page.locator("#segment-gallery img").first.wait_for(timeout=60_000)
+        assert page.locator("#segment-gallery img").count() >= 3
+        assert "mIoU" in page.locator("#segment-summary").inner_text()
+        page.screenshot(path=str(screenshot_dir / f"segment-compare-{lang}.png"), full_page=True)
+        assert t("segment.run", lang) in page.locator("#segment-run").inner_text()
+        assert not [e for e in errors if "favicon" not in e]
