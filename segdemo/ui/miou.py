@@ -1,12 +1,158 @@
-"""Miou tab (its own issue fills this in; until then, an honest placeholder)."""
+"""mIoU tab: score masks (one pair, many files, a zip, or a shipped model on a scene) and explain each number.
+
+Logic lives in :mod:`segdemo.miou_tool` and :mod:`segdemo.metrics`; this module draws and wires.
+"""
 
 from __future__ import annotations
 
-from segdemo.ui import placeholder
+import gradio as gr
+import numpy as np
+import pandas as pd
+
+from segdemo import miou_tool as M
+from segdemo import segment_tool as S
+from segdemo.plotting import figure, to_image
+from segdemo.ui.common import friendly_errors
+from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "miou"
 
 
+def _num(x: float | None) -> str:
+    return "—" if x is None or np.isnan(x) else f"{x:.4f}"
+
+
+def heatmaps(report: M.Report, lang: str) -> np.ndarray:
+    """The confusion matrix as counts and row-normalised (rows = truth, columns = prediction)."""
+    cm = report.confusion.astype(float)
+    rows = cm.sum(axis=1, keepdims=True)
+    normalised = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    k = report.num_classes
+    size = min(12.0, 4.0 + 0.45 * k)
+    fig, axes = figure(1, 2, figsize=(2 * size, size * 0.85))
+    for ax, data, title, fmt in ((axes[0], cm, "miou.plot.counts", "{:.0f}"),
+                                 (axes[1], normalised, "miou.plot.normalised", "{:.2f}")):
+        ax.imshow(data, cmap="Blues")
+        ax.set_title(t(title, lang))
+        ax.set_xlabel(t("miou.plot.pred", lang))
+        ax.set_ylabel(t("miou.plot.truth", lang))
+        ax.set_xticks(range(k), report.names, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(k), report.names, fontsize=8)
+        if k <= 12:
+            top = data.max() or 1
+            for i in range(k):
+                for j in range(k):
+                    ax.text(j, i, fmt.format(data[i, j]), ha="center", va="center", fontsize=7,
+                            color="white" if data[i, j] > top / 2 else "black")
+    fig.tight_layout()
+    return to_image(fig)
+
+
+def _outputs(pairs: list[M.Pair], num_classes: float | None, ignore_index: float | None, names_text: str | None,
+             lang: str):
+    ignore = None if ignore_index is None or int(ignore_index) < 0 else int(ignore_index)
+    names = [n.strip() for n in (names_text or "").split(",") if n.strip()]
+    report = M.evaluate(pairs, int(num_classes or 0) or None, ignore, names)
+    m = report.metrics
+    summary = t("miou.summary", lang, miou=_num(m["miou"]), mean=_num(report.mean_of_images),
+                acc=_num(m["pixel_accuracy"]), macc=_num(m["mean_accuracy"]), fwiou=_num(m["fwiou"]),
+                mdice=_num(m["mdice"]), n=len(pairs), k=report.num_classes)
+    if len(pairs) > 1:
+        summary += "\n\n" + t("miou.why_differ", lang)
+    columns = [t(f"miou.col.{c}", lang) for c in ("id", "name", "iou", "dice", "precision", "recall", "pixels")]
+    per_class = pd.DataFrame(M.class_rows(report), columns=columns)
+    per_image = pd.DataFrame([[r["image"], _num(r["miou"]), _num(r["pixel_accuracy"]), r["pixels"]]
+                              for r in report.per_image],
+                             columns=[t(f"miou.col.{c}", lang) for c in ("image", "iou", "accuracy", "pixels")])
+    first = pairs[0]
+    errors = M.error_map(first.pred, first.truth, ignore)
+    csv_path, json_path = M.export(report)
+    summary += "\n\n" + t("miou.error_caption", lang, name=first.name)
+    return summary, per_class, heatmaps(report, lang), errors, per_image, [str(csv_path), str(json_path)]
+
+
+@friendly_errors
+def score_files(truths: list[str] | None, preds: list[str] | None, archive: str | None, palette: str,
+                num_classes: float | None, ignore_index: float | None, names: str | None, request: gr.Request):
+    """Score uploaded masks.
+
+    Args:
+        truths: ground-truth mask files (index/palette PNG, colour PNG with ``palette``, ``.npy``).
+        preds: prediction files, matched to ``truths`` by name (one pair needs no matching names).
+        archive: alternatively a zip with two folders, ``gt/`` and ``pred/``.
+        palette: ``"none"``, ``"voc"`` or ``"scenes"`` (for RGB colour masks).
+        num_classes: K, or 0 to detect it.
+        ignore_index: label to ignore (255), or -1 for none.
+        names: optional comma-separated class names.
+
+    Returns:
+        (summary, per-class table, confusion heatmaps, error map, per-image table, [CSV, JSON])
+    """
+    lang = lang_of(request)
+    pal = M.palette_by_name(palette)
+    pairs = M.pairs_from_zip(archive, pal) if archive else M.pairs_from_files(truths or [], preds or [], pal)
+    return _outputs(pairs, num_classes, ignore_index, names, lang)
+
+
+@friendly_errors
+def score_model(model: str | None, scene: float, request: gr.Request):
+    """Score a shipped model's prediction of a synthetic scene (same outputs as ``/miou``)."""
+    lang = lang_of(request)
+    if not model:
+        raise gr.Error(t("miou.no_models", lang))
+    from segdemo.palette import scene_classes
+
+    pair = M.pair_from_model(model, int(scene))
+    names = scene_classes()["names_zh" if lang == "zh" else "names"]
+    return _outputs([pair], len(names), 255, ",".join(names), lang)
+
+
 def build() -> None:
-    """Render the tab's body inside the current ``gr.Tab``."""
-    placeholder.build()
+    """Render the mIoU tab inside the current ``gr.Tab``."""
+    gr.Markdown(i18n("miou.intro"))
+    with gr.Row():
+        with gr.Column(scale=2, min_width=320):
+            with gr.Tabs():
+                with gr.Tab(i18n("miou.mode.files")):
+                    truths = gr.File(file_count="multiple", type="filepath", label=i18n("miou.truths"), height=110,
+                                     elem_id="miou-truths")
+                    preds = gr.File(file_count="multiple", type="filepath", label=i18n("miou.preds"), height=110,
+                                    elem_id="miou-preds")
+                    archive = gr.File(file_types=[".zip"], type="filepath", label=i18n("miou.zip"), height=110)
+                    with gr.Row():
+                        palette = gr.Radio([(i18n("miou.palette.none"), "none"), ("VOC", "voc"),
+                                            (i18n("miou.palette.scenes"), "scenes")], value="none",
+                                           label=i18n("miou.palette"))
+                    with gr.Row():
+                        num_classes = gr.Number(0, precision=0, minimum=0, maximum=256, label=i18n("miou.k"))
+                        ignore = gr.Number(255, precision=0, minimum=-1, maximum=255, label=i18n("miou.ignore"))
+                    names = gr.Textbox(label=i18n("miou.names"), placeholder="background, disc, square")
+                    run_files = gr.Button(i18n("miou.run"), variant="primary", elem_id="miou-run")
+                with gr.Tab(i18n("miou.mode.model")):
+                    options = [(c.display["en"], c.key) for c in S.choices() if c.key.startswith("shipped:")]
+                    model = gr.Dropdown(options, value=options[0][1] if options else None, label=i18n("miou.model"))
+                    scene = gr.Slider(0, 99, value=5, step=1, label=i18n("miou.scene"))
+                    run_model = gr.Button(i18n("miou.run_model"), variant="primary", elem_id="miou-run-model")
+        with gr.Column(scale=3):
+            summary = gr.Markdown(elem_id="miou-summary")
+            per_class = gr.Dataframe(label=i18n("miou.per_class"), interactive=False, elem_id="miou-per-class")
+            downloads = gr.File(label=i18n("miou.downloads"), file_count="multiple", interactive=False)
+    with gr.Row():
+        with gr.Column(scale=3):
+            heat = gr.Image(label=i18n("miou.heatmaps"), type="numpy", interactive=False, elem_id="miou-heat")
+        with gr.Column(scale=2):
+            errors = gr.Image(label=i18n("miou.error_map"), type="numpy", interactive=False, elem_id="miou-errors")
+            gr.Markdown(i18n("miou.legend"))
+    per_image = gr.Dataframe(label=i18n("miou.per_image"), interactive=False)
+    with gr.Accordion(i18n("miou.formulas_title"), open=False):
+        gr.Markdown(i18n("miou.formulas"), latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
+                                                             {"left": "$", "right": "$", "display": False}])
+
+    outputs = [summary, per_class, heat, errors, per_image, downloads]
+    run_files.click(score_files, inputs=[truths, preds, archive, palette, num_classes, ignore, names],
+                    outputs=outputs, api_name="miou", concurrency_limit=2)
+    run_model.click(score_model, inputs=[model, scene], outputs=outputs, api_name="miou_model", concurrency_limit=2)
+    if options:
+        gr.context.Context.root_block.load(score_model, inputs=[model, scene], outputs=outputs,
+                                           api_visibility="private")
+

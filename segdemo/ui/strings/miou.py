@@ -1,3 +1,99 @@
-"""Strings of the Miou tab."""
+"""Strings of the mIoU tab."""
 
-STRINGS: dict[str, tuple[str, str]] = {}
+STRINGS: dict[str, tuple[str, str]] = {
+    "miou.intro": (
+        "## mIoU: how good is a segmentation?\n"
+        "Upload ground-truth and predicted masks (one pair, many files matched by name, or a zip with `gt/` and "
+        "`pred/` folders), or score a shipped model on a synthetic scene. Every number is explained below.",
+        "## mIoU：分割结果有多好？\n"
+        "上传真值和预测掩码（一对、按文件名匹配的多个文件，或包含 `gt/` 和 `pred/` 两个文件夹的 zip），"
+        "或在合成场景上评估随附模型。每个数字的含义见下方说明。",
+    ),
+    "miou.mode.files": ("My masks", "我的掩码"),
+    "miou.mode.model": ("A model on a scene", "模型在场景上"),
+    "miou.truths": ("Ground-truth masks", "真值掩码"),
+    "miou.preds": ("Predicted masks (same names)", "预测掩码（同名）"),
+    "miou.zip": ("…or one zip with gt/ and pred/", "……或一个包含 gt/ 和 pred/ 的 zip"),
+    "miou.palette": ("Colour masks are drawn with", "彩色掩码使用的调色板"),
+    "miou.palette.none": ("index masks (no palette)", "索引掩码（无调色板）"),
+    "miou.palette.scenes": ("synthetic scenes", "合成场景"),
+    "miou.k": ("Number of classes (0 = detect)", "类别数（0 = 自动检测）"),
+    "miou.ignore": ("Ignore index (-1 = none)", "忽略索引（-1 = 无）"),
+    "miou.names": ("Class names (optional, comma-separated)", "类别名称（可选，逗号分隔）"),
+    "miou.run": ("Compute metrics", "计算指标"),
+    "miou.model": ("Shipped model", "随附模型"),
+    "miou.scene": ("Synthetic scene", "合成场景"),
+    "miou.run_model": ("Evaluate the model", "评估模型"),
+    "miou.no_models": ("No shipped model is available yet.", "暂无可用的随附模型。"),
+    "miou.per_class": ("Per class", "各类别"),
+    "miou.per_image": ("Per image", "各图像"),
+    "miou.downloads": ("Downloads (CSV, JSON)", "下载（CSV、JSON）"),
+    "miou.heatmaps": ("Confusion matrix", "混淆矩阵"),
+    "miou.error_map": ("Error map of the first pair", "第一对的错误图"),
+    "miou.legend": (
+        "<span style=\"color:rgb(60, 180, 90)\">■</span> object right (TP) · <span style=\"color:rgb(230, 70, 60)\">■</span> object where there is none (FP) · <span style=\"color:rgb(60, 120, 230)\">■</span> object missed (FN) · "
+        "<span style=\"color:rgb(245, 170, 40)\">■</span> object, wrong class · <span style=\"color:rgb(40, 40, 48)\">■</span> background right · <span style=\"color:rgb(200, 200, 200)\">■</span> ignored",
+        "<span style=\"color:rgb(60, 180, 90)\">■</span> 物体正确（TP）· <span style=\"color:rgb(230, 70, 60)\">■</span> 把背景当成物体（FP）· <span style=\"color:rgb(60, 120, 230)\">■</span> 漏掉物体（FN）· "
+        "<span style=\"color:rgb(245, 170, 40)\">■</span> 物体类别错误 · <span style=\"color:rgb(40, 40, 48)\">■</span> 背景正确 · <span style=\"color:rgb(200, 200, 200)\">■</span> 忽略",
+    ),
+    "miou.error_caption": ("Error map: {name}", "错误图：{name}"),
+    "miou.plot.counts": ("pixels", "像素数"),
+    "miou.plot.normalised": ("row-normalised (recall per class)", "按行归一化（各类召回率）"),
+    "miou.plot.pred": ("predicted class", "预测类别"),
+    "miou.plot.truth": ("true class", "真实类别"),
+    "miou.col.id": ("id", "编号"),
+    "miou.col.name": ("class", "类别"),
+    "miou.col.iou": ("IoU", "IoU"),
+    "miou.col.dice": ("Dice", "Dice"),
+    "miou.col.precision": ("precision", "精确率"),
+    "miou.col.recall": ("recall", "召回率"),
+    "miou.col.pixels": ("pixels", "像素数"),
+    "miou.col.image": ("image", "图像"),
+    "miou.col.accuracy": ("pixel accuracy", "像素准确率"),
+    "miou.summary": (
+        "### mIoU **{miou}** (data set) · mean of per-image mIoU **{mean}**\n"
+        "pixel accuracy {acc} · mean accuracy {macc} · fwIoU {fwiou} · mean Dice {mdice} · "
+        "{n} image(s), {k} classes",
+        "### mIoU **{miou}**（整个数据集）· 各图像 mIoU 的平均 **{mean}**\n"
+        "像素准确率 {acc} · 平均准确率 {macc} · fwIoU {fwiou} · 平均 Dice {mdice} · {n} 张图像，{k} 个类别",
+    ),
+    "miou.why_differ": (
+        "**Why two mIoUs?** The data-set mIoU sums every image's confusion matrix first, so a class counts by its "
+        "pixels over the whole set; the mean of per-image mIoUs gives every image the same weight, and a small "
+        "object missed in one image costs that image a whole class. Benchmarks (VOC, Cityscapes, ADE20K) report "
+        "the data-set mIoU.",
+        "**为什么有两个 mIoU？** 数据集 mIoU 先把所有图像的混淆矩阵相加，每个类别按它在整个数据集里的像素计算；"
+        "各图像 mIoU 的平均则让每张图像权重相同，某张图里漏掉一个小物体就会让这张图损失一整个类别。"
+        "基准（VOC、Cityscapes、ADE20K）报告的是数据集 mIoU。",
+    ),
+    "miou.formulas_title": ("What each number means (formulas)", "每个数字的含义（公式）"),
+    "miou.formulas": (
+        "With the confusion matrix $n_{ij}$ = pixels of true class $i$ predicted as $j$, "
+        "$t_i = \\sum_j n_{ij}$ and $K$ classes (Long et al. 2015):\n\n"
+        "- **Pixel accuracy** $= \\sum_i n_{ii} / \\sum_i t_i$: dominated by large classes (background).\n"
+        "- **Mean accuracy** $= \\frac{1}{K}\\sum_i n_{ii}/t_i$: the mean recall.\n"
+        "- **IoU** of class $i$ $= n_{ii} / (t_i + \\sum_j n_{ji} - n_{ii})$ = TP / (TP + FP + FN); "
+        "**mIoU** is its mean over classes present in the truth or the prediction (absent from both: not counted, "
+        "as MMSegmentation and torchmetrics do).\n"
+        "- **fwIoU** $= \\sum_i t_i \\, IoU_i / \\sum_i t_i$: IoU weighted by class frequency.\n"
+        "- **Dice** $= 2TP / (2TP + FP + FN) = 2\\,IoU / (1 + IoU)$, always ≥ IoU.\n"
+        "- **Precision** $= TP/(TP+FP)$, **recall** $= TP/(TP+FN)$.\n"
+        "- Pixels whose truth is the **ignore index** (255: borders, unlabelled) count nowhere.",
+        "设混淆矩阵 $n_{ij}$ 为真实类别 $i$ 被预测为 $j$ 的像素数，$t_i = \\sum_j n_{ij}$，共 $K$ 类（Long 等，2015）：\n\n"
+        "- **像素准确率** $= \\sum_i n_{ii} / \\sum_i t_i$：由大类（背景）主导。\n"
+        "- **平均准确率** $= \\frac{1}{K}\\sum_i n_{ii}/t_i$：即平均召回率。\n"
+        "- 类别 $i$ 的 **IoU** $= n_{ii} / (t_i + \\sum_j n_{ji} - n_{ii})$ = TP / (TP + FP + FN)；"
+        "**mIoU** 是在真值或预测中出现过的类别上的平均（两者都没有的类别不计入，与 MMSegmentation 和 torchmetrics 一致）。\n"
+        "- **fwIoU** $= \\sum_i t_i \\, IoU_i / \\sum_i t_i$：按类别频率加权的 IoU。\n"
+        "- **Dice** $= 2TP / (2TP + FP + FN) = 2\\,IoU / (1 + IoU)$，总是 ≥ IoU。\n"
+        "- **精确率** $= TP/(TP+FP)$，**召回率** $= TP/(TP+FN)$。\n"
+        "- 真值为 **忽略索引**（255：边界、未标注）的像素不参与任何计数。",
+    ),
+    "err.miou_unpaired": ("{name} has no partner with the same name.", "{name} 没有同名的配对文件。"),
+    "err.miou_bad_zip": ("{name} is not a zip file that can be read.", "{name} 不是可读取的 zip 文件。"),
+    "err.miou_zip_unsafe": ("{name} contains an unsafe path ({member}); refused.",
+                            "{name} 含有不安全的路径（{member}），已拒绝。"),
+    "err.miou_zip_large": ("{name} is too large once uncompressed (limit {limit} MB, {count} files).",
+                           "{name} 解压后过大（上限 {limit} MB、{count} 个文件）。"),
+    "err.miou_zip_folders": ("{name} needs two folders, e.g. gt/ and pred/.", "{name} 需要两个文件夹，例如 gt/ 和 pred/。"),
+}

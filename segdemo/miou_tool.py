@@ -1,0 +1,241 @@
+"""What the mIoU tab does, without gradio: read mask pairs safely, score them, explain the difference
+between data-set mIoU and the mean of per-image mIoUs, draw error maps and export the numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from segdemo.errors import InputError
+from segdemo.imageio import load_mask
+from segdemo.metrics import ConfusionMatrix, confusion_matrix, metrics_from_confusion
+
+#: Zip limits: a classroom upload, not an archive bomb.
+MAX_MEMBERS = 2000
+MAX_UNCOMPRESSED = 200 * 2**20
+GT_NAMES = ("gt", "truth", "ground_truth", "groundtruth", "labels", "label", "masks", "target", "targets")
+PRED_NAMES = ("pred", "preds", "prediction", "predictions", "output", "outputs")
+#: Error-map colours: correct background, correct object, false positive, false negative, wrong class, ignored.
+COLORS = {"tn": (40, 40, 48), "tp": (60, 180, 90), "fp": (230, 70, 60), "fn": (60, 120, 230),
+          "wrong": (245, 170, 40), "ignore": (200, 200, 200)}
+
+
+@dataclass
+class Pair:
+    """One ground-truth/prediction pair."""
+
+    name: str
+    truth: np.ndarray  # (H, W) int64
+    pred: np.ndarray  # (H, W) int64
+
+
+def palette_by_name(name: str | None) -> np.ndarray | None:
+    """``"voc"``, ``"scenes"`` or None/"none" → a ``(K, 3)`` palette for colour masks."""
+    from segdemo.palette import SCENE_PALETTE, voc_palette
+
+    if name in (None, "", "none"):
+        return None
+    if name == "voc":
+        return voc_palette()
+    if name == "scenes":
+        return np.asarray(SCENE_PALETTE, np.uint8)
+    raise ValueError(f"unknown palette {name!r}; choose none, voc or scenes")
+
+
+def _stem(path: str | PurePosixPath) -> str:
+    return PurePosixPath(str(path)).stem
+
+
+def pairs_from_files(truths: list[str], preds: list[str], palette: np.ndarray | None = None) -> list[Pair]:
+    """Pair uploaded files by name (``a.png`` ↔ ``a.png`` or ``a.npy``).
+
+    Raises:
+        InputError: ``err.no_input`` (nothing uploaded), ``err.miou_unpaired`` (a name without partner).
+    """
+    if not truths or not preds:
+        raise InputError("err.no_input", "Please provide an input first.")
+    by_truth = {_stem(p): p for p in truths}
+    by_pred = {_stem(p): p for p in preds}
+    if len(truths) == 1 and len(preds) == 1:  # one pair: names need not match
+        by_pred = {next(iter(by_truth)): preds[0]}
+    _check_paired(set(by_truth), set(by_pred))
+    return [Pair(stem, load_mask(by_truth[stem], palette=palette), load_mask(by_pred[stem], palette=palette))
+            for stem in sorted(by_truth)]
+
+
+def _check_paired(truths: set[str], preds: set[str]) -> None:
+    lonely = sorted(truths ^ preds)
+    if lonely:
+        raise InputError("err.miou_unpaired", "{name} has no partner with the same name.", name=lonely[0])
+
+
+def pairs_from_zip(path: str, palette: np.ndarray | None = None) -> list[Pair]:
+    """Read a zip of two folders (ground truth: ``gt/`` or ``truth/`` ...; predictions: ``pred/`` ...).
+
+    Members are read in memory, never extracted. Refused: absolute or ``..`` paths, more than
+    :data:`MAX_MEMBERS` files, more than :data:`MAX_UNCOMPRESSED` bytes once uncompressed.
+    """
+    name = Path(path).name
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        raise InputError("err.miou_bad_zip", "{name} is not a zip file that can be read.", name=name) from None
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        for member in members:
+            parts = PurePosixPath(member.filename.replace("\\", "/")).parts
+            if member.filename.startswith(("/", "\\")) or ".." in parts or ":" in member.filename:
+                raise InputError("err.miou_zip_unsafe", "{name} contains an unsafe path ({member}); refused.",
+                                 name=name, member=member.filename)
+        if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNCOMPRESSED:
+            raise InputError("err.miou_zip_large", "{name} is too large once uncompressed (limit {limit} MB, "
+                             "{count} files).", name=name, limit=MAX_UNCOMPRESSED // 2**20, count=MAX_MEMBERS)
+        groups: dict[str, dict[str, zipfile.ZipInfo]] = {"gt": {}, "pred": {}}
+        for member in members:
+            parts = PurePosixPath(member.filename).parts
+            if len(parts) < 2 or parts[-1].startswith(("._", ".")):
+                continue
+            folder = parts[-2].lower()
+            kind = "gt" if folder in GT_NAMES else "pred" if folder in PRED_NAMES else None
+            if kind:
+                groups[kind][_stem(member.filename)] = member
+        if not groups["gt"] or not groups["pred"]:
+            raise InputError("err.miou_zip_folders", "{name} needs two folders, e.g. gt/ and pred/.", name=name)
+        _check_paired(set(groups["gt"]), set(groups["pred"]))
+
+        def read(member: zipfile.ZipInfo) -> np.ndarray:
+            data = archive.read(member)
+            if member.filename.lower().endswith(".npy"):
+                holder = io.BytesIO(data)
+                holder.name = PurePosixPath(member.filename).name
+                return load_mask(holder, palette=palette)
+            holder = io.BytesIO(data)
+            holder.name = PurePosixPath(member.filename).name
+            return load_mask(holder, palette=palette)
+
+        return [Pair(stem, read(groups["gt"][stem]), read(groups["pred"][stem])) for stem in sorted(groups["gt"])]
+
+
+@dataclass
+class Report:
+    """Scores of a set of pairs."""
+
+    num_classes: int
+    names: list[str]
+    confusion: np.ndarray
+    metrics: dict[str, Any]
+    per_image: list[dict[str, Any]]
+    mean_of_images: float
+
+
+def evaluate(pairs: list[Pair], num_classes: int | None = None, ignore_index: int | None = 255,
+             names: list[str] | None = None) -> Report:
+    """Data-set metrics from the summed confusion matrix, plus per-image rows and their mean mIoU.
+
+    Args:
+        pairs: the masks.
+        num_classes: K; None or 0 detects it as 1 + the largest label (ignore index excluded).
+        ignore_index: label left out of every count (None: none).
+        names: optional class names (missing ones are numbered).
+    """
+    if not pairs:
+        raise InputError("err.no_input", "Please provide an input first.")
+    for pair in pairs:
+        if pair.truth.shape != pair.pred.shape:
+            raise InputError("err.shape_mismatch", "Prediction {pred} and ground truth {target} differ in size.",
+                             pred=f"{pair.name} {pair.pred.shape[1]}×{pair.pred.shape[0]}",
+                             target=f"{pair.truth.shape[1]}×{pair.truth.shape[0]}")
+    if not num_classes:
+        top = max(int(np.max(np.where(a == ignore_index, -1, a), initial=-1))
+                  for p in pairs for a in (p.truth, p.pred))
+        num_classes = max(2, top + 1)
+    total = ConfusionMatrix(num_classes, ignore_index)
+    rows = []
+    for pair in pairs:
+        cm = total.update(pair.pred, pair.truth)
+        m = metrics_from_confusion(cm)
+        rows.append({"image": pair.name, "miou": m["miou"], "pixel_accuracy": m["pixel_accuracy"],
+                     "pixels": int(cm.sum())})
+    metrics = total.compute()
+    names = list(names or [])[:num_classes]
+    names += [str(k) for k in range(len(names), num_classes)]
+    per_image = [r["miou"] for r in rows if not np.isnan(r["miou"])]
+    return Report(num_classes, names, total.matrix.copy(), metrics, rows,
+                  float(np.mean(per_image)) if per_image else float("nan"))
+
+
+def error_map(pred: np.ndarray, truth: np.ndarray, ignore_index: int | None = 255) -> np.ndarray:
+    """``(H, W, 3)`` uint8: TP green, FP red (object where there is none), FN blue (object missed),
+    wrong class orange, correct background dark, ignored light grey."""
+    out = np.empty(truth.shape + (3,), np.uint8)
+    fg_t, fg_p = truth != 0, pred != 0
+    out[...] = COLORS["tn"]
+    out[fg_t & (pred == truth)] = COLORS["tp"]
+    out[~fg_t & fg_p] = COLORS["fp"]
+    out[fg_t & ~fg_p] = COLORS["fn"]
+    out[fg_t & fg_p & (pred != truth)] = COLORS["wrong"]
+    if ignore_index is not None:
+        out[truth == ignore_index] = COLORS["ignore"]
+    return out
+
+
+def class_rows(report: Report) -> list[list[Any]]:
+    """Per-class ``[id, name, IoU, Dice, precision, recall, GT pixels]`` (NaN → None)."""
+    m = report.metrics
+    gt_pixels = report.confusion.sum(axis=1)
+
+    def num(x: float) -> float | None:
+        return None if np.isnan(x) else round(float(x), 4)
+
+    return [[k, report.names[k], num(m["iou"][k]), num(m["dice"][k]), num(m["precision"][k]),
+             num(m["recall"][k]), int(gt_pixels[k])] for k in range(report.num_classes)]
+
+
+def export(report: Report, folder: str | Path | None = None) -> tuple[Path, Path]:
+    """Write ``miou_per_class.csv`` and ``miou_report.json``; returns their paths."""
+    out = Path(folder or tempfile.mkdtemp(prefix="segdemo-miou-"))
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out / "miou_per_class.csv", out / "miou_report.json"
+    with open(csv_path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["class_id", "name", "iou", "dice", "precision", "recall", "gt_pixels"])
+        writer.writerows(class_rows(report))
+    m = report.metrics
+    payload = {
+        "num_classes": report.num_classes, "names": report.names,
+        "miou": _f(m["miou"]), "mdice": _f(m["mdice"]), "fwiou": _f(m["fwiou"]),
+        "pixel_accuracy": _f(m["pixel_accuracy"]), "mean_accuracy": _f(m["mean_accuracy"]),
+        "mean_of_image_miou": _f(report.mean_of_images),
+        "per_class_iou": [_f(v) for v in m["iou"]],
+        "per_image": [{**r, "miou": _f(r["miou"]), "pixel_accuracy": _f(r["pixel_accuracy"])}
+                      for r in report.per_image],
+        "confusion_matrix": report.confusion.tolist(),
+    }
+    json_path.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    return csv_path, json_path
+
+
+def _f(x: float) -> float | None:
+    return None if x is None or np.isnan(x) else float(x)
+
+
+def pair_from_model(key: str, scene: int) -> Pair:
+    """The ground truth of a synthetic scene and a shipped model's prediction of it."""
+    from segdemo import segment_tool
+
+    image, truth = segment_tool.scene(scene)
+    pred = segment_tool.run(key, image).segmentation.labels
+    return Pair(f"scene_{scene:04d}", truth, pred)
+
+
+__all__ = ["Pair", "Report", "class_rows", "confusion_matrix", "error_map", "evaluate", "export",
+           "pair_from_model", "pairs_from_files", "pairs_from_zip", "palette_by_name"]
