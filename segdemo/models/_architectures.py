@@ -4,8 +4,8 @@ Add one line here per new architecture module.
 """
 
 import segdemo.models.deeplab  # noqa: F401
-import segdemo.models.fcn  # noqa: F401
-import segdemo.models.unet  # noqa: F401
 import segdemo.models.fastscnn  # noqa: F401
+import segdemo.models.fcn  # noqa: F401
 import segdemo.models.lraspp  # noqa: F401
 import segdemo.models.segformer  # noqa: F401
+import segdemo.models.unet  # noqa: F401
