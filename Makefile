@@ -32,6 +32,9 @@ lint: $(STAMP_DEV)
 pytest: $(STAMP_DEV)
 	$(PY) -m pytest
 
+loadtest: $(STAMP_DEV)
+	$(PY) -m segdemo.loadtest
+
 bench: $(STAMP_DEV)
 	$(PY) -m segdemo.bench all
 

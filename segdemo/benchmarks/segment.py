@@ -1,0 +1,72 @@
+"""Benchmark: the Segment tab's end-to-end handler against the bare forward pass, and cold start.
+
+For each shipped model on a 512×512 image: the median time of the bare forward (optimised model, tensor
+already prepared), of the whole backend path the handler runs (read → preprocess → forward → softmax,
+confidence, entropy → overlay), their ratio (goal ≤ 1.15) and images/s; then the seconds from
+``python app.py`` to the first served page (goal ≤ 10 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def run(quick: bool = False, size: int = 512) -> dict[str, Any]:
+    from segdemo import segment_tool as S
+    from segdemo.bench import median_latency_ms
+    from segdemo.palette import overlay
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+    repeats = 3 if quick else 10
+    rows = []
+    for card in S.shipped():
+        key = f"shipped:{Path(card['stem']).name}"
+        seg = S.segmenter(key)
+        x = seg.preprocess(image)
+        with torch.inference_mode():
+            bare = median_latency_ms(lambda: seg.model(x), warmup=2, repeats=repeats)
+
+        def handler() -> None:
+            result = S.run(key, image)
+            overlay(image, result.segmentation.labels, result.palette, 0.55)
+
+        full = median_latency_ms(handler, warmup=2, repeats=repeats)
+        rows.append({"model": key, "forward_ms": round(bare, 1), "handler_ms": round(full, 1),
+                     "overhead": round(full / bare, 3), "images_per_s": round(1000 / full, 1)})
+        print(f"{key:24s} forward {bare:7.1f} ms  handler {full:7.1f} ms  ×{full / bare:.2f}  "
+              f"{1000 / full:5.1f} images/s")
+    return {"size": size, "threads": torch.get_num_threads(), "models": rows, "cold_start_s": cold_start()}
+
+
+def cold_start() -> float:
+    """Seconds from starting ``python app.py`` to its first served page."""
+    from segdemo.loadtest import free_port, launch_app
+
+    started = time.perf_counter()
+    process = launch_app(free_port())
+    seconds = time.perf_counter() - started
+    process.terminate()
+    process.wait(timeout=30)
+    print(f"cold start: {seconds:.1f} s from `python app.py` to the first page")
+    return round(seconds, 2)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--json", default="bench-output/segment.json")
+
+
+def main(args: argparse.Namespace) -> int:
+    result = run(args.quick, args.size)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return 0
