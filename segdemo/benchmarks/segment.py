@@ -32,9 +32,9 @@ def run(quick: bool = False, size: int = 512) -> dict[str, Any]:
         seg = S.segmenter(key)
         x = seg.preprocess(image)
         with torch.inference_mode():
-            bare = median_latency_ms(lambda: seg.model(x), warmup=2, repeats=repeats)
+            bare = median_latency_ms(lambda seg=seg, x=x: seg.model(x), warmup=2, repeats=repeats)
 
-        def handler() -> None:
+        def handler(key: str = key) -> None:
             result = S.run(key, image)
             overlay(image, result.segmentation.labels, result.palette, 0.55)
 
