@@ -214,6 +214,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
                 _lazy("metrics", "main")),
     "augment": ("augmentation grid: 8 pairs at 512×512 with the course pipeline", _lazy("augment", "add_arguments"),
                 _lazy("augment", "main")),
+    "checkpoints": ("the shipped checkpoints as the README table (card metrics + latency now)",
+                    _lazy("checkpoints", "add_arguments"), _lazy("checkpoints", "main")),
     "segment": ("Segment handler vs bare forward per shipped model, images/s, cold start of app.py",
                 _lazy("segment", "add_arguments"), _lazy("segment", "main")),
 }

@@ -102,4 +102,23 @@ that tension.
 | **训练** | 在浏览器中实时观看训练循环：损失和 mIoU 曲线，比较多次训练 |
 """,
     ),
+    "overview.five_title": (
+        "### One scene, five tasks\nThe same synthetic scene as each task sees it. Classification gives one "
+        "label for the image; detection a box per object; **semantic segmentation** a class per pixel (two "
+        "touching objects of one class merge); instance segmentation an id per object; panoptic both: every "
+        "pixel gets a class, and countable *things* also get an id while *stuff* (the background) does not.",
+        "### 一个场景，五种任务\n同一张合成场景在不同任务眼中的样子。分类给整张图一个标签；检测给每个物体一个框；"
+        "**语义分割**给每个像素一个类别（相接触的同类物体会合并）；实例分割给每个物体一个编号；全景分割两者兼有："
+        "每个像素都有类别，可数的 *物体（things）* 还有编号，而 *背景类（stuff）* 没有。",
+    ),
+    "overview.scene": ("Scene", "场景"),
+    "overview.another": ("Another scene", "换一个场景"),
+    "overview.bad_scene": ("Choose a scene between 0 and {last}.", "请选择 0 到 {last} 之间的场景。"),
+    "overview.view.classification": ("classification: “{label}”", "分类：“{label}”"),
+    "overview.view.detection": ("detection: {n} boxes", "检测：{n} 个框"),
+    "overview.view.semantic": ("semantic: a class per pixel", "语义分割：每个像素一个类别"),
+    "overview.view.instance": ("instance: {n} objects, one id each", "实例分割：{n} 个物体，各有编号"),
+    "overview.view.panoptic": ("panoptic: things by id, stuff by class", "全景分割：物体按编号，背景按类别"),
+    "overview.five_summary": ("Scene {index}: mostly **{label}**, {n} visible objects.",
+                              "场景 {index}：以 **{label}** 为主，{n} 个可见物体。"),
 }
