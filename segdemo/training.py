@@ -163,7 +163,8 @@ def run_training(
     Args:
         config: the run.
         on_event: called with ``{"type": "step", ...}`` after every step and
-            ``{"type": "val", ...}`` after every validation (used for progress bars and curves).
+            ``{"type": "val", ..., "model": model}`` after every validation (used for progress bars,
+            curves and live predictions).
         should_stop: polled every step; returning True ends the run cleanly (the best model so
             far is kept, and validated once more if it never was).
 
@@ -220,7 +221,7 @@ def run_training(
         record = {"type": "val", "epoch": epoch, "step": step,
                   "seconds": time.perf_counter() - started, **metrics}
         history.append(record)
-        emit(record)
+        emit({**record, "model": model})  # e.g. live predictions; a listener restores the train mode it changes
         if metrics["miou"] > best["miou"]:
             best = {**metrics, "epoch": epoch, "step": step}
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}

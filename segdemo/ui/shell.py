@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from segdemo.ui import augment, losses, miou, overview, segment
+from segdemo.ui import augment, losses, miou, overview, segment, train
 from segdemo.ui.i18n import gradio_i18n
 
 # (tab name, builder); a tab's name is its string key "tab.<name>" and its element id.
@@ -18,6 +18,7 @@ TABS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("augment", augment.build),
     ("losses", losses.build),
     ("miou", miou.build),
+    ("train", train.build),
 )
 
 # System fonts only: the default theme fetches web fonts, which fails in an offline classroom.
