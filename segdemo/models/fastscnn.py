@@ -2,7 +2,7 @@
 
 Poudel, Liwicki & Cipolla, "Fast-SCNN: Fast Semantic Segmentation Network", BMVC 2019
 (https://arxiv.org/abs/1902.04502). Layer plan of the paper's Table 1; the paper reports
-1.11M parameters (19 Cityscapes classes), this code gives 1,137,667 (+2.5%: the paper's count
+1.11M parameters (19 Cityscapes classes), this code gives 1,137,795 (+2.5%: the paper's count
 apparently leaves out some BatchNorm or bias terms).
 """
 

@@ -88,6 +88,12 @@ def _our_deeplabv3() -> nn.Module:
     return create_model("deeplabv3", 21, variant="paper")
 
 
+def _our_lraspp() -> nn.Module:
+    from segdemo.models import create_model
+
+    return create_model("lraspp", 21, variant="paper")
+
+
 def _our_unet() -> nn.Module:
     from segdemo.models import create_model
 
@@ -138,8 +144,10 @@ _SOURCES: dict[str, _Source] = {
         architecture="torchvision deeplabv3_mobilenet_v3_large", info={**_VOC, "miou_coco_val": 60.3}),
     "lraspp_mobilenet_v3_large_voc": _Source(
         {"en": "LR-ASPP-MobileNetV3-Large (VOC classes)", "zh": "LR-ASPP-MobileNetV3-Large（VOC 类别）"},
-        _torchvision_builder("lraspp_mobilenet_v3_large"), weights_enum="LRASPP_MobileNet_V3_Large_Weights",
-        architecture="torchvision lraspp_mobilenet_v3_large", info={**_VOC, "miou_coco_val": 57.9}),
+        _our_lraspp, weights_enum="LRASPP_MobileNet_V3_Large_Weights",
+        architecture="segdemo lraspp (paper variant = torchvision lraspp_mobilenet_v3_large), loaded with "
+                     "torchvision's weights",
+        info={**_VOC, "miou_coco_val": 57.9}),
     "unet_brain_mri": _Source(
         {"en": "U-Net, brain MRI (Buda et al.)", "zh": "U-Net，脑部 MRI（Buda 等）"},
         _our_unet,

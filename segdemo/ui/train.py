@@ -61,7 +61,8 @@ def _status(run: T.Run | None, lang: str) -> str:
     text = t("train.progress", lang, done=done, total=total, rate=f"{rate:.1f}", elapsed=f"{run.elapsed():.0f}",
              remaining=f"{remaining:.0f}", miou=f"{run.vals[-1][1]:.3f}" if run.vals else "—")
     if not run.active:
-        text += "  \n" + t("train.finished_" + run.state, lang, miou=f"{run.best.get('miou', 0):.3f}")
+        key = "train.finished_stopped" if run.state == "stopped" else "train.finished_done"
+        text += "  \n" + t(key, lang, miou=f"{run.best.get('miou', 0):.3f}")
     return text
 
 
