@@ -198,26 +198,32 @@ def run_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lazy(module: str, attribute: str) -> Callable[..., Any]:
-    """A function of ``segdemo.benchmarks.<module>``, imported only when the sub-command is used."""
+def module_command(module: str, help_text: str) -> tuple[str, Callable[[argparse.ArgumentParser], None],
+                                                       Callable[[argparse.Namespace], int]]:
+    """A sub-command for ``segdemo.benchmarks.<module>.run(quick=...)`` (imported only when used),
+    with ``--quick`` and ``--json`` (default ``bench-output/<module>.json``)."""
 
-    def call(*args: Any) -> Any:
-        return getattr(importlib.import_module(f"segdemo.benchmarks.{module}"), attribute)(*args)
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+        parser.add_argument("--json", type=Path, default=Path(f"bench-output/{module}.json"), help="output JSON")
 
-    return call
+    def main(args: argparse.Namespace) -> int:
+        result = importlib.import_module(f"segdemo.benchmarks.{module}").run(quick=args.quick)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}", file=sys.stderr)
+        return 0
+
+    return help_text, add_arguments, main
 
 
 #: Sub-commands: name → (help, add_arguments, run).
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "models": ("params, GFLOPs and CPU latency of every registered model", add_models_arguments, run_models),
-    "metrics": ("confusion matrix speed vs torchmetrics and the course's loop", _lazy("metrics", "add_arguments"),
-                _lazy("metrics", "main")),
-    "augment": ("augmentation grid: 8 pairs at 512×512 with the course pipeline", _lazy("augment", "add_arguments"),
-                _lazy("augment", "main")),
-    "checkpoints": ("the shipped checkpoints as the README table (card metrics + latency now)",
-                    _lazy("checkpoints", "add_arguments"), _lazy("checkpoints", "main")),
-    "segment": ("Segment handler vs bare forward per shipped model, images/s, cold start of app.py",
-                _lazy("segment", "add_arguments"), _lazy("segment", "main")),
+    "metrics": module_command("metrics", "confusion matrix speed vs torchmetrics and the course's loop"),
+    "augment": module_command("augment", "augmentation grid: 8 pairs at 512×512 with the course pipeline"),
+    "checkpoints": module_command("checkpoints", "the shipped checkpoints as the README table (latency now)"),
+    "segment": module_command("segment", "Segment handler vs bare forward per shipped model, cold start"),
 }
 
 

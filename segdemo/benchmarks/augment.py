@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,14 +37,3 @@ def run(quick: bool = False, size: int = 512, n: int = 8) -> dict[str, Any]:
           f"(goal <= {GOAL_MS:.0f} ms)")
     return result
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--json", type=Path, default=Path("bench-output/augment.json"), help="output JSON")
-
-
-def main(args: argparse.Namespace) -> int:
-    result = run(quick=args.quick)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return 0

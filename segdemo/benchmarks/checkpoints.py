@@ -6,8 +6,6 @@ it); GFLOPs from the registry's measurement; latency is measured now (512×512, 
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +40,3 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
               f"{r['val_miou']:.3f} | {r['pixel_accuracy']:.3f} | {r['steps']} | {r['train_s']:.0f} |")
     return rows
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    parser.add_argument("--json", default="bench-output/checkpoints.json")
-
-
-def main(args: argparse.Namespace) -> int:
-    rows = run(args.quick)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
-    return 0

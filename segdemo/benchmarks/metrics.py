@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,14 +46,3 @@ def run(quick: bool = False, size: int = 4096, num_classes: int = 21) -> dict[st
           f"{tm:.1f} ms ({tm / ours:.1f}x), course loop {loop:.1f} ms ({loop / ours:.1f}x) (goal >= 20x)")
     return result
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--json", type=Path, default=Path("bench-output/metrics.json"), help="output JSON")
-
-
-def main(args: argparse.Namespace) -> int:
-    result = run(quick=args.quick)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return 0

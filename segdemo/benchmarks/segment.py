@@ -8,8 +8,6 @@ confidence, entropy → overlay), their ratio (goal ≤ 1.15) and images/s; then
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -58,15 +56,3 @@ def cold_start() -> float:
     print(f"cold start: {seconds:.1f} s from `python app.py` to the first page")
     return round(seconds, 2)
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--json", default="bench-output/segment.json")
-
-
-def main(args: argparse.Namespace) -> int:
-    result = run(args.quick, args.size)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    return 0
