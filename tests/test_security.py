@@ -50,3 +50,17 @@ def test_no_absolute_local_paths_or_secrets_in_the_repo():
         if name != "tests/test_security.py" and pattern.search(text):
             offenders.append(name)
     assert offenders == []
+
+
+def test_uploads_over_the_size_limit_are_refused_and_the_app_keeps_serving(app_url, hostile, client):
+    import httpx
+
+    with open(hostile["over_size_limit"], "rb") as handle:  # 30 MiB; the limit is 20 MB
+        response = httpx.post(app_url + "gradio_api/upload", files={"files": ("huge.png", handle, "image/png")},
+                              timeout=60)
+    assert response.status_code in (400, 413), response.status_code
+    with pytest.raises(ValueError, match="maximum file size"):  # gradio_client checks before sending
+        from gradio_client import handle_file
+
+        client.predict("upload", 0, handle_file(str(hostile["over_size_limit"])), "x", [], 0.5, api_name="/segment")
+    assert _status(app_url)[0] == 200
