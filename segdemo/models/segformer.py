@@ -201,7 +201,13 @@ class SegFormer(nn.Module):
                                          nn.BatchNorm2d(decoder_dim), nn.ReLU(inplace=True))
         self.dropout = nn.Dropout2d(dropout)
         self.linear_pred = nn.Conv2d(decoder_dim, num_classes, 1)
-        self.apply(_init_weights)
+        # The reference initialisation: MiT's own for the encoder, PyTorch's default for the
+        # projections, He (fan-out) for the fusion conv and N(0, 0.01) for the classifier, so that
+        # the first logits are near zero (the loss starts near ln K, not at ~10).
+        self.encoder.apply(_init_weights)
+        nn.init.kaiming_normal_(self.linear_fuse[0].weight, mode="fan_out", nonlinearity="relu")
+        nn.init.normal_(self.linear_pred.weight, 0.0, 0.01)
+        nn.init.zeros_(self.linear_pred.bias)
 
     def decode(self, features: list[torch.Tensor]) -> torch.Tensor:
         """The all-MLP decoder up to the fused map, in the cheap order.
@@ -241,8 +247,8 @@ class SegFormer(nn.Module):
 
 
 def _init_weights(module: nn.Module) -> None:
-    # The reference initialisation: truncated normal (std 0.02) for linear layers, He-style
-    # fan-out normal for convolutions, zero biases.
+    # MiT's initialisation: truncated normal (std 0.02) for linear layers, He-style fan-out
+    # normal for convolutions, zero biases.
     if isinstance(module, nn.Linear):
         nn.init.trunc_normal_(module.weight, std=0.02)
         if module.bias is not None:
