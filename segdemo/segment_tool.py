@@ -19,7 +19,7 @@ import torch
 from segdemo.errors import InputError
 from segdemo.inference import ModelCache, Segmentation, Segmenter
 
-#: Checkpoint folder (``SEGDEMO_CHECKPOINT_DIR`` overrides it, e.g. in tests).
+#: Side of the example scenes when no shipped checkpoint says its training size.
 DEFAULT_SCENE_SIZE = 256
 #: Published weights the tab offers (21 VOC classes, softmax).
 PRETRAINED = ("deeplabv3_mobilenet_v3_large_voc", "lraspp_mobilenet_v3_large_voc", "fcn_resnet50_voc",
@@ -28,6 +28,7 @@ MAX_COMPARE = 4
 
 
 def checkpoint_dir() -> Path:
+    """The shipped-checkpoint folder (``SEGDEMO_CHECKPOINT_DIR`` overrides it, e.g. in tests)."""
     from segdemo.checkpoints import CHECKPOINT_DIR
 
     return Path(os.environ.get("SEGDEMO_CHECKPOINT_DIR", CHECKPOINT_DIR))
