@@ -90,6 +90,15 @@ def choices() -> list[Choice]:
     return out
 
 
+def default_key() -> str | None:
+    """The shipped model with the best validation mIoU (what the tabs show first), else the first choice."""
+    options = choices()
+    shipped_ones = [c for c in options if c.miou is not None]
+    if shipped_ones:
+        return max(shipped_ones, key=lambda c: c.miou).key
+    return options[0].key if options else None
+
+
 def choice(key: str) -> Choice:
     for item in choices():
         if item.key == key:

@@ -130,7 +130,7 @@ def build() -> None:
                     run_files = gr.Button(i18n("miou.run"), variant="primary", elem_id="miou-run")
                 with gr.Tab(i18n("miou.mode.model")):
                     options = [(c.display["en"], c.key) for c in S.choices() if c.key.startswith("shipped:")]
-                    model = gr.Dropdown(options, value=options[0][1] if options else None, label=i18n("miou.model"))
+                    model = gr.Dropdown(options, value=S.default_key() if options else None, label=i18n("miou.model"))
                     scene = gr.Slider(0, 99, value=5, step=1, label=i18n("miou.scene"))
                     run_model = gr.Button(i18n("miou.run_model"), variant="primary", elem_id="miou-run-model")
         with gr.Column(scale=3):

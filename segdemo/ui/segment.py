@@ -137,7 +137,7 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
 def refresh(model: str | None, request: gr.Request):
     lang = lang_of(request)
     options = model_dropdown_choices(lang)
-    value = model if model in [k for _, k in options] else (options[0][1] if options else None)
+    value = model if model in [k for _, k in options] else S.default_key()
     return (gr.Dropdown(choices=options, value=value), gr.Dropdown(choices=options),
             card_markdown(value, lang))
 
@@ -158,7 +158,7 @@ def build() -> None:
             image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
                              visible=False, height=260)
             options = model_dropdown_choices("en")  # relabelled in the reader's language on load
-            model = gr.Dropdown(options, value=options[0][1] if options else None, label=i18n("segment.model"),
+            model = gr.Dropdown(options, value=S.default_key(), label=i18n("segment.model"),
                                 elem_id="segment-model")
             compare = gr.Dropdown(options, value=[], multiselect=True, max_choices=S.MAX_COMPARE - 1, label=i18n("segment.compare"),
                                   elem_id="segment-compare")
