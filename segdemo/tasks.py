@@ -6,7 +6,11 @@ Everything is derived from the scene's own class map and instance map, so the fi
 from __future__ import annotations
 
 import functools
+import re
+import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -83,3 +87,133 @@ def views(seed: int, index: int, size: int = 192, lang: str = "en") -> TaskViews
     # Panoptic: stuff (background) by its class colour, every thing by its own id colour.
     panoptic = np.where((scene.instances > 0)[..., None], instance, semantic)
     return TaskViews(scene.image, label, boxes, np.asarray(canvas), semantic, instance, panoptic.astype(np.uint8))
+
+
+# --- the timeline of the zoo's architectures ---------------------------------------------------------------
+
+#: Side of the square input the Overview's latency measurement uses (small: it runs on the class's server).
+LATENCY_SIZE = 256
+_latency_lock = threading.Lock()
+_latencies: dict[str, float] = {}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One architecture of the zoo on the timeline.
+
+    ``params`` and ``val_miou`` come from the shipped checkpoint's card (``val_miou`` is None when no
+    checkpoint is shipped: "not trained yet"); ``latency_ms`` from :func:`measure_latency` once measured.
+    ``segment_key`` is the Segment tab's picker value (``"shipped:<stem>"``) or None.
+    """
+
+    name: str
+    display: dict[str, str]
+    year: int
+    paper: str
+    url: str
+    idea: dict[str, str]
+    family: str
+    params: int
+    val_miou: float | None
+    latency_ms: float | None
+    segment_key: str | None
+
+
+def timeline(cards: list[dict[str, Any]] | None = None) -> list[TimelineEntry]:
+    """Every registered architecture, oldest first, with its shipped checkpoint's numbers.
+
+    Args:
+        cards: checkpoint cards (with ``stem``) to read params and val mIoU from; default: the shipped
+            ones (:func:`segdemo.segment_tool.shipped`).
+    """
+    from segdemo.models import list_models, model_card
+    from segdemo.models.registry import get_card
+
+    if cards is None:
+        from segdemo.segment_tool import shipped
+
+        cards = shipped()
+    best: dict[str, dict[str, Any]] = {}
+    for card in cards:  # several checkpoints of one architecture: the best one speaks for it
+        miou = card.get("metrics", {}).get("miou", -1.0)
+        if card["model"] not in best or miou > best[card["model"]].get("metrics", {}).get("miou", -1.0):
+            best[card["model"]] = card
+    entries = []
+    for name in list_models():
+        info, card = get_card(name), best.get(name)
+        params = card.get("params") if card else None
+        if params is None:  # builds the small model once (cached by the registry)
+            params = model_card(name, None, len(SCENE_CLASSES))["params"]
+        entries.append(TimelineEntry(
+            name=name, display=dict(info.display), year=info.year, paper=info.paper, url=info.url,
+            idea=dict(info.idea), family=info.family, params=int(params),
+            val_miou=card.get("metrics", {}).get("miou") if card else None, latency_ms=_latencies.get(name),
+            segment_key=f"shipped:{Path(card['stem']).name}" if card and "stem" in card else None))
+    # FCN-32s, -16s, -8s in the paper's order (coarse to fine): larger stride first.
+    return sorted(entries, key=lambda e: (e.year, e.family, -int(re.sub(r"\D", "", e.name) or 0), e.name))
+
+
+def measure_latency(names: list[str] | None = None, size: int = LATENCY_SIZE, repeats: int = 3) -> dict[str, float]:
+    """Median forward time (ms) of each small model on one ``size``×``size`` image on this machine.
+
+    Measured once per process (later calls return the stored numbers); one caller measures at a time so
+    a class pressing the button together costs one measurement. Weights do not change the time, so a
+    freshly built model stands in for the checkpoint.
+    """
+    import torch
+
+    from segdemo.bench import median_latency_ms
+    from segdemo.models import create_model, list_models
+
+    x = torch.rand(1, 3, size, size)
+    with _latency_lock:
+        for name in names or list_models():
+            if name in _latencies:
+                continue
+            model = create_model(name, len(SCENE_CLASSES)).eval()
+            with torch.inference_mode():
+                _latencies[name] = median_latency_ms(lambda m=model: m(x), warmup=1, repeats=repeats)
+        return dict(_latencies)
+
+
+def timeline_figure(entries: list[TimelineEntry], lang: str = "en", labels: dict[str, str] | None = None):
+    """Year (x) against val mIoU (y), one labelled dot per architecture, coloured by family.
+
+    Architectures without a checkpoint sit on a dashed line at the bottom. ``labels`` gives the axis
+    texts: ``{"year", "miou", "untrained"}``.
+    """
+    from segdemo.plotting import figure
+
+    labels = labels or {"year": "year", "miou": "val mIoU (synthetic scenes)", "untrained": "not trained yet"}
+    fig, ax = figure(figsize=(10.0, 3.2))
+    families = sorted({e.family for e in entries})
+    colours = {f: f"C{i}" for i, f in enumerate(families)}
+    by_year: dict[int, list[TimelineEntry]] = {}
+    for e in entries:
+        by_year.setdefault(e.year, []).append(e)
+    for year, group in by_year.items():
+        # Labels of one year are pushed apart downwards so that close scores stay readable.
+        group = sorted(group, key=lambda e: -(e.val_miou if e.val_miou is not None else 0.02))
+        label_y = 2.0
+        for e in group:
+            y = e.val_miou if e.val_miou is not None else 0.02
+            label_y = min(y, label_y - 0.085)
+            ax.scatter([year], [y], s=60, color=colours[e.family], zorder=3,
+                       marker="o" if e.val_miou is not None else "x")
+            ax.annotate(e.display.get(lang, e.display["en"]), (year, y), xytext=(year + 0.15, max(label_y, 0.03)),
+                        fontsize=8, va="center",
+                        arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.6, "shrinkB": 0})
+    if any(e.val_miou is None for e in entries):
+        ax.axhline(0.02, color="grey", linestyle="--", linewidth=0.8)
+        ax.text(min(e.year for e in entries) - 0.4, 0.05, labels["untrained"], fontsize=8, color="grey")
+    years = [e.year for e in entries]
+    ax.set_xlim(min(years) - 0.6, max(years) + 1.6)
+    ax.set_xticks(range(min(years), max(years) + 1))
+    ax.set_ylim(0, 1)
+    ax.set_xlabel(labels["year"])
+    ax.set_ylabel(labels["miou"])
+    ax.grid(alpha=0.3)
+    for family in families:
+        ax.scatter([], [], color=colours[family], label=family)
+    ax.legend(fontsize=8, loc="upper right", ncol=2)
+    return fig

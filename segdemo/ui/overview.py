@@ -8,6 +8,7 @@ import gradio as gr
 
 from segdemo import tasks
 from segdemo.palette import SCENE_CLASSES
+from segdemo.plotting import to_image
 from segdemo.ui.common import friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
@@ -15,6 +16,12 @@ NAME = "overview"
 SEED = 11  # the Overview's own scene stream
 SCENES = 1000
 DEFAULT_SCENE = 2
+SEGMENT_TAB = "segment"  # the id of the Segment tab in the app's gr.Tabs
+SEGMENT_PICKER = "segment-model"  # elem_id of the Segment tab's model dropdown
+PER_ROW = 3
+
+# The timeline's "open in Segment" buttons of the Blocks being built: (button, architecture name).
+_links: list[tuple[gr.Button, str]] = []
 
 
 @friendly_errors
@@ -36,6 +43,61 @@ def five_tasks(index: float, request: gr.Request):
     return gallery, t("overview.five_summary", lang, index=index, label=name, n=len(v.boxes))
 
 
+def _card(e: tasks.TimelineEntry, lang: str) -> str:
+    latency = (t("overview.tl.latency", lang, ms=f"{e.latency_ms:.0f}", size=tasks.LATENCY_SIZE)
+               if e.latency_ms is not None else t("overview.tl.not_measured", lang))
+    miou = (t("overview.tl.miou", lang, miou=f"{e.val_miou:.3f}") if e.val_miou is not None
+            else t("overview.tl.untrained", lang))
+    return t("overview.tl.card", lang, year=e.year, name=e.display.get(lang, e.display["en"]), family=e.family,
+             idea=e.idea.get(lang, e.idea["en"]), paper=e.paper, url=e.url, params=f"{e.params / 1e6:.2f}",
+             latency=latency, miou=miou)
+
+
+@friendly_errors
+def timeline(request: gr.Request):
+    """The timeline figure and one Markdown card per architecture (in the registry's timeline order)."""
+    lang = lang_of(request)
+    entries = tasks.timeline()
+    labels = {"year": t("overview.tl.year", lang), "miou": t("overview.tl.axis_miou", lang),
+              "untrained": t("overview.tl.untrained", lang)}
+    image = to_image(tasks.timeline_figure(entries, lang, labels))
+    return (image, *[_card(e, lang) for e in entries])
+
+
+@friendly_errors
+def measure(request: gr.Request):
+    """Measure every architecture's latency on this server (once per process), then redraw the cards."""
+    tasks.measure_latency()
+    return timeline(request)
+
+
+def segment_key(name: str) -> str | None:
+    """The Segment tab's picker value for architecture ``name`` (its shipped checkpoint), or None."""
+    for entry in tasks.timeline():
+        if entry.name == name:
+            return entry.segment_key
+    return None
+
+
+def link_segment(picker: gr.Dropdown | None = None) -> None:
+    """Make the timeline's "Open in Segment" buttons also pick their model in the Segment tab.
+
+    The Overview is built before the Segment tab, so its buttons can switch tabs on their own (see
+    :func:`build`) but cannot reach the Segment tab's picker: call this once, inside the app's
+    ``gr.Blocks``, after every tab is built (``app.py``: ``overview.link_segment()`` after the Tabs loop).
+
+    Args:
+        picker: the Segment tab's model dropdown; default: the component with elem_id ``"segment-model"``.
+    """
+    root = gr.context.Context.root_block
+    if picker is None:
+        picker = next((b for b in root.blocks.values() if getattr(b, "elem_id", None) == SEGMENT_PICKER), None)
+        if picker is None:
+            return
+    for button, name in _links:
+        button.click(lambda name=name: segment_key(name) or gr.skip(), outputs=picker, api_visibility="private")
+
+
 def build() -> None:
     """Render the Overview tab's body inside the current ``gr.Tab``."""
     gr.Markdown(i18n("overview.what"))
@@ -54,8 +116,33 @@ def build() -> None:
         with gr.Column():
             gr.Markdown(i18n("overview.map"))
 
+    gr.Markdown(i18n("overview.tl.title"))
+    timeline_plot = gr.Image(show_label=False, type="numpy", interactive=False, elem_id="overview-timeline",
+                             buttons=["fullscreen"])
+    entries = tasks.timeline()  # only the names and order are fixed here; the texts are drawn per request
+    cards = []
+    _links.clear()
+    tabs = gr.context.get_render_context()
+    tabs = getattr(tabs, "parent", None)
+    for first in range(0, len(entries), PER_ROW):
+        with gr.Row(equal_height=True):
+            for entry in entries[first:first + PER_ROW]:
+                with gr.Column(variant="panel", min_width=260):
+                    cards.append(gr.Markdown(elem_id=f"overview-model-{entry.name}"))
+                    button = gr.Button(i18n("overview.tl.open"), size="sm", elem_id=f"overview-open-{entry.name}")
+                    _links.append((button, entry.name))
+                    if isinstance(tabs, gr.Tabs):
+                        button.click(lambda: gr.Tabs(selected=SEGMENT_TAB), outputs=tabs, api_visibility="private")
+    with gr.Row():
+        measure_button = gr.Button(i18n("overview.tl.measure"), size="sm", scale=0, min_width=240,
+                                   elem_id="overview-measure")
+        gr.Markdown(i18n("overview.tl.note"))
+
     scene.submit(five_tasks, inputs=scene, outputs=[gallery, summary], api_name="overview_tasks")
     another.click(lambda: random.randrange(SCENES), outputs=scene, api_visibility="private").then(
         five_tasks, inputs=scene, outputs=[gallery, summary], api_visibility="private")
-    gr.context.Context.root_block.load(five_tasks, inputs=scene, outputs=[gallery, summary],
-                                       api_visibility="private")
+    root = gr.context.Context.root_block
+    root.load(five_tasks, inputs=scene, outputs=[gallery, summary], api_visibility="private")
+    root.load(timeline, outputs=[timeline_plot, *cards], api_visibility="private")
+    measure_button.click(measure, outputs=[timeline_plot, *cards], api_name="overview_latency",
+                         concurrency_limit=1)

@@ -1,136 +1,207 @@
 """Train tab: train a small model live on synthetic scenes, watch its curves and predictions, compare runs.
 
-Runs live in :mod:`segdemo.train_sessions` (one per user, bounded); this module polls and draws.
+Runs live in :mod:`segdemo.train_sessions` (one per user, bounded, queued); this module polls and draws.
+The main handler is an *async* generator: while it waits between updates it holds no worker thread, so
+thirty students watching their runs do not block the other tabs' handlers.
 """
 
 from __future__ import annotations
 
-import time
+import asyncio
+import functools
 
+import anyio
 import gradio as gr
 import numpy as np
 
 from segdemo import train_sessions as T
-from segdemo.palette import SCENE_PALETTE, colorize
 from segdemo.plotting import figure, to_image
-from segdemo.ui.common import friendly_errors
+from segdemo.ui.common import friendly_errors, to_gradio_error
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "train"
 POLL_SECONDS = 1.0
+DEFAULT_MODEL = "unet"
 
 
-def curves(user: str, lang: str) -> np.ndarray:
-    """Loss and val mIoU of the user's runs, the newest bold, earlier ones faint for comparison."""
-    fig, (ax_loss, ax_miou) = figure(1, 2, figsize=(11.0, 3.4))
-    runs = T.runs_of(user)
+def _user(request: gr.Request | None) -> str:
+    return (request.session_hash if request is not None else None) or "anonymous"
+
+
+@functools.lru_cache(maxsize=64)
+def _curves_cached(versions: tuple, user: str, lang: str) -> np.ndarray:  # versions: the cache key
+    return curves(T.runs_of(user), lang)
+
+
+def curves(runs: list[T.Run], lang: str) -> np.ndarray:
+    """Loss and val mIoU of ``runs``, the newest bold, earlier ones faint for comparison."""
+    fig, (ax_loss, ax_miou) = figure(1, 2, figsize=(10.0, 3.3))
     for i, run in enumerate(runs):
         newest = i == len(runs) - 1
-        style = {"linewidth": 2.0 if newest else 1.0, "alpha": 1.0 if newest else 0.55}
+        style = {"linewidth": 2.2 if newest else 1.2, "alpha": 1.0 if newest else 0.5}
+        label = f"{i + 1}. {run.label}"
         if run.steps:
             steps, losses = zip(*run.steps, strict=True)
-            window = max(1, len(losses) // 30)
+            window = max(1, len(losses) // 25)
             smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-            ax_loss.plot(steps[window - 1:], smooth, label=run.label, **style)
+            ax_loss.plot(steps[window - 1:], smooth, label=label, **style)
         if run.vals:
             steps, mious = zip(*run.vals, strict=True)
-            ax_miou.plot(steps, mious, marker="o", markersize=3, label=run.label, **style)
+            ax_miou.plot(steps, mious, marker="o", markersize=3, label=label, **style)
     ax_loss.set_title(t("train.plot.loss", lang))
     ax_miou.set_title(t("train.plot.miou", lang))
     ax_miou.set_ylim(0, 1)
+    planned = max((run.config.steps_per_epoch for run in runs), default=100)
     for ax in (ax_loss, ax_miou):
+        ax.set_xlim(0, planned)
         ax.set_xlabel(t("train.plot.step", lang))
         ax.grid(alpha=0.3)
-        if runs:
-            ax.legend(fontsize=8, loc="best")
-    fig.tight_layout()
+    if any(run.vals for run in runs):
+        ax_miou.legend(fontsize=8, loc="upper left")
+    if not runs:
+        ax_loss.text(0.5, 0.5, t("train.plot.empty", lang), ha="center", va="center", transform=ax_loss.transAxes,
+                     color="grey")
     return to_image(fig)
 
 
-def _status(run: T.Run | None, lang: str) -> str:
+def status_text(run: T.Run | None, lang: str) -> str:
+    """One Markdown paragraph: queue position, progress and timing, or the final result."""
     if run is None:
         return t("train.idle", lang)
     if run.state == "queued":
-        return t("train.queued", lang, position=run.queue_position())
+        load = T.load()
+        return t("train.queued", lang, position=run.queue_position(), running=load["running"], slots=load["slots"])
     if run.state == "failed":
         return t("train.failed", lang, error=run.error or "")
-    done = len(run.steps)
-    total = run.config.steps_per_epoch
-    rate = run.steps_per_second()
-    remaining = (total - done) / rate if rate > 0 and run.active else 0.0
-    text = t("train.progress", lang, done=done, total=total, rate=f"{rate:.1f}", elapsed=f"{run.elapsed():.0f}",
-             remaining=f"{remaining:.0f}", miou=f"{run.vals[-1][1]:.3f}" if run.vals else "—")
+    text = t("train.progress", lang, done=len(run.steps), total=run.config.steps_per_epoch,
+             rate=f"{run.steps_per_second():.1f}", elapsed=f"{run.elapsed():.0f}",
+             remaining=f"{run.remaining():.0f}", miou=f"{run.vals[-1][1]:.3f}" if run.vals else "—")
     if not run.active:
         key = "train.finished_stopped" if run.state == "stopped" else "train.finished_done"
         text += "  \n" + t(key, lang, miou=f"{run.best.get('miou', 0):.3f}")
     return text
 
 
-def _previews(run: T.Run | None) -> list[np.ndarray]:
-    return [colorize(p, SCENE_PALETTE) for p in run.previews] if run is not None else []
+def limits_text(lang: str) -> str:
+    load = T.load()
+    return t("train.limits", lang, steps=T.MAX_STEPS, seconds=f"{T.MAX_SECONDS:.0f}", slots=load["slots"],
+             running=load["running"], waiting=load["waiting"])
 
 
-@friendly_errors
-def train(model: str, loss: str, augment: str, size: float, steps: float, seed: float, request: gr.Request):
+def _outputs(user: str, run: T.Run, lang: str) -> tuple:
+    runs = T.runs_of(user)
+    plot = _curves_cached(tuple(r.version() for r in runs), user, lang)
+    return plot, T.preview_grid(run), status_text(run, lang)
+
+
+async def train(model: str, loss: str, augment: str, size: float, steps: float, seed: float,
+                request: gr.Request):
     """Train a small model on synthetic scenes, streaming curves, predictions and status.
 
     Args:
         model: registry name (small variant), e.g. ``"unet"``.
-        loss: ``ce``, ``dice``, ``focal``, ``ce+dice`` or ``lovasz``.
+        loss: ``ce``, ``dice``, ``focal``, ``ce+dice``, ``lovasz`` … (``segdemo.losses.list_losses()``).
         augment: augmentation preset (``none``, ``light``, ``course``).
-        size: image side, 64, 96 or 128.
-        steps: optimizer steps (clamped to the server's limit, with a notice).
-        seed: random seed.
+        size: image side: 64, 96 or 128.
+        steps: optimizer steps (more than the server's limit is clamped, with a warning).
+        seed: random seed, 0..2**31-1.
 
     Returns:
-        (curves, predictions on 4 validation scenes, status text with the final val mIoU, checkpoint file)
+        (loss/mIoU curves image, 4 validation scenes with predictions, status Markdown, checkpoint files
+        (weights + card), final metrics dict: state, steps_done, seconds, first_val_miou, best_val_miou, …)
     """
-    lang = lang_of(request)
-    user = request.session_hash or "anonymous"
-    config, notices = T.make_config(model, loss, augment, int(size), int(steps), int(seed))
-    run = T.start(user, config, notices)
+    lang, user = lang_of(request), _user(request)
+    try:
+        config, notices = T.make_config(model, loss, augment, int(size), int(steps), int(seed))
+        run = T.start(user, config, notices)
+    except Exception as exc:  # noqa: BLE001 - friendly_errors does not wrap async generators
+        raise to_gradio_error(exc, lang) from None
     for key, params in notices:
         gr.Warning(t(key, lang, **params))
-    while run.active:
-        time.sleep(POLL_SECONDS)
-        yield curves(user, lang), _previews(run), _status(run, lang), None
-    files = [f"{run.checkpoint}.safetensors", f"{run.checkpoint}.json"] if run.checkpoint else None
-    yield curves(user, lang), _previews(run), _status(run, lang), files
+    shown = None
+    try:
+        while True:
+            finished = not run.active
+            if run.version() != shown:
+                shown = run.version()
+                plot, grid, status = await anyio.to_thread.run_sync(_outputs, user, run, lang)
+                yield plot, grid, status, gr.skip(), gr.skip()
+            else:  # only the clock moved: no re-drawing
+                yield gr.skip(), gr.skip(), status_text(run, lang), gr.skip(), gr.skip()
+            if finished:
+                break
+            await asyncio.sleep(POLL_SECONDS)
+    except (asyncio.CancelledError, GeneratorExit):
+        T.stop(user)  # the page went away: nobody is watching this run
+        raise
+    plot, grid, status = await anyio.to_thread.run_sync(_outputs, user, run, lang)
+    yield plot, grid, status, T.checkpoint_files(run) or None, run.summary()
 
 
 @friendly_errors
 def stop(request: gr.Request) -> str:
-    """Stop the caller's run (it keeps the best model so far)."""
+    """Stop the caller's run; it keeps the best model so far (returns a short message)."""
     lang = lang_of(request)
-    run = T.stop(request.session_hash or "anonymous")
+    run = T.stop(_user(request))
     return t("train.stopping" if run is not None and run.active else "train.nothing_to_stop", lang)
+
+
+@friendly_errors
+def show(request: gr.Request):
+    """What the tab shows on (re)load: the caller's latest run, or the untrained previews."""
+    lang, user = lang_of(request), _user(request)
+    run = T.current(user)
+    plot = curves(T.runs_of(user), lang)
+    return plot, T.preview_grid(run), status_text(run, lang), limits_text(lang)
 
 
 def build() -> None:
     """Render the Train tab inside the current ``gr.Tab``."""
-    from segdemo.augment import PRESETS
     from segdemo.losses import list_losses
     from segdemo.models import list_models
+    from segdemo.models.registry import get_card
 
+    presets = T.presets()
     gr.Markdown(i18n("train.intro"))
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=260):
+            names = list_models()
+            model = gr.Dropdown([(get_card(n).display["en"], n) for n in names],
+                                value=DEFAULT_MODEL if DEFAULT_MODEL in names else names[0],
+                                label=i18n("train.model"), elem_id="train-model")
+            loss = gr.Dropdown(list_losses(), value="ce", label=i18n("train.loss"), elem_id="train-loss")
+            augment = gr.Dropdown(presets, value="light" if "light" in presets else presets[0],
+                                  label=i18n("train.augment"), elem_id="train-augment")
+            size = gr.Radio(list(T.SIZES), value=64, label=i18n("train.size"))
+            # Beyond the server's limit on purpose: asking for more shows the clamp notice.
+            steps = gr.Slider(10, max(1000, T.MAX_STEPS), value=min(150, T.MAX_STEPS), step=10,
+                              label=i18n("train.steps"), elem_id="train-steps")
+            seed = gr.Number(0, precision=0, minimum=0, maximum=T.MAX_SEED, label=i18n("train.seed"))
+            with gr.Row():
+                go = gr.Button(i18n("train.go"), variant="primary", elem_id="train-go")
+                halt = gr.Button(i18n("train.stop"), variant="stop", elem_id="train-stop")
+            limits = gr.Markdown(elem_id="train-limits")
+        with gr.Column(scale=3):
+            status = gr.Markdown(elem_id="train-status")
+            # Captions as Markdown: an image's label badge would cover the plots' titles.
+            gr.Markdown(i18n("train.curves"))
+            plot = gr.Image(show_label=False, type="numpy", interactive=False, elem_id="train-curves",
+                            buttons=["fullscreen", "download"])
+            gr.Markdown(i18n("train.previews"))
+            previews = gr.Image(show_label=False, type="numpy", interactive=False, elem_id="train-previews",
+                                height=300, buttons=["fullscreen"])
     with gr.Row():
-        model = gr.Dropdown(list_models(), value="unet", label=i18n("train.model"), elem_id="train-model")
-        loss = gr.Dropdown(list_losses(), value="ce", label=i18n("train.loss"))
-        augment = gr.Dropdown(list(PRESETS), value="light", label=i18n("train.augment"))
-        size = gr.Radio(list(T.SIZES), value=64, label=i18n("train.size"))
-        steps = gr.Slider(10, T.MAX_STEPS, value=min(150, T.MAX_STEPS), step=10, label=i18n("train.steps"))
-        seed = gr.Number(0, precision=0, label=i18n("train.seed"), min_width=80)
-    with gr.Row():
-        go = gr.Button(i18n("train.go"), variant="primary", elem_id="train-go")
-        halt = gr.Button(i18n("train.stop"), variant="stop", elem_id="train-stop")
-    status = gr.Markdown(elem_id="train-status")
-    plot = gr.Image(label=i18n("train.curves"), type="numpy", interactive=False, elem_id="train-curves")
-    with gr.Row():
-        previews = gr.Gallery(label=i18n("train.previews"), columns=4, height=220, elem_id="train-previews")
-        download = gr.File(label=i18n("train.download"), file_count="multiple", interactive=False)
+        download = gr.File(label=i18n("train.download"), file_count="multiple", interactive=False,
+                           elem_id="train-download", height=140)
+        with gr.Accordion(i18n("train.metrics"), open=False):
+            metrics = gr.JSON(show_label=False, elem_id="train-metrics")
     with gr.Accordion(i18n("train.guide_title"), open=False):
         gr.Markdown(i18n("train.guide"))
 
-    go.click(train, inputs=[model, loss, augment, size, steps, seed], outputs=[plot, previews, status, download],
-             api_name="train", concurrency_limit=4)
+    go.click(train, inputs=[model, loss, augment, size, steps, seed],
+             outputs=[plot, previews, status, download, metrics], api_name="train", concurrency_limit=None)
     halt.click(stop, outputs=status, api_name="train_stop", concurrency_limit=None)
+    root = gr.context.Context.root_block
+    root.load(show, outputs=[plot, previews, status, limits], api_visibility="private")
+    # No root.unload(end_session): an unload listener makes Gradio hold a heartbeat stream open on every
+    # page (the tests' "networkidle" never comes); idle sessions are evicted by train_sessions instead.

@@ -121,4 +121,32 @@ that tension.
     "overview.view.panoptic": ("panoptic: things by id, stuff by class", "全景分割：物体按编号，背景按类别"),
     "overview.five_summary": ("Scene {index}: mostly **{label}**, {n} visible objects.",
                               "场景 {index}：以 **{label}** 为主，{n} 个可见物体。"),
+    "overview.tl.title": (
+        "### A timeline of the architectures\nEvery network of this lab's zoo by year. The dots show the validation "
+        "mIoU of its shipped checkpoint (small variant, trained a few minutes on synthetic scenes, so the ranking "
+        "says more about how fast an architecture learns on a CPU than about its paper score). Press **Open in "
+        "Segment** to try one.",
+        "### 网络结构时间线\n本实验室模型库中的每个网络按年份排列。圆点表示其随附检查点的验证集 mIoU（小型变体，"
+        "在合成场景上只训练了几分钟，因此排名更多反映在 CPU 上学得多快，而非论文中的成绩）。点击 **在“分割”中打开** "
+        "即可试用。",
+    ),
+    "overview.tl.open": ("Open in Segment →", "在“分割”中打开 →"),
+    "overview.tl.measure": ("Measure latency on this server", "在本服务器上测量延迟"),
+    "overview.tl.note": (
+        "Latency: one forward pass of the small variant on a 256×256 image, batch 1, on this machine's CPU "
+        "(measured once, a few seconds).",
+        "延迟：小型变体在 256×256 图像上前向一次（批大小 1），在本机 CPU 上测量（只测一次，需几秒钟）。",
+    ),
+    "overview.tl.card": (
+        "**{year} · {name}**  \n*{family}* · [{paper}]({url})\n\n{idea}\n\n"
+        "`{params} M params` · {latency} · {miou}",
+        "**{year} · {name}**  \n*{family}* · [{paper}]({url})\n\n{idea}\n\n"
+        "`参数 {params} M` · {latency} · {miou}",
+    ),
+    "overview.tl.latency": ("`{ms} ms at {size}²`", "`{size}² 上 {ms} 毫秒`"),
+    "overview.tl.not_measured": ("latency not measured yet", "延迟尚未测量"),
+    "overview.tl.miou": ("**val mIoU {miou}**", "**验证 mIoU {miou}**"),
+    "overview.tl.untrained": ("not trained yet", "尚未训练"),
+    "overview.tl.year": ("year", "年份"),
+    "overview.tl.axis_miou": ("val mIoU (synthetic scenes)", "验证集 mIoU（合成场景）"),
 }

@@ -18,14 +18,22 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.seed": ("Seed", "随机种子"),
     "train.go": ("Train", "训练"),
     "train.stop": ("Stop", "停止"),
-    "train.curves": ("Loss and validation mIoU (earlier runs faint)", "损失与验证集 mIoU（之前的训练较淡）"),
-    "train.previews": ("Predictions on 4 validation scenes", "四张验证场景上的预测"),
+    "train.curves": ("**Loss and validation mIoU** (earlier runs faint)", "**损失与验证集 mIoU**（之前的训练较淡）"),
+    "train.previews": ("**4 validation scenes**: image (top), ground truth (middle), current prediction (bottom)",
+                       "**四张验证场景**：图像（上）、真值（中）、当前预测（下）"),
+    "train.metrics": ("Final metrics (JSON)", "最终指标（JSON）"),
+    "train.plot.empty": ("no run yet: press Train", "还没有训练：点击“训练”"),
+    "train.limits": ("Limits on this server: at most {steps} steps and {seconds} s per run, {slots} run(s) at "
+                     "a time for everyone. Now: {running} running, {waiting} waiting.",
+                     "本服务器的限制：每次训练最多 {steps} 步、{seconds} 秒，全体用户同时最多 {slots} 个训练。"
+                     "当前：{running} 个进行中，{waiting} 个排队。"),
     "train.download": ("Checkpoint (project format)", "检查点（本项目格式）"),
     "train.plot.loss": ("training loss (smoothed)", "训练损失（平滑）"),
     "train.plot.miou": ("validation mIoU", "验证集 mIoU"),
     "train.plot.step": ("step", "步"),
     "train.idle": ("Press **Train** to start.", "点击 **训练** 开始。"),
-    "train.queued": ("Waiting for a free slot: position {position} in the queue.", "等待空闲名额：排在第 {position} 位。"),
+    "train.queued": ("Waiting for a free slot: **position {position}** in the queue ({running} of {slots} slots "
+                     "busy).", "等待空闲名额：排在队列第 **{position}** 位（{slots} 个名额中 {running} 个正在使用）。"),
     "train.failed": ("The run failed: {error}", "训练失败：{error}"),
     "train.progress": (
         "**Step {done}/{total}** · {rate} steps/s · {elapsed} s elapsed · about {remaining} s left · "
@@ -53,5 +61,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.train_loss": ("Unknown loss {name}.", "未知的损失函数 {name}。"),
     "err.train_size": ("Image size must be one of {sizes}.", "图像尺寸必须是 {sizes} 之一。"),
     "err.train_steps": ("Train for at least one step.", "至少训练一步。"),
+    "err.train_augment": ("Unknown augmentation preset {name}; choose one of {names}.",
+                          "未知的数据增强预设 {name}；请从 {names} 中选择。"),
+    "err.train_seed": ("The seed must be between 0 and {max}.", "随机种子必须在 0 到 {max} 之间。"),
+    "err.train_queue_full": ("{n} runs are already waiting; try again in a few minutes.",
+                             "已有 {n} 个训练在排队，请过几分钟再试。"),
     "err.train_busy": ("You already have a run in progress; stop it first.", "你已有一个训练在进行，请先停止它。"),
 }

@@ -1,0 +1,86 @@
+"""segdemo.tasks without gradio: the five task views of a scene, and the architectures' timeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from segdemo import tasks
+from segdemo.data import render_scene
+from segdemo.palette import SCENE_PALETTE
+
+
+@pytest.mark.parametrize("seed, index, size", [(11, 0, 64), (11, 5, 96), (3, 42, 128)])
+def test_five_views_are_drawn_from_the_scene(seed, index, size):
+    scene = render_scene(seed, index, size)
+    v = tasks.views(seed, index, size)
+    np.testing.assert_array_equal(v.image, scene.image)
+    # semantic: every pixel in its class colour
+    np.testing.assert_array_equal(v.semantic, np.asarray(SCENE_PALETTE, np.uint8)[scene.mask])
+    # instance: one colour per object id, black where there is none
+    for obj in np.unique(scene.instances[scene.instances > 0]):
+        colours = np.unique(v.instance[scene.instances == obj], axis=0)
+        assert len(colours) == 1 and colours[0].any()
+    assert len({tuple(v.instance[scene.instances == o][0]) for o in np.unique(scene.instances) if o}) == len(v.boxes)
+    # detection: the boxes are drawn on a copy, the image itself is untouched
+    assert v.detection.shape == v.image.shape and not np.array_equal(v.detection, v.image)
+    assert all(0 <= x0 <= x1 < size and 0 <= y0 <= y1 < size for x0, y0, x1, y1, _ in v.boxes)
+
+
+def test_classification_names_the_largest_object_class():
+    scene = render_scene(11, 2, 96)
+    counts = np.bincount(scene.mask.ravel(), minlength=6)
+    counts[0] = 0  # the background is stuff, never the image's label
+    assert tasks.views(11, 2, 96).label == counts.argmax()
+
+
+def test_views_are_labelled_in_chinese():
+    en, zh = tasks.views(11, 2, 128, "en"), tasks.views(11, 2, 128, "zh")
+    np.testing.assert_array_equal(en.semantic, zh.semantic)
+    assert not np.array_equal(en.detection, zh.detection)  # other glyphs in the box labels
+
+
+def card(model: str, miou: float, stem: str) -> dict:
+    return {"model": model, "params": 1234, "metrics": {"miou": miou}, "stem": f"/x/{stem}"}
+
+
+def test_timeline_orders_by_year_and_reads_the_cards():
+    from segdemo.models import list_models
+
+    entries = tasks.timeline([card("unet", 0.5, "unet"), card("unet", 0.7, "unet-long"), card("fcn8s", 0.6, "f")])
+    assert sorted(e.name for e in entries) == sorted(list_models())
+    years = [e.year for e in entries]
+    assert years == sorted(years) and years[0] == 2015 and entries[-1].name == "segformer"
+    assert [e.name for e in entries[:3]] == ["fcn32s", "fcn16s", "fcn8s"]  # coarse to fine, as in the paper
+    by_name = {e.name: e for e in entries}
+    unet = by_name["unet"]
+    assert (unet.val_miou, unet.params, unet.segment_key) == (0.7, 1234, "shipped:unet-long")  # the best card
+    fcn32 = by_name["fcn32s"]
+    assert fcn32.val_miou is None and fcn32.segment_key is None and fcn32.params > 100_000  # "not trained yet"
+    assert unet.idea["en"] and unet.idea["zh"] and unet.url.startswith("http")
+
+
+def test_latency_is_measured_once_per_model(monkeypatch):
+    calls = []
+    monkeypatch.setattr(tasks, "_latencies", {})
+    import segdemo.bench
+
+    monkeypatch.setattr(segdemo.bench, "median_latency_ms", lambda run, warmup, repeats: calls.append(1) or 12.5)
+    assert tasks.measure_latency(["fastscnn"], size=64) == {"fastscnn": 12.5}
+    tasks.measure_latency(["fastscnn"], size=64)
+    assert len(calls) == 1
+    entry = next(e for e in tasks.timeline([]) if e.name == "fastscnn")
+    assert entry.latency_ms == 12.5
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_timeline_figure_has_a_dot_per_architecture(lang):
+    from segdemo.plotting import to_image
+
+    entries = tasks.timeline([card("unet", 0.7, "unet")])
+    fig = tasks.timeline_figure(entries, lang)
+    ax = fig.axes[0]
+    dots = sum(len(c.get_offsets()) for c in ax.collections)
+    assert dots == len(entries)
+    assert len(ax.texts) >= len(entries)
+    assert to_image(fig).shape[2] == 3

@@ -1,0 +1,231 @@
+"""Browser training runs without gradio: learning, stop, queue and limits, the session's models."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from segdemo import train_sessions as T
+from segdemo.errors import InputError
+
+
+def tiny(steps: int = 30, **overrides):
+    """A U-Net with 4 base features on 64×64 scenes, validated on 8 scenes every 10 steps."""
+    config, notices = T.make_config("unet", "ce", "none", 64, steps, 0)
+    config.options = {"init_features": 4}
+    config.val_size, config.eval_every, config.lr = 8, 10, 5e-3
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config, notices
+
+
+def fake_training(config, *, on_event=None, should_stop=None):
+    """Stands in for run_training in the queue tests: a step every 10 ms until stopped or done."""
+    from segdemo.training import TrainResult
+
+    model = torch.nn.Conv2d(3, 6, 1)
+    for step in range(1, config.steps_per_epoch + 1):
+        if should_stop():
+            break
+        time.sleep(0.01)
+        on_event({"type": "step", "step": step, "loss": 1.0 / step})
+    on_event({"type": "val", "step": step, "miou": 0.5, "model": model})
+    return TrainResult(model, {"miou": 0.5, "pixel_accuracy": 0.9}, [], step, 0.1, True)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    monkeypatch.setattr(T, "run_training", fake_training)
+    monkeypatch.setattr(T, "_save", lambda run, result: None)
+    yield
+    for user in list(T._runs):
+        T.end_session(user)
+
+
+def until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.01)
+
+
+def test_thirty_steps_beat_the_untrained_model():
+    from torch.utils.data import DataLoader
+
+    from segdemo.models import create_model
+    from segdemo.training import evaluate, make_datasets, seed_everything
+
+    config, _ = tiny(30)
+    seed_everything(config.seed)  # the same initial weights as the run's
+    untrained = create_model("unet", 6, variant="small", **config.options)
+    before = evaluate(untrained, DataLoader(make_datasets(config)[1], batch_size=16), 6, torch.device("cpu"))["miou"]
+    run = T.start("learner", config)
+    T.wait(run, 120)
+    try:
+        assert run.state == "done" and len(run.steps) == 30
+        assert run.best["miou"] > before + 0.03  # measured: 0.133 -> 0.196
+        assert run.steps[-1][1] < run.steps[0][1]
+        assert run.previews.shape == (T.PREVIEW_SCENES, 64, 64)
+        summary = run.summary()
+        assert summary["steps_done"] == 30 and summary["best_val_miou"] == pytest.approx(run.best["miou"], abs=1e-4)
+        # the checkpoint is in the project's format and is this session's model
+        from segdemo.checkpoints import load_checkpoint
+
+        (item,) = T.session_models("learner")
+        assert item.key == summary["checkpoint"] and item.model == "unet"
+        checkpoint = load_checkpoint(T.session_checkpoint("learner", item.key))
+        assert checkpoint.card["recipe"]["steps_done"] == 30 and checkpoint.card["num_classes"] == 6
+        with pytest.raises(InputError, match="no model"):
+            T.session_checkpoint("somebody-else", item.key)
+        files = T.checkpoint_files(run)
+        assert [os.path.splitext(f)[1] for f in files] == [".safetensors", ".json"]
+    finally:
+        T.end_session("learner")
+    assert not os.path.exists(files[0])  # the session's files go with it
+    assert T.session_models("learner") == []
+
+
+def test_stop_ends_a_real_run_and_keeps_its_model():
+    config, _ = tiny(300)
+    run = T.start("stopper", config)
+    try:
+        until(lambda: len(run.steps) >= 3, 60)
+        T.stop("stopper")
+        T.wait(run, 10)
+        assert not run.thread.is_alive()
+        assert run.state == "stopped" and len(run.steps) < 300 and run.stem and run.vals
+    finally:
+        T.end_session("stopper")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("resnet", "ce", "none", 64, 10, 0), "no model resnet"),
+        (("unet", "hinge", "none", 64, 10, 0), "Unknown loss hinge"),
+        (("unet", "ce", "wild", 64, 10, 0), "preset wild"),
+        (("unet", "ce", "none", 1000, 10, 0), "one of 64, 96, 128"),
+        (("unet", "ce", "none", 64, 0, 0), "at least one step"),
+        (("unet", "ce", "none", 64, 10, -1), "seed"),
+    ],
+)
+def test_bad_settings_are_refused(args, message):
+    with pytest.raises(InputError, match=message):
+        T.make_config(*args)
+
+
+def test_too_many_steps_are_clamped_with_a_notice():
+    config, notices = T.make_config("unet", "ce", "none", 64, T.MAX_STEPS + 100, 0)
+    assert config.steps_per_epoch == T.MAX_STEPS and config.time_budget == T.MAX_SECONDS
+    assert notices == [("train.notice_clamped", {"asked": T.MAX_STEPS + 100, "limit": T.MAX_STEPS})]
+    assert T.make_config("unet", "ce", "none", 64, 20, 0)[1] == []
+
+
+def test_augmentation_falls_back_to_none_without_the_catalogue(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_augment(name, *args, **kwargs):
+        if name == "segdemo.augment":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_augment)
+    assert T.presets() == ["none"]
+
+
+def test_one_run_per_user_and_a_fifo_queue(fake, monkeypatch):
+    monkeypatch.setattr(T, "MAX_CONCURRENT", 1)
+    first = T.start("a", tiny(10_000)[0])
+    until(lambda: first.state == "running")
+    with pytest.raises(InputError, match="already have a run"):
+        T.start("a", tiny(10)[0])
+    second, third = T.start("b", tiny(10_000)[0]), T.start("c", tiny(10_000)[0])
+    assert (second.queue_position(), third.queue_position()) == (1, 2)
+    assert T.load() == {"running": 1, "waiting": 2, "slots": 1}
+    T.stop("b")  # leaving the queue: never trains, the one behind moves up
+    T.wait(second, 5)
+    assert second.state == "stopped" and second.started is None and third.queue_position() == 1
+    T.stop("a")
+    until(lambda: third.state == "running")
+    assert first.state == "stopped" and third.queue_position() == 0
+    T.stop("c")
+    T.wait(third, 5)
+
+
+def test_the_queue_is_bounded(fake, monkeypatch):
+    monkeypatch.setattr(T, "MAX_CONCURRENT", 1)
+    monkeypatch.setattr(T, "MAX_QUEUE", 1)
+    T.start("a", tiny(10_000)[0])
+    until(lambda: T.load()["running"] == 1)
+    T.start("b", tiny(10_000)[0])
+    with pytest.raises(InputError, match="1 runs are already waiting"):
+        T.start("c", tiny(10)[0])
+
+
+def test_history_is_bounded_and_ending_a_session_stops_its_run(fake, monkeypatch, tmp_path):
+    monkeypatch.setattr(T, "HISTORY", 2)
+    monkeypatch.setattr(T, "_save", lambda run, result: str(tmp_path / run.id / "m"))
+    for _ in range(3):
+        run = T.start("h", tiny(3)[0])
+        T.wait(run, 5)
+    assert len(T.runs_of("h")) == 2 and [m.key for m in T.session_models("h")][0] == "session:" + run.id
+    live = T.start("h", tiny(10_000)[0])
+    until(lambda: live.state == "running")
+    T.end_session("h")
+    T.wait(live, 5)
+    assert live.state == "stopped" and T.runs_of("h") == []
+
+
+def test_preview_grid_stacks_image_truth_and_prediction(fake):
+    config = tiny(3)[0]
+    run = T.start("p", config)
+    T.wait(run, 5)
+    run.previews = np.zeros((T.PREVIEW_SCENES, 64, 64), np.uint8)
+    grid = T.preview_grid(run, tile=128)
+    assert grid.shape == (3 * 128 + 2 * 6, 4 * 128 + 3 * 6, 3) and grid.dtype == np.uint8
+    images, truths = T.preview_scenes(64)
+    np.testing.assert_array_equal(grid[:128:2, :128:2], images[0])  # nearest-neighbour ×2
+    from segdemo.palette import SCENE_PALETTE
+
+    assert (grid[2 * 134:2 * 134 + 128, :128] == SCENE_PALETTE[0]).all()  # all-background prediction
+    assert T.preview_grid(None).shape == grid.shape  # before any run: grey predictions
+
+
+def test_state_is_thread_safe_under_concurrent_starts(fake):
+    errors = []
+
+    def go(user):
+        try:
+            T.wait(T.start(user, tiny(2)[0]), 5)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(f"u{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not errors and all(T.current(f"u{i}").state == "done" for i in range(8))
+
+
+def test_idle_sessions_are_forgotten_but_not_running_ones(fake, monkeypatch, tmp_path):
+    monkeypatch.setattr(T, "_save", lambda run, result: str(tmp_path / run.id / "m"))
+    (tmp_path / "x").mkdir()
+    old = T.start("old", tiny(2)[0])
+    T.wait(old, 5)
+    live = T.start("live", tiny(10_000)[0])
+    until(lambda: live.state == "running")
+    T._seen["old"] = T._seen["live"] = time.monotonic() - T.SESSION_TTL - 1
+    T._evict_idle()
+    assert T.runs_of("old") == [] and T.session_models("old") == []
+    assert T.runs_of("live") == [live] and live.active
+    T.stop("live")
+    T.wait(live, 5)
