@@ -104,3 +104,14 @@ def hostile(tmp_path_factory) -> dict[str, Path]:
     from hostile_corpus import write_corpus
 
     return write_corpus(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Run a test with one torch thread (model tests are many and small), then restore the setting."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

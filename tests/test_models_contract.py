@@ -19,12 +19,7 @@ SIZES = [(33, 47), (97, 130), (64, 64)]
 K = 3
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(name: str) -> nn.Module:

@@ -21,13 +21,7 @@ from segdemo.models.layers import (
     crop_to,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _params_on_meta(name: str, num_classes: int, **options) -> int:

@@ -19,13 +19,7 @@ from segdemo.models.fastscnn import FeatureFusion, PyramidPooling
 from segdemo.models.fuse import prepare_for_inference
 from segdemo.models.segformer import EfficientSelfAttention, grid_to_tokens, tokens_to_grid
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _params_on_meta(name: str, num_classes: int, variant: str = "paper") -> int:
