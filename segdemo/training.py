@@ -64,7 +64,7 @@ class TrainConfig:
         parts = ["python", "-m", "segdemo.train"]
         for f in dataclasses.fields(self):
             value, default = getattr(self, f.name), getattr(defaults, f.name)
-            if f.name in ("resume", "device", "threads") or (value == default and f.name not in ("model", "variant")):
+            if f.name in ("device", "threads") or (value == default and f.name not in ("model", "variant")):
                 continue
             flag = "--" + f.name.replace("_", "-")
             if f.name == "options":
@@ -193,13 +193,20 @@ def run_training(
     start_epoch, step = 0, 0
     # Beside the checkpoint, under its own name (an earlier ".train" stem overwrote the card).
     state_path = Path(f"{config.out}.train-state") if config.out else None
+    previous: dict[str, Any] = {}
     if config.resume:
         if not config.out or not Path(f"{config.out}.json").exists():
             raise ValueError("--resume needs --out pointing at an existing checkpoint")
-        model.load_state_dict(load_checkpoint(config.out).model.state_dict())
+        loaded = load_checkpoint(config.out)
+        model.load_state_dict(loaded.model.state_dict())
+        previous = loaded.card
         if state_path and Path(f"{state_path}.json").exists():
             extra = load_train_state(optimizer, state_path)
             start_epoch, step = extra["epoch"], extra["step"]
+        # The moments are restored, the learning rate is the one asked for now: lowering it is
+        # the usual reason to resume, and the old run's plateau schedule may have decayed it to nothing.
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -211,6 +218,10 @@ def run_training(
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"miou": -1.0}
     best_state: dict[str, torch.Tensor] | None = None
+    if previous.get("metrics") and previous.get("validation") == validation_spec(config):
+        # A resumed run only replaces the checkpoint when it beats it on the same val set.
+        best = {**previous["metrics"], "step": previous.get("recipe", {}).get("steps_done", step)}
+        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     started = time.perf_counter()
     stopped_early = False
 
@@ -227,7 +238,8 @@ def run_training(
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if config.out:  # saved at once, so an interrupted run still leaves its best model
                 seconds = time.perf_counter() - started
-                save_checkpoint(model, config.out, build_card(config, model, classes, best, step, seconds))
+                save_checkpoint(model, config.out,
+                                build_card(config, model, classes, best, step, seconds, previous))
 
     def out_of_budget() -> bool:
         return (
@@ -260,7 +272,8 @@ def run_training(
                   "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - started})
             if config.eval_every and step % config.eval_every == 0:
                 validate(epoch)
-        if not stopped_early or not history:
+        # Not twice at the same step (eval_every may divide the epoch), but always at least once.
+        if (not stopped_early or not history) and (not history or history[-1]["step"] != step):
             validate(epoch)
         if config.out and state_path:
             save_train_state(optimizer, state_path, {"epoch": epoch + 1, "step": step})
@@ -274,15 +287,30 @@ def run_training(
     result = TrainResult(model=model, best_metrics=best, history=history, steps=step,
                          seconds=seconds, stopped_early=stopped_early)
     if config.out:
-        card = build_card(config, model, classes, best, step, seconds)
+        card = build_card(config, model, classes, best, step, seconds, previous)
         save_checkpoint(model, config.out, card)
         result.card = card
     return result
 
 
+def validation_spec(config: TrainConfig) -> dict[str, Any]:
+    """The held-out set a run is measured on, as written in its card."""
+    return {"data": "SynthScenes", "n": config.val_size, "seed": config.val_seed, "size": config.size}
+
+
+def commands_of(card: dict[str, Any]) -> list[str]:
+    """The training commands recorded in a checkpoint card, oldest first."""
+    return [c for c in card.get("command", "").split(" && ") if c]
+
+
 def build_card(config: TrainConfig, model: nn.Module, classes: dict[str, Any], best: dict[str, Any],
-               steps: int, seconds: float) -> dict[str, Any]:
-    """The checkpoint card of a finished run (see :mod:`segdemo.checkpoints`)."""
+               steps: int, seconds: float, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The checkpoint card of a run (see :mod:`segdemo.checkpoints`).
+
+    Args:
+        previous: the card this run resumed from; its commands come first in ``command``, so the
+            card always holds the whole chain that reproduces the weights.
+    """
     from segdemo.models.complexity import count_params
     from segdemo.models.registry import resolve_options
 
@@ -303,8 +331,7 @@ def build_card(config: TrainConfig, model: nn.Module, classes: dict[str, Any], b
             "train_seconds": round(seconds, 1),
             "device": str(pick_device(config.device)),
         },
-        "command": config.to_command(),
-        "validation": {"data": "SynthScenes", "n": config.val_size, "seed": config.val_seed,
-                       "size": config.size},
+        "command": " && ".join([*commands_of(previous or {}), config.to_command()]),
+        "validation": validation_spec(config),
         "metrics": {k: best[k] for k in ("miou", "pixel_accuracy", "per_class_iou") if k in best},
     }

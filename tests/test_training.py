@@ -72,6 +72,35 @@ def test_resume_continues_from_the_saved_state(tmp_path):
         run_training(TrainConfig(**TINY, out=str(tmp_path / "none"), resume=True))
 
 
+def test_resume_keeps_a_better_checkpoint_and_records_the_chain(tmp_path):
+    """Regressions: a resumed run started from best = -1, so its first (worse) validation overwrote the
+    shipped checkpoint; the card lost the earlier commands; the restored lr ignored ``--lr``."""
+    out = str(tmp_path / "run")
+    first = run_training(TrainConfig(**{**TINY, "val_size": 4}, epochs=1, steps_per_epoch=20, train_scenes=4,
+                                     val_seed=0, out=out))
+    card = json.loads((tmp_path / "run.json").read_text())
+    weights = load_checkpoint(out).model.state_dict()
+    lrs: list[float] = []
+    # lr 1.0 wrecks the model: the resumed run must not replace the better checkpoint.
+    resumed = run_training(TrainConfig(**{**TINY, "val_size": 4, "lr": 1.0}, epochs=2, steps_per_epoch=5,
+                                       train_scenes=4, val_seed=0, out=out, resume=True),
+                           on_event=lambda e: lrs.append(e["lr"]) if e["type"] == "step" else None)
+    assert lrs and lrs[0] == 1.0
+    assert resumed.history[-1]["miou"] < first.best_metrics["miou"]
+    again = json.loads((tmp_path / "run.json").read_text())
+    assert again["metrics"]["miou"] == pytest.approx(card["metrics"]["miou"])
+    kept = load_checkpoint(out).model.state_dict()
+    assert all(torch.equal(kept[k], weights[k]) for k in weights)
+    first_command, second_command = again["command"].split(" && ")
+    assert first_command == card["command"] and "--resume" in second_command and "--lr 1.0" in second_command
+
+
+def test_validation_runs_once_per_step(tmp_path):
+    """Regression: with eval_every dividing the epoch, the epoch's last step was validated twice."""
+    result = run_training(TrainConfig(**TINY, epochs=2, steps_per_epoch=4, eval_every=2))
+    assert [h["step"] for h in result.history] == [2, 4, 6, 8]
+
+
 def test_cli_prints_the_summary(tmp_path, capsys):
     code = main(["--model", "unet", "--options", "init_features=4", "--size", "40", "--batch-size", "2",
                  "--epochs", "1", "--steps-per-epoch", "3", "--val-size", "4", "--threads", "1",
