@@ -7,6 +7,7 @@ and ``GRADIO_SERVER_PORT``; default http://127.0.0.1:7860).
 
 import gradio as gr
 
+from segdemo.ui import overview
 from segdemo.ui.i18n import i18n
 from segdemo.ui.shell import TABS, launch_kwargs, queue_kwargs
 
@@ -17,6 +18,7 @@ with gr.Blocks(title="segdemo") as demo:
         for name, build in TABS:
             with gr.Tab(i18n(f"tab.{name}"), id=name, elem_id=f"tab-{name}"):
                 build()
+    overview.link_segment()  # the timeline's "Open in Segment" also picks the model there
 
 demo.queue(**queue_kwargs())
 

@@ -6,7 +6,9 @@ numbers a student sees are the numbers we measure.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -21,6 +23,22 @@ from torch import nn
 
 #: The zoo's contract needs H, W >= 32; smaller images are upscaled for the forward pass.
 MIN_SIDE = 32
+
+
+@functools.cache
+def configure_threads() -> int:
+    """Set torch's CPU threads for a server process once (at most 2; ``SEGDEMO_THREADS`` overrides).
+
+    The setting is process-wide, whichever thread calls it, so the app sets it in one place: a
+    training run in a worker thread must not change what every inference request gets.
+
+    Returns:
+        The number of threads set.
+    """
+    # Thirty students share two cores: one request should not grab every thread twice over.
+    threads = int(os.environ.get("SEGDEMO_THREADS", "0")) or max(1, min(2, os.cpu_count() or 1))
+    torch.set_num_threads(threads)
+    return threads
 
 
 @dataclass

@@ -181,3 +181,9 @@ def decode_color_mask(rgb: Any, palette: Any) -> np.ndarray:
         raise InputError("err.mask_colors", "The mask has colours that are not in the palette: {colors}.",
                          colors=listed)
     return labels[position]
+
+
+def to_hex(colour: Any) -> str:
+    """``(r, g, b)`` 0..255 as ``"#rrggbb"`` (for components that take CSS colours)."""
+    r, g, b = (int(v) for v in np.asarray(colour).ravel()[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"

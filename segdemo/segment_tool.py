@@ -7,17 +7,16 @@ synthetic scenes by ``python -m segdemo.train``) and ``"pretrained:<key>"`` for 
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from segdemo.errors import InputError
-from segdemo.inference import ModelCache, Segmentation, Segmenter
+from segdemo.inference import ModelCache, Segmentation, Segmenter, configure_threads
+from segdemo.train_sessions import SESSION_PREFIX
 
 #: Side of the example scenes when no shipped checkpoint says its training size.
 DEFAULT_SCENE_SIZE = 256
@@ -25,6 +24,8 @@ DEFAULT_SCENE_SIZE = 256
 PRETRAINED = ("deeplabv3_mobilenet_v3_large_voc", "lraspp_mobilenet_v3_large_voc", "fcn_resnet50_voc",
               "deeplabv3_resnet50_voc")
 MAX_COMPARE = 4
+SESSION_TRAINED_ON = {"en": "synthetic scenes, trained by you in the Train tab",
+                      "zh": "合成场景，由你在“训练”页训练"}
 
 
 def checkpoint_dir() -> Path:
@@ -37,12 +38,6 @@ def checkpoint_dir() -> Path:
 def max_side() -> int:
     """Longest side the tab works at (``SEGDEMO_MAX_SIDE``, default 1024)."""
     return int(os.environ.get("SEGDEMO_MAX_SIDE", "1024"))
-
-
-@functools.cache
-def _threads() -> None:
-    # Thirty students share two cores: one request should not grab every thread twice over.
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
 def shipped() -> list[dict[str, Any]]:
@@ -66,8 +61,9 @@ class Choice:
     cached: bool = True
 
 
-def choices() -> list[Choice]:
-    """Every model the tab can run: shipped first (grouped by family), then published weights."""
+def choices(user: str | None = None) -> list[Choice]:
+    """Every model the tab can run: shipped first (grouped by family), then the models ``user``
+    trained in the Train tab this session, then published weights."""
     from segdemo.models.pretrained import pretrained_info
     from segdemo.models.registry import get_card
 
@@ -82,6 +78,13 @@ def choices() -> list[Choice]:
                         "zh": f"合成场景，{rec.get('size', '?')} 像素，{rec.get('steps_done', '?')} 步"},
             miou=card.get("metrics", {}).get("miou"), params=card.get("params")))
     out.sort(key=lambda c: (c.family, c.model))
+    if user:
+        from segdemo.train_sessions import session_models
+
+        for item in session_models(user):
+            out.append(Choice(key=item.key, model=item.model, family=get_card(item.model).family,
+                              display=item.display, trained_on=SESSION_TRAINED_ON, miou=item.miou,
+                              params=item.params))
     for key in PRETRAINED:
         info = pretrained_info(key)
         out.append(Choice(key=f"pretrained:{key}", model=info["architecture"], family="pretrained",
@@ -93,14 +96,14 @@ def choices() -> list[Choice]:
 def default_key() -> str | None:
     """The shipped model with the best validation mIoU (what the tabs show first), else the first choice."""
     options = choices()
-    shipped_ones = [c for c in options if c.miou is not None]
+    shipped_ones = [c for c in options if c.miou is not None and c.key.startswith("shipped:")]
     if shipped_ones:
         return max(shipped_ones, key=lambda c: c.miou).key
     return options[0].key if options else None
 
 
-def choice(key: str) -> Choice:
-    for item in choices():
+def choice(key: str, user: str | None = None) -> Choice:
+    for item in choices(user):
         if item.key == key:
             return item
     raise InputError("err.unknown_model", "There is no model {name}.", name=key)
@@ -109,7 +112,7 @@ def choice(key: str) -> Choice:
 def _load(key: str) -> Segmenter:
     from segdemo.models.fuse import prepare_for_inference
 
-    _threads()
+    configure_threads()
     kind, _, name = key.partition(":")
     if kind == "shipped":
         from segdemo.checkpoints import load_checkpoint
@@ -118,6 +121,11 @@ def _load(key: str) -> Segmenter:
         card = checkpoint.card
         model = prepare_for_inference(checkpoint.model)
         return Segmenter(model, card["normalization"], card)
+    if kind == "session":  # name: a checkpoint stem that resolve() found among the user's own runs
+        from segdemo.checkpoints import load_checkpoint
+
+        checkpoint = load_checkpoint(name)
+        return Segmenter(prepare_for_inference(checkpoint.model), checkpoint.card["normalization"], checkpoint.card)
     if kind == "pretrained" and name in PRETRAINED:
         from segdemo.models.pretrained import load_pretrained
 
@@ -132,8 +140,17 @@ def _load(key: str) -> Segmenter:
 CACHE = ModelCache(_load, max_size=int(os.environ.get("SEGDEMO_MODEL_CACHE", "6")))
 
 
-def segmenter(key: str) -> Segmenter:
-    """The cached segmenter of ``key`` (loaded on first use)."""
+def segmenter(key: str, user: str | None = None) -> Segmenter:
+    """The cached segmenter of ``key`` (loaded on first use).
+
+    Args:
+        key: a picker key; ``"session:<run id>"`` keys are looked up among ``user``'s runs only,
+            so nobody can load another user's model or a path of their choice.
+    """
+    if key.startswith(SESSION_PREFIX):
+        from segdemo.train_sessions import session_checkpoint
+
+        return CACHE.get(SESSION_PREFIX + session_checkpoint(user or "", key))
     return CACHE.get(key)
 
 
@@ -197,13 +214,14 @@ class Result:
     miou: float | None = None
 
 
-def run(key: str, image: np.ndarray, truth: np.ndarray | None = None) -> Result:
-    """Segment ``image`` with model ``key``; with ``truth`` (same classes) also score it."""
-    seg = segmenter(key)
+def run(key: str, image: np.ndarray, truth: np.ndarray | None = None, user: str | None = None) -> Result:
+    """Segment ``image`` with model ``key`` (``user``: whose session models to look in); with
+    ``truth`` (same classes) also score it."""
+    seg = segmenter(key, user)
     out = seg(image)
     names, names_zh, palette = class_info(seg)
     params = seg.card.get("params")
     score = None
-    if truth is not None and key.startswith("shipped:"):
+    if truth is not None and key.startswith(("shipped:", SESSION_PREFIX)):  # trained on the scenes' classes
         score = miou(out.labels, truth, len(names))
     return Result(key, out, names, names_zh, palette, params, score)

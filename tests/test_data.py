@@ -216,3 +216,9 @@ def test_scene_classes_shape():
     classes = scene_classes()
     assert len(classes["names"]) == len(classes["names_zh"]) == len(classes["palette"]) == NUM_CLASSES
     assert 0 not in classes["things"]
+
+
+def test_to_hex():
+    from segdemo.palette import to_hex
+
+    assert to_hex((230, 159, 0)) == "#e69f00" and to_hex(np.array([0, 0, 255], np.uint8)) == "#0000ff"

@@ -1,7 +1,6 @@
 """Overview timeline: cards per architecture, latency on demand, and "Open in Segment" picking the model.
 
-Uses its own Blocks, built like ``app.py`` plus the one line ``overview.link_segment()`` the app needs
-for the picker (the tab switch works without it).
+Runs against the real app, which calls ``overview.link_segment()`` after building its tabs.
 """
 
 from __future__ import annotations
@@ -10,30 +9,6 @@ import pytest
 
 from segdemo import tasks
 from segdemo.ui import overview
-
-
-@pytest.fixture(scope="module")
-def linked_app():
-    import gradio as gr
-    from conftest import free_port
-
-    from segdemo.ui.i18n import i18n
-    from segdemo.ui.shell import TABS, launch_kwargs, queue_kwargs
-
-    with gr.Blocks(title="segdemo") as demo:
-        with gr.Tabs(elem_id="tabs"):
-            for name, build in TABS:
-                if name in ("overview", "segment"):
-                    with gr.Tab(i18n(f"tab.{name}"), id=name, elem_id=f"tab-{name}"):
-                        build()
-        overview.link_segment()
-    demo.queue(**queue_kwargs())
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_kwargs())
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
 
 
 @pytest.fixture
@@ -49,10 +24,8 @@ def test_segment_key_is_the_shipped_checkpoint():
     assert overview.segment_key("no-such-model") is None
 
 
-def test_api_latency_fills_every_card(linked_app, fake_latency):
-    from gradio_client import Client
-
-    image, *cards = Client(linked_app, verbose=False).predict(api_name="/overview_latency")
+def test_api_latency_fills_every_card(client, fake_latency):
+    image, *cards = client.predict(api_name="/overview_latency")
     entries = tasks.timeline()
     assert len(cards) == len(entries)
     for card, entry in zip(cards, entries, strict=True):
@@ -62,14 +35,14 @@ def test_api_latency_fills_every_card(linked_app, fake_latency):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_open_in_segment_picks_the_model(browser, linked_app, screenshot_dir, lang, fake_latency):
+def test_open_in_segment_picks_the_model(browser, app_url, screenshot_dir, lang, fake_latency):
     from browser import open_app
 
     shipped = [e for e in tasks.timeline() if e.segment_key]
     if not shipped:
         pytest.skip("no shipped checkpoint")
     target = next((e for e in shipped if e.name == "unet"), shipped[0])
-    with open_app(browser, linked_app, lang, height=1000) as (page, errors):
+    with open_app(browser, app_url, lang, height=1000) as (page, errors):
         card = page.locator(f"#overview-model-{target.name}")
         card.get_by_text(str(target.year)).first.wait_for(timeout=30_000)
         page.locator("#overview-measure").click()

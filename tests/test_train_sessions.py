@@ -65,8 +65,13 @@ def test_thirty_steps_beat_the_untrained_model():
     seed_everything(config.seed)  # the same initial weights as the run's
     untrained = create_model("unet", 6, variant="small", **config.options)
     before = evaluate(untrained, DataLoader(make_datasets(config)[1], batch_size=16), 6, torch.device("cpu"))["miou"]
+    threads = torch.get_num_threads()
     run = T.start("learner", config)
     T.wait(run, 120)
+    # Regression: the run set torch's (process-wide) threads to 1 for every request of the server.
+    from segdemo.inference import configure_threads
+
+    assert torch.get_num_threads() in (threads, configure_threads())
     try:
         assert run.state == "done" and len(run.steps) == 30
         assert run.best["miou"] > before + 0.03  # measured: 0.133 -> 0.196
@@ -83,6 +88,18 @@ def test_thirty_steps_beat_the_untrained_model():
         assert checkpoint.card["recipe"]["steps_done"] == 30 and checkpoint.card["num_classes"] == 6
         with pytest.raises(InputError, match="no model"):
             T.session_checkpoint("somebody-else", item.key)
+        # ... which the Segment tab offers to this user only, and scores on a scene
+        from segdemo import segment_tool as S
+
+        assert item.key in [c.key for c in S.choices("learner")]
+        assert item.key not in [c.key for c in S.choices("somebody-else")] + [c.key for c in S.choices()]
+        image, truth = S.scene(0, 64)
+        result = S.run(item.key, image, truth, "learner")
+        assert result.segmentation.labels.shape == truth.shape and 0.0 <= result.miou <= 1.0
+        with pytest.raises(InputError, match="no model"):
+            S.run(item.key, image, None, "somebody-else")
+        with pytest.raises(InputError, match="no model"):
+            S.run("session:/etc/passwd", image, None, "learner")  # never a path of the caller's choice
         files = T.checkpoint_files(run)
         assert [os.path.splitext(f)[1] for f in files] == [".safetensors", ".json"]
     finally:

@@ -77,4 +77,13 @@ def test_train_tab_in_browser(browser, app_url, screenshot_dir, lang):
                                timeout=30_000)
         page.locator("#train-download a").first.wait_for(timeout=10_000)
         page.screenshot(path=str(screenshot_dir / f"train-stopped-{lang}.png"), full_page=True)
+        # the run is now a model of this session in the Segment tab's picker
+        goto_tab(page, "segment", lang)
+        mine = "Your run 1" if lang == "en" else "你的第 1 次训练"
+        page.locator("#segment-model input").click()
+        page.get_by_role("option", name=mine).first.click(timeout=15_000)
+        page.locator("#segment-card h3").filter(has_text=mine).wait_for(timeout=15_000)
+        page.locator("#segment-run").click()
+        page.locator("#segment-summary").filter(has_text="mIoU").wait_for(timeout=60_000)
+        page.screenshot(path=str(screenshot_dir / f"train-model-in-segment-{lang}.png"), full_page=True)
         assert not [e for e in errors if "favicon" not in e]

@@ -11,7 +11,7 @@ import pandas as pd
 
 from segdemo import segment_tool as S
 from segdemo.imageio import load_image
-from segdemo.palette import colorize, overlay
+from segdemo.palette import colorize, overlay, to_hex
 from segdemo.ui.common import friendly_errors, upload_image
 from segdemo.ui.i18n import i18n, lang_of, t
 
@@ -22,6 +22,8 @@ DEFAULT_SCENE = 3
 
 def _label(choice: S.Choice, lang: str) -> str:
     name = choice.display.get(lang, choice.display["en"])
+    if choice.key.startswith(S.SESSION_PREFIX):
+        return name  # "Your run 2: U-Net · dice · mIoU 0.41" already
     if choice.key.startswith("shipped:"):
         score = f" · mIoU {choice.miou:.2f}" if choice.miou is not None else ""
         return t("segment.choice_shipped", lang, name=name, score=score)
@@ -29,17 +31,17 @@ def _label(choice: S.Choice, lang: str) -> str:
              state=t("segment.cached" if choice.cached else "segment.download", lang))
 
 
-def model_dropdown_choices(lang: str) -> list[tuple[str, str]]:
-    return [(_label(c, lang), c.key) for c in S.choices()]
+def model_dropdown_choices(lang: str, user: str | None = None) -> list[tuple[str, str]]:
+    return [(_label(c, lang), c.key) for c in S.choices(user)]
 
 
-def card_markdown(key: str | None, lang: str) -> str:
+def card_markdown(key: str | None, lang: str, user: str | None = None) -> str:
     """The model card beside the picker: paper, year, key idea, params, GFLOPs, weights, val mIoU."""
     if not key:
         return t("segment.no_models", lang)
     from segdemo.models import list_models, model_card
 
-    c = S.choice(key)
+    c = S.choice(key, user)
     lines = [f"### {c.display.get(lang, c.display['en'])}"]
     if c.model in list_models():
         info = model_card(c.model, None, 21)
@@ -48,7 +50,7 @@ def card_markdown(key: str | None, lang: str) -> str:
                   t("segment.card_numbers", lang, params=f"{c.params or info['params']:,}",
                     gflops=f"{info['gflops_512']:.1f}")]
     lines.append(t("segment.trained_on", lang, data=c.trained_on.get(lang, c.trained_on["en"])))
-    if c.miou is not None:
+    if c.miou is not None and key.startswith("shipped:"):  # a session run's score is in its name
         lines.append(t("segment.val_miou", lang, miou=f"{c.miou:.3f}"))
     if not c.cached:
         lines.append(t("segment.needs_download", lang))
@@ -94,7 +96,7 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
     Returns:
         (original/overlay pair, annotated image, confidence map, class table, summary, compare gallery)
     """
-    lang = lang_of(request)
+    lang, user = lang_of(request), _user(request)
     if not model:
         raise gr.Error(t("segment.no_models", lang))
     if not 0.0 <= float(opacity) <= 1.0:
@@ -103,7 +105,7 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
     if len(keys) > S.MAX_COMPARE:
         raise gr.Error(t("segment.too_many", lang, n=S.MAX_COMPARE))
     image_array, truth = _read_input(source, scene, image, lang)
-    results = [S.run(key, image_array, truth) for key in keys]
+    results = [S.run(key, image_array, truth, user) for key in keys]
     main = results[0]
     labels = main.segmentation.labels
     names = main.names_zh if lang == "zh" else main.names
@@ -120,7 +122,7 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
         summary += "  \n" + t("segment.score", lang, miou=f"{main.miou:.3f}")
     gallery = []
     for r in results if len(results) > 1 or truth is not None else []:
-        choice = S.choice(r.key)
+        choice = S.choice(r.key, user)
         caption = t("segment.caption", lang, name=choice.display.get(lang, choice.display["en"]),
                     ms=f"{r.segmentation.timings['forward']:.0f}", params=f"{(choice.params or r.params or 0):,}")
         if r.miou is not None:
@@ -130,21 +132,34 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
             gallery.append((S.error_map(r.segmentation.labels, truth), t("segment.error_caption", lang)))
     if truth is not None:
         gallery.append((colorize(truth, main.palette), t("segment.truth", lang)))
-    return ((image_array, blended), (image_array, annotations), heat, table, summary, gallery)
+    colours = {name: to_hex(main.palette[k]) for k, name, _ in S.class_table(labels, names) if k < len(main.palette)}
+    return ((image_array, blended), gr.AnnotatedImage((image_array, annotations), color_map=colours), heat, table,
+            summary, gallery)
+
+
+def _user(request: gr.Request | None) -> str | None:
+    return request.session_hash if request is not None else None
 
 
 @friendly_errors
-def refresh(model: str | None, request: gr.Request):
-    lang = lang_of(request)
-    options = model_dropdown_choices(lang)
-    value = model if model in [k for _, k in options] else S.default_key()
-    return (gr.Dropdown(choices=options, value=value), gr.Dropdown(choices=options),
-            card_markdown(value, lang))
+def refresh(model: str | None, compare: list[str] | None, request: gr.Request):
+    """The picker in the reader's language, with the models they trained this session."""
+    lang, user = lang_of(request), _user(request)
+    options = model_dropdown_choices(lang, user)
+    keys = [k for _, k in options]
+    kept = [k for k in (compare or []) if k in keys]
+    if model in keys:
+        # Values left alone: "Open in Segment" may be setting the picker at this very moment.
+        return (gr.update(choices=options), gr.update(choices=options, **({} if kept == compare else {"value": kept})),
+                card_markdown(model, lang, user))
+    value = S.default_key()
+    return (gr.update(choices=options, value=value), gr.update(choices=options, value=kept),
+            card_markdown(value, lang, user))
 
 
 @friendly_errors
 def show_card(model: str | None, request: gr.Request) -> str:
-    return card_markdown(model, lang_of(request))
+    return card_markdown(model, lang_of(request), _user(request))
 
 
 def build() -> None:
@@ -186,5 +201,8 @@ def build() -> None:
     outputs = [slider, annotated, confidence, table, summary, gallery]
     run.click(segment, inputs=inputs, outputs=outputs, api_name="segment", concurrency_limit=2)
     model.change(show_card, inputs=model, outputs=card, api_visibility="private")
-    gr.context.Context.root_block.load(refresh, inputs=model, outputs=[model, compare, card],
+    gr.context.Context.root_block.load(refresh, inputs=[model, compare], outputs=[model, compare, card],
                                        api_visibility="private")
+    tab = gr.context.Context.block
+    if isinstance(tab, gr.Tab):  # coming back from the Train tab: its new models appear in the picker
+        tab.select(refresh, inputs=[model, compare], outputs=[model, compare, card], api_visibility="private")
