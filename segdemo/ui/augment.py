@@ -32,7 +32,7 @@ from segdemo.augment.preview import (
 )
 from segdemo.augment.sources import SCENES, load_source
 from segdemo.errors import InputError
-from segdemo.ui.common import friendly_errors
+from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "augment"
@@ -367,15 +367,17 @@ def build() -> None:
     explore_inputs = [*src_inputs, transform, *knobs, n, seed, size]
     explore_outputs = [explore_grid, explain]
     private = {"api_visibility": "private"}
+    drawing = {**private, **FIGURES_QUEUE}
 
     gr.on([seed.submit, n.release, size.input, scene.release], run_augment, inputs=main_inputs,
-          outputs=main_outputs, api_name="augment", trigger_mode="always_last")
+          outputs=main_outputs, api_name="augment", trigger_mode="always_last", **FIGURES_QUEUE)
     gr.on([seed.submit, n.release, size.input, scene.release, *[k.release for k in knobs]], run_explore,
-          inputs=explore_inputs, outputs=explore_outputs, api_name="augment_explore", trigger_mode="always_last")
+          inputs=explore_inputs, outputs=explore_outputs, api_name="augment_explore", trigger_mode="always_last",
+          **FIGURES_QUEUE)
 
     def rerun(event) -> None:
-        event.then(run_augment_ui, main_inputs, main_outputs, **private).then(
-            run_explore_ui, explore_inputs, explore_outputs, **private)
+        event.then(run_augment_ui, main_inputs, main_outputs, **drawing).then(
+            run_explore_ui, explore_inputs, explore_outputs, **drawing)
 
     rerun(reroll.click(lambda s: (int(s or 0) + random.randrange(1, 10_000)) % 10_000, seed, seed, **private))
     rerun(source.input(lambda s: (gr.update(visible=s == "synthetic"), gr.update(visible=s == "upload"),
@@ -384,13 +386,13 @@ def build() -> None:
     controls_event = gr.on([c.input if isinstance(c, gr.Checkbox) else c.release for c in controls],
                            controls_to_pipeline, inputs=controls, outputs=steps_box, trigger_mode="always_last",
                            **private)
-    controls_event.then(run_augment_ui, main_inputs, main_outputs, **private)
+    controls_event.then(run_augment_ui, main_inputs, main_outputs, **drawing)
     preset.input(preset_to_controls, preset, [*controls, steps_box], **private).then(
-        run_augment_ui, main_inputs, main_outputs, **private)
+        run_augment_ui, main_inputs, main_outputs, **drawing)
     load_json.upload(json_to_controls, load_json, [*controls, size, steps_box], **private).then(
-        run_augment_ui, main_inputs, main_outputs, **private)
+        run_augment_ui, main_inputs, main_outputs, **drawing)
     transform.input(explore_sliders, transform, knobs, **private).then(
-        run_explore_ui, explore_inputs, explore_outputs, **private)
+        run_explore_ui, explore_inputs, explore_outputs, **drawing)
 
     @friendly_errors
     def show_defaults(request: gr.Request):
@@ -402,4 +404,4 @@ def build() -> None:
                               DEFAULTS["size"], request)
         return (*main, *explore)
 
-    gr.context.Context.root_block.load(show_defaults, outputs=[*main_outputs, *explore_outputs], **private)
+    gr.context.Context.root_block.load(show_defaults, outputs=[*main_outputs, *explore_outputs], **drawing)

@@ -16,6 +16,12 @@ from segdemo.ui.i18n import lang_of, strings, t
 log = logging.getLogger("segdemo.ui")
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Queue groups for a classroom on 2 cores (measured with `make loadtest`, see the README): Segment
+# gets two workers of its own, so a queue of figures never delays it; everything that draws
+# figures or image grids shares one worker, so those cannot take both cores from Segment.
+SEGMENT_QUEUE: dict[str, Any] = {"concurrency_id": "segment", "concurrency_limit": 2}
+FIGURES_QUEUE: dict[str, Any] = {"concurrency_id": "figures", "concurrency_limit": 1}
+
 
 def _request_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> gr.Request | None:
     for value in (*args, *kwargs.values()):

@@ -16,7 +16,7 @@ import pandas as pd
 
 from segdemo import loss_explorer as E
 from segdemo.plotting import figure, to_image
-from segdemo.ui.common import friendly_errors
+from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "losses"
@@ -263,7 +263,7 @@ def _image(elem_id: str) -> gr.Image:
 def _live(sliders: list[gr.Slider], fn, outputs: list, api_name: str) -> None:
     # "input" fires while dragging; always_last drops the stale requests in between
     gr.on([s.input for s in sliders], fn, inputs=sliders, outputs=outputs, api_name=api_name,
-          trigger_mode="always_last", show_progress="minimal")
+          trigger_mode="always_last", show_progress="minimal", **FIGURES_QUEUE)
 
 
 def build() -> None:
@@ -337,7 +337,7 @@ def build() -> None:
     _live(sim, run_simulator, sim_outputs, "losses")
     _live(mask_inputs, run_masks, mask_outputs, "losses_masks")
     another.click(lambda: random.randrange(SCENES), outputs=scene, api_visibility="private").then(
-        run_masks, inputs=mask_inputs, outputs=mask_outputs, api_visibility="private")
+        run_masks, inputs=mask_inputs, outputs=mask_outputs, api_visibility="private", **FIGURES_QUEUE)
 
     @friendly_errors
     def show_defaults(request: gr.Request):
@@ -345,4 +345,4 @@ def build() -> None:
                 *run_masks(*MASKS.values(), request))
 
     gr.context.Context.root_block.load(show_defaults, outputs=[*curve_outputs, *sim_outputs, *mask_outputs],
-                                       api_visibility="private")
+                                       api_visibility="private", **FIGURES_QUEUE)

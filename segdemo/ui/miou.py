@@ -5,6 +5,8 @@ Logic lives in :mod:`segdemo.miou_tool` and :mod:`segdemo.metrics`; this module 
 
 from __future__ import annotations
 
+import functools
+
 import gradio as gr
 import numpy as np
 import pandas as pd
@@ -12,7 +14,7 @@ import pandas as pd
 from segdemo import miou_tool as M
 from segdemo import segment_tool as S
 from segdemo.plotting import figure, to_image
-from segdemo.ui.common import friendly_errors
+from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "miou"
@@ -100,9 +102,15 @@ def score_model(model: str | None, scene: float, request: gr.Request):
     lang = lang_of(request)
     if not model:
         raise gr.Error(t("miou.no_models", lang))
+    return _score_model(model, int(scene), lang)
+
+
+@functools.lru_cache(maxsize=32)
+def _score_model(model: str, scene: int, lang: str):
+    # Deterministic, and shown on every page load: computed once, not once per student.
     from segdemo.palette import scene_classes
 
-    pair = M.pair_from_model(model, int(scene))
+    pair = M.pair_from_model(model, scene)
     names = scene_classes()["names_zh" if lang == "zh" else "names"]
     return _outputs([pair], len(names), 255, ",".join(names), lang)
 
@@ -150,9 +158,9 @@ def build() -> None:
 
     outputs = [summary, per_class, heat, errors, per_image, downloads]
     run_files.click(score_files, inputs=[truths, preds, archive, palette, num_classes, ignore, names],
-                    outputs=outputs, api_name="miou", concurrency_limit=2)
-    run_model.click(score_model, inputs=[model, scene], outputs=outputs, api_name="miou_model", concurrency_limit=2)
+                    outputs=outputs, api_name="miou", **FIGURES_QUEUE)
+    run_model.click(score_model, inputs=[model, scene], outputs=outputs, api_name="miou_model", **FIGURES_QUEUE)
     if options:
         gr.context.Context.root_block.load(score_model, inputs=[model, scene], outputs=outputs,
-                                           api_visibility="private")
+                                           api_visibility="private", **FIGURES_QUEUE)
 

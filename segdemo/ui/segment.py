@@ -12,7 +12,7 @@ import pandas as pd
 from segdemo import segment_tool as S
 from segdemo.imageio import load_image
 from segdemo.palette import colorize, overlay, to_hex
-from segdemo.ui.common import friendly_errors, upload_image
+from segdemo.ui.common import SEGMENT_QUEUE, friendly_errors, upload_image
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "segment"
@@ -199,7 +199,7 @@ def build() -> None:
                   outputs=[scene, image], api_visibility="private")
     inputs = [source, scene, image, model, compare, opacity]
     outputs = [slider, annotated, confidence, table, summary, gallery]
-    run.click(segment, inputs=inputs, outputs=outputs, api_name="segment", concurrency_limit=2)
+    run.click(segment, inputs=inputs, outputs=outputs, api_name="segment", **SEGMENT_QUEUE)
     model.change(show_card, inputs=model, outputs=card, api_visibility="private")
     gr.context.Context.root_block.load(refresh, inputs=[model, compare], outputs=[model, compare, card],
                                        api_visibility="private")

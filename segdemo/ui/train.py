@@ -33,6 +33,12 @@ def _curves_cached(versions: tuple, user: str, lang: str) -> np.ndarray:  # vers
     return curves(T.runs_of(user), lang)
 
 
+def _plot(user: str, lang: str) -> np.ndarray:
+    """The user's curves, drawn again only when a run changed; one shared empty plot for new users."""
+    runs = T.runs_of(user)
+    return _curves_cached(tuple(r.version() for r in runs), user if runs else "", lang)
+
+
 def curves(runs: list[T.Run], lang: str) -> np.ndarray:
     """Loss and val mIoU of ``runs``, the newest bold, earlier ones faint for comparison."""
     fig, (ax_loss, ax_miou) = figure(1, 2, figsize=(10.0, 3.3))
@@ -89,9 +95,7 @@ def limits_text(lang: str) -> str:
 
 
 def _outputs(user: str, run: T.Run, lang: str) -> tuple:
-    runs = T.runs_of(user)
-    plot = _curves_cached(tuple(r.version() for r in runs), user, lang)
-    return plot, T.preview_grid(run), status_text(run, lang)
+    return _plot(user, lang), T.preview_grid(run), status_text(run, lang)
 
 
 async def train(model: str, loss: str, augment: str, size: float, steps: float, seed: float,
@@ -151,8 +155,7 @@ def show(request: gr.Request):
     """What the tab shows on (re)load: the caller's latest run, or the untrained previews."""
     lang, user = lang_of(request), _user(request)
     run = T.current(user)
-    plot = curves(T.runs_of(user), lang)
-    return plot, T.preview_grid(run), status_text(run, lang), limits_text(lang)
+    return _plot(user, lang), T.preview_grid(run), status_text(run, lang), limits_text(lang)
 
 
 def build() -> None:
