@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from segdemo.data import Scene, render_scene
+from segdemo.models.registry import ModelCard
 from segdemo.palette import SCENE_CLASSES, SCENE_PALETTE, colorize
 
 
@@ -99,24 +100,22 @@ _latencies: dict[str, float] = {}
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """One architecture of the zoo on the timeline.
+    """One architecture of the zoo on the timeline: its :class:`ModelCard` and its measured numbers.
 
     ``params`` and ``val_miou`` come from the shipped checkpoint's card (``val_miou`` is None when no
     checkpoint is shipped: "not trained yet"); ``latency_ms`` from :func:`measure_latency` once measured.
     ``segment_key`` is the Segment tab's picker value (``"shipped:<stem>"``) or None.
     """
 
-    name: str
-    display: dict[str, str]
-    year: int
-    paper: str
-    url: str
-    idea: dict[str, str]
-    family: str
+    card: ModelCard
     params: int
     val_miou: float | None
     latency_ms: float | None
     segment_key: str | None
+
+    @property
+    def name(self) -> str:
+        return self.card.name
 
 
 def timeline(cards: list[dict[str, Any]] | None = None) -> list[TimelineEntry]:
@@ -145,12 +144,11 @@ def timeline(cards: list[dict[str, Any]] | None = None) -> list[TimelineEntry]:
         if params is None:  # builds the small model once (cached by the registry)
             params = model_card(name, None, len(SCENE_CLASSES))["params"]
         entries.append(TimelineEntry(
-            name=name, display=dict(info.display), year=info.year, paper=info.paper, url=info.url,
-            idea=dict(info.idea), family=info.family, params=int(params),
+            card=info, params=int(params),
             val_miou=card.get("metrics", {}).get("miou") if card else None, latency_ms=_latencies.get(name),
             segment_key=f"shipped:{Path(card['stem']).name}" if card and "stem" in card else None))
     # FCN-32s, -16s, -8s in the paper's order (coarse to fine): larger stride first.
-    return sorted(entries, key=lambda e: (e.year, e.family, -int(re.sub(r"\D", "", e.name) or 0), e.name))
+    return sorted(entries, key=lambda e: (e.card.year, e.card.family, -int(re.sub(r"\D", "", e.name) or 0), e.name))
 
 
 def measure_latency(names: list[str] | None = None, size: int = LATENCY_SIZE, repeats: int = 3) -> dict[str, float]:
@@ -186,11 +184,11 @@ def timeline_figure(entries: list[TimelineEntry], lang: str = "en", labels: dict
 
     labels = labels or {"year": "year", "miou": "val mIoU (synthetic scenes)", "untrained": "not trained yet"}
     fig, ax = figure(figsize=(10.0, 3.2))
-    families = sorted({e.family for e in entries})
+    families = sorted({e.card.family for e in entries})
     colours = {f: f"C{i}" for i, f in enumerate(families)}
     by_year: dict[int, list[TimelineEntry]] = {}
     for e in entries:
-        by_year.setdefault(e.year, []).append(e)
+        by_year.setdefault(e.card.year, []).append(e)
     for year, group in by_year.items():
         # Labels of one year are pushed apart downwards so that close scores stay readable.
         group = sorted(group, key=lambda e: -(e.val_miou if e.val_miou is not None else 0.02))
@@ -198,15 +196,15 @@ def timeline_figure(entries: list[TimelineEntry], lang: str = "en", labels: dict
         for e in group:
             y = e.val_miou if e.val_miou is not None else 0.02
             label_y = min(y, label_y - 0.085)
-            ax.scatter([year], [y], s=60, color=colours[e.family], zorder=3,
+            ax.scatter([year], [y], s=60, color=colours[e.card.family], zorder=3,
                        marker="o" if e.val_miou is not None else "x")
-            ax.annotate(e.display.get(lang, e.display["en"]), (year, y), xytext=(year + 0.15, max(label_y, 0.03)),
+            ax.annotate(e.card.display.get(lang, e.card.display["en"]), (year, y), xytext=(year + 0.15, max(label_y, 0.03)),
                         fontsize=8, va="center",
                         arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.6, "shrinkB": 0})
     if any(e.val_miou is None for e in entries):
         ax.axhline(0.02, color="grey", linestyle="--", linewidth=0.8)
-        ax.text(min(e.year for e in entries) - 0.4, 0.05, labels["untrained"], fontsize=8, color="grey")
-    years = [e.year for e in entries]
+        ax.text(min(e.card.year for e in entries) - 0.4, 0.05, labels["untrained"], fontsize=8, color="grey")
+    years = [e.card.year for e in entries]
     ax.set_xlim(min(years) - 0.6, max(years) + 1.6)
     ax.set_xticks(range(min(years), max(years) + 1))
     ax.set_ylim(0, 1)

@@ -29,7 +29,7 @@ def test_api_latency_fills_every_card(client, fake_latency):
     entries = tasks.timeline()
     assert len(cards) == len(entries)
     for card, entry in zip(cards, entries, strict=True):
-        assert str(entry.year) in card and entry.display["en"] in card
+        assert str(entry.card.year) in card and entry.card.display["en"] in card
         assert f"{entry.latency_ms:.0f} ms at {tasks.LATENCY_SIZE}²" in card
         assert ("not trained yet" in card) == (entry.val_miou is None)
 
@@ -44,7 +44,7 @@ def test_open_in_segment_picks_the_model(browser, app_url, screenshot_dir, lang,
     target = next((e for e in shipped if e.name == "unet"), shipped[0])
     with open_app(browser, app_url, lang, height=1000) as (page, errors):
         card = page.locator(f"#overview-model-{target.name}")
-        card.get_by_text(str(target.year)).first.wait_for(timeout=30_000)
+        card.get_by_text(str(target.card.year)).first.wait_for(timeout=30_000)
         page.locator("#overview-measure").click()
         page.wait_for_function("() => /(ms at|毫秒)/.test(document.querySelector('#overview-model-unet').innerText)",
                                timeout=30_000)
@@ -52,7 +52,7 @@ def test_open_in_segment_picks_the_model(browser, app_url, screenshot_dir, lang,
         page.screenshot(path=str(screenshot_dir / f"overview-timeline-{lang}.png"), full_page=True)
         page.locator(f"#overview-open-{target.name}").click()
         page.locator("#tab-segment").wait_for(state="visible", timeout=15_000)
-        name = target.display[lang]
+        name = target.card.display[lang]
         page.wait_for_function("name => document.querySelector('#segment-model input').value.includes(name)",
                                arg=name, timeout=15_000)
         page.wait_for_function("name => document.querySelector('#segment-card').innerText.includes(name)",

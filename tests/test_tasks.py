@@ -49,7 +49,7 @@ def test_timeline_orders_by_year_and_reads_the_cards():
 
     entries = tasks.timeline([card("unet", 0.5, "unet"), card("unet", 0.7, "unet-long"), card("fcn8s", 0.6, "f")])
     assert sorted(e.name for e in entries) == sorted(list_models())
-    years = [e.year for e in entries]
+    years = [e.card.year for e in entries]
     assert years == sorted(years) and years[0] == 2015 and entries[-1].name == "segformer"
     assert [e.name for e in entries[:3]] == ["fcn32s", "fcn16s", "fcn8s"]  # coarse to fine, as in the paper
     by_name = {e.name: e for e in entries}
@@ -57,7 +57,7 @@ def test_timeline_orders_by_year_and_reads_the_cards():
     assert (unet.val_miou, unet.params, unet.segment_key) == (0.7, 1234, "shipped:unet-long")  # the best card
     fcn32 = by_name["fcn32s"]
     assert fcn32.val_miou is None and fcn32.segment_key is None and fcn32.params > 100_000  # "not trained yet"
-    assert unet.idea["en"] and unet.idea["zh"] and unet.url.startswith("http")
+    assert unet.card.idea["en"] and unet.card.idea["zh"] and unet.card.url.startswith("http")
 
 
 def test_latency_is_measured_once_per_model(monkeypatch):

@@ -49,8 +49,9 @@ def _card(e: tasks.TimelineEntry, lang: str) -> str:
                if e.latency_ms is not None else t("overview.tl.not_measured", lang))
     miou = (t("overview.tl.miou", lang, miou=f"{e.val_miou:.3f}") if e.val_miou is not None
             else t("overview.tl.untrained", lang))
-    return t("overview.tl.card", lang, year=e.year, name=e.display.get(lang, e.display["en"]), family=e.family,
-             idea=e.idea.get(lang, e.idea["en"]), paper=e.paper, url=e.url, params=f"{e.params / 1e6:.2f}",
+    c = e.card
+    return t("overview.tl.card", lang, year=c.year, name=c.display.get(lang, c.display["en"]), family=c.family,
+             idea=c.idea.get(lang, c.idea["en"]), paper=c.paper, url=c.url, params=f"{e.params / 1e6:.2f}",
              latency=latency, miou=miou)
 
 
