@@ -8,6 +8,7 @@ synthetic scenes by ``python -m segdemo.train``) and ``"pretrained:<key>"`` for 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,25 @@ def _load(key: str) -> Segmenter:
                             "palette": info["palette"]}, "model": info["architecture"]}
         return Segmenter(prepare_for_inference(model), info["normalization"], card)
     raise InputError("err.unknown_model", "There is no model {name}.", name=key)
+
+
+def ensure_weights(key: str, progress: Callable[[int, int | None], None] | None = None) -> None:
+    """Download the published weights of a ``"pretrained:..."`` key if they are not cached yet.
+
+    Args:
+        progress: called with ``(bytes so far, total bytes or None)`` while downloading.
+
+    Raises:
+        InputError: ``err.weights_offline`` without network (the shipped models keep working).
+    """
+    kind, _, name = key.partition(":")
+    if kind != "pretrained" or name not in PRETRAINED:
+        return
+    from segdemo.models.pretrained import download, pretrained_info
+
+    info = pretrained_info(name)
+    if not info["cached"]:
+        download(info["url"], Path(info["path"]), progress or False)
 
 
 CACHE = ModelCache(_load, max_size=int(os.environ.get("SEGDEMO_MODEL_CACHE", "6")))

@@ -6,6 +6,8 @@ with downloads and ``urlopen`` patched to fail.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import urllib.error
 import urllib.request
 
@@ -147,3 +149,43 @@ def test_a_file_with_wrong_keys_raises_a_clear_error():
     with pytest.raises(InputError, match="does not match") as info:
         pre.load_pretrained("unet_brain_mri")
     assert info.value.key == "err.weights_corrupt"
+
+
+class _Response(io.BytesIO):
+    """What ``urlopen`` returns, served from memory (the tests never touch the network)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.headers = {"Content-Length": str(len(data))}
+
+
+def test_download_streams_with_progress_and_checks_the_hash(tmp_path, monkeypatch):
+    data = bytes(range(256)) * 5000
+    prefix = hashlib.sha256(data).hexdigest()[:8]
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: _Response(data))
+    seen: list[tuple[int, int | None]] = []
+    path = tmp_path / f"weights-{prefix}.pth"
+    pre.download("https://example.invalid/w.pth", path, lambda done, total: seen.append((done, total)), chunk=1 << 18)
+    assert path.read_bytes() == data
+    assert seen == [(min(len(data), (i + 1) << 18), len(data)) for i in range(5)]
+    # a hash mismatch (a damaged or wrong file) leaves nothing behind in the cache folder
+    bad = tmp_path / "cache" / "weights-deadbeef.pth"
+    with pytest.raises(InputError) as info:
+        pre.download("https://example.invalid/w.pth", bad, False)
+    assert info.value.key == "err.weights_offline" and list(bad.parent.iterdir()) == []
+
+
+def test_segment_tool_downloads_published_weights_with_progress(offline, monkeypatch):
+    """The Segment tab's path: a not-yet-cached key downloads once, reporting progress, then is cached."""
+    from segdemo import segment_tool as S
+
+    key = "lraspp_mobilenet_v3_large_voc"
+    calls: list[tuple[str, object]] = []
+    monkeypatch.setattr(pre, "download", lambda url, path, progress: calls.append((url, progress))
+                        or path.parent.mkdir(parents=True, exist_ok=True) or path.write_bytes(b"x"))
+    reporter = lambda done, total: None  # noqa: E731
+    S.ensure_weights(f"pretrained:{key}", reporter)
+    assert calls == [(pre.pretrained_info(key)["url"], reporter)] and pre.is_cached(key)
+    S.ensure_weights(f"pretrained:{key}", reporter)  # cached: no second download
+    S.ensure_weights("shipped:unet")  # nothing to download
+    assert len(calls) == 1

@@ -164,6 +164,26 @@ def test_api_refuses_missing_input_and_unknown_models(client):
         _segment(client, model="shipped:does-not-exist")
 
 
+def test_api_offline_pretrained_model_says_it_needs_the_network_once(client, monkeypatch, tmp_path):
+    """No network and nothing cached: a clear message naming the file and folder; shipped models still work."""
+    import urllib.error
+    import urllib.request
+
+    import torch
+
+    def no_network(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    with pytest.raises(AppError, match="deeplabv3_mobilenet_v3_large-fc3c493d.pth") as info:
+        _segment(client, model="pretrained:deeplabv3_mobilenet_v3_large_voc")
+    assert str(tmp_path / "torch") in str(info.value) and "Traceback" not in str(info.value)
+    if SHIPPED:
+        _segment(client, model=SHIPPED[0])
+
+
 # ---------------------------------------------------------------- browser
 @needs_shipped
 @pytest.mark.parametrize("lang", ["en", "zh"])

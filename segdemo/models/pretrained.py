@@ -10,9 +10,13 @@ Nothing is imported from torchvision, built or downloaded at import time.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import re
+import sys
+import threading
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,28 +229,66 @@ def pretrained_info(key: str) -> dict[str, Any]:
     }
 
 
-def _download(url: str, path: Path, progress: bool) -> None:
+#: ``(bytes so far, total bytes or None)``; called while a weights file downloads.
+ProgressFn = Callable[[int, "int | None"], None]
+
+
+def _stderr_progress(done: int, total: int | None) -> None:
+    share = f" {100 * done / total:5.1f}%" if total else ""
+    print(f"\rdownloading weights: {done / 2**20:7.1f} MiB{share}", end="", file=sys.stderr, flush=True)
+
+
+def download(url: str, path: Path, progress: bool | ProgressFn = True, chunk: int = 1 << 20) -> None:
+    """Download ``url`` to ``path``, checking the sha256 prefix in its name (torch.hub's convention).
+
+    Written to a temporary file in the same folder and renamed at the end, so a failed or partial
+    download never leaves a broken cache file behind.
+
+    Args:
+        progress: True: a progress line on stderr; a function ``(done, total)``: called after every
+            chunk (the Segment tab shows it as a progress bar); False: silent.
+
+    Raises:
+        InputError: ``err.weights_offline`` (no network, HTTP error or a hash mismatch), naming the
+            file, the URL and the cache folder to copy it into by hand.
+    """
+    report = _stderr_progress if progress is True else (progress or None)
     match = _HASH_IN_NAME.search(path.name)
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
-        # Writes to a temporary file first and checks the sha256 prefix in the name,
-        # so a failed or partial download never leaves a broken cache file behind.
-        torch.hub.download_url_to_file(url, str(path), match.group(1) if match else None, progress=progress)
-    except (OSError, RuntimeError) as error:  # URLError and HTTPError are OSErrors; hash mismatch is Runtime
+        with urllib.request.urlopen(url, timeout=30) as response, open(tmp, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            digest, done = hashlib.sha256(), 0
+            while block := response.read(chunk):
+                out.write(block)
+                digest.update(block)
+                done += len(block)
+                if report:
+                    report(done, total)
+        if match and not digest.hexdigest().startswith(match.group(1)):
+            raise ValueError(f"sha256 {digest.hexdigest()[:12]}… does not match {match.group(1)}")
+        os.replace(tmp, path)
+    except (OSError, ValueError) as error:  # URLError and HTTPError are OSErrors
         raise InputError(
             "err.weights_offline",
             "Could not download the weights file {file} ({error}). Without internet, download {url} "
             "on another computer and copy it into {folder}.",
             file=path.name, url=url, folder=str(path.parent), error=type(error).__name__,
         ) from error
+    finally:
+        if progress is True:
+            print(file=sys.stderr)
+        tmp.unlink(missing_ok=True)
 
 
-def load_pretrained(key: str, progress: bool = True) -> tuple[nn.Module, dict[str, Any]]:
+def load_pretrained(key: str, progress: bool | ProgressFn = True) -> tuple[nn.Module, dict[str, Any]]:
     """Build the model of ``key`` and load its published weights (downloading them once).
 
     Args:
         key: one of :func:`list_pretrained`.
-        progress: show a download progress bar on stderr.
+        progress: while downloading, True: a progress line on stderr; a function ``(done, total)``:
+            called after every chunk (see :func:`download`).
 
     Returns:
         ``(model, info)``: the model in eval mode, mapping ``(N, 3, H, W)`` to logits
@@ -260,7 +302,7 @@ def load_pretrained(key: str, progress: bool = True) -> tuple[nn.Module, dict[st
     source = _source(key)
     url, path = source.resolve_url(), weights_path(key)
     if not path.is_file():
-        _download(url, path, progress)
+        download(url, path, progress)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         model = source.build()

@@ -82,7 +82,8 @@ def _read_input(source: str, scene: float, image_path: str | None, lang: str):
 
 @friendly_errors
 def segment(source: str, scene: float, image: str | None, model: str | None, compare: list[str] | None,
-            opacity: float, request: gr.Request):
+            opacity: float, request: gr.Request,
+            progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio finds the bar by its default
     """Segment an image.
 
     Args:
@@ -105,6 +106,10 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
     if len(keys) > S.MAX_COMPARE:
         raise gr.Error(t("segment.too_many", lang, n=S.MAX_COMPARE))
     image_array, truth = _read_input(source, scene, image, lang)
+    for key in keys:  # published weights download once, with a progress bar in the page
+        if not S.choice(key, user).cached:
+            desc = t("segment.downloading", lang, name=S.choice(key, user).display.get(lang, key))
+            S.ensure_weights(key, lambda done, total, desc=desc: progress(done / total if total else None, desc=desc))
     results = [S.run(key, image_array, truth, user) for key in keys]
     main = results[0]
     labels = main.segmentation.labels
