@@ -7,6 +7,7 @@ synthetic scenes by ``python -m segdemo.train``) and ``"pretrained:<key>"`` for 
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -245,3 +246,44 @@ def run(key: str, image: np.ndarray, truth: np.ndarray | None = None, user: str 
     if truth is not None and key.startswith(("shipped:", SESSION_PREFIX)):  # trained on the scenes' classes
         score = miou(out.labels, truth, len(names))
     return Result(key, out, names, names_zh, palette, params, score)
+
+
+@dataclass
+class Presentation:
+    """What the Segment tab shows for one result (everything but the strings and Gradio's wrapping)."""
+
+    overlay: np.ndarray  # (H, W, 3) uint8: the image with the mask blended in
+    masks: list[tuple[np.ndarray, int]]  # one (H, W) float32 0/1 mask per present class, largest first
+    confidence: np.ndarray  # (h, w, 3) uint8 colour map of the max softmax probability
+    classes: list[tuple[int, str, float]]  # class_table rows
+
+
+def present(result: Result, image: np.ndarray, opacity: float, names: list[str]) -> Presentation:
+    """The handler's pictures and table for ``result`` on ``image`` (``names``: in the reader's language)."""
+    from segdemo.palette import overlay
+
+    labels = result.segmentation.labels
+    rows = class_table(labels, names)
+    return Presentation(overlay=overlay(image, labels, result.palette, float(opacity)),
+                        masks=[((labels == k).astype(np.float32), k) for k, _, _ in rows],
+                        confidence=confidence_image(result.segmentation.confidence), classes=rows)
+
+
+@functools.cache
+def _magma() -> np.ndarray:
+    from matplotlib import colormaps
+
+    return (colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
+
+
+def confidence_image(confidence: np.ndarray, min_side: int = 256) -> np.ndarray:
+    """Max softmax probability as a ``(h, w, 3)`` uint8 colour map (magma: bright = sure).
+
+    A 256-entry lookup table instead of calling the colormap per pixel; small images are enlarged by
+    an integer factor so that they stay visible.
+    """
+    rgb = _magma()[(np.clip(confidence, 0.0, 1.0) * 255).round().astype(np.uint8)]
+    factor = max(1, -(-min_side // max(1, min(rgb.shape[:2]))))
+    if factor > 1 and max(rgb.shape[:2]) * factor <= 4 * min_side:
+        rgb = rgb.repeat(factor, axis=0).repeat(factor, axis=1)
+    return rgb

@@ -205,3 +205,13 @@ def test_segment_tab_in_browser(browser, app_url, screenshot_dir, lang):
         page.screenshot(path=str(screenshot_dir / f"segment-compare-{lang}.png"), full_page=True)
         assert t("segment.run", lang) in page.locator("#segment-run").inner_text()
         assert not [e for e in errors if "favicon" not in e]
+
+
+def test_confidence_image_uses_magma_and_enlarges_small_maps():
+    from matplotlib import colormaps
+
+    rgb = S.confidence_image(np.array([[0.0, 0.5, 1.0, 2.0]], np.float32), min_side=1)
+    expected = (colormaps["magma"]([0.0, 128 / 255, 1.0, 1.0])[:, :3] * 255).round()
+    assert rgb.shape == (1, 4, 3) and rgb.dtype == np.uint8
+    assert np.abs(rgb[0].astype(int) - expected).max() <= 1
+    assert S.confidence_image(np.ones((8, 8), np.float32), min_side=32).shape == (32, 32, 3)

@@ -6,12 +6,11 @@ Logic lives in :mod:`segdemo.segment_tool` (models, cache, scoring) and :mod:`se
 from __future__ import annotations
 
 import gradio as gr
-import numpy as np
 import pandas as pd
 
 from segdemo import segment_tool as S
 from segdemo.imageio import load_image
-from segdemo.palette import colorize, overlay, to_hex
+from segdemo.palette import colorize, to_hex
 from segdemo.ui.common import SEGMENT_QUEUE, friendly_errors, upload_image
 from segdemo.ui.i18n import i18n, lang_of, t
 
@@ -55,17 +54,6 @@ def card_markdown(key: str | None, lang: str, user: str | None = None) -> str:
     if not c.cached:
         lines.append(t("segment.needs_download", lang))
     return "\n\n".join(lines)
-
-
-def _confidence_image(confidence: np.ndarray, min_side: int = 256) -> np.ndarray:
-    """Max softmax probability as a colour map (magma: bright = sure), upscaled so small images stay visible."""
-    from matplotlib import colormaps
-
-    rgb = (colormaps["magma"](np.clip(confidence, 0, 1))[..., :3] * 255).astype(np.uint8)
-    factor = max(1, -(-min_side // max(1, min(rgb.shape[:2]))))
-    if factor > 1 and max(rgb.shape[:2]) * factor <= 4 * min_side:
-        rgb = rgb.repeat(factor, axis=0).repeat(factor, axis=1)
-    return rgb
 
 
 def _read_input(source: str, scene: float, image_path: str | None, lang: str):
@@ -112,12 +100,10 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
             S.ensure_weights(key, lambda done, total, desc=desc: progress(done / total if total else None, desc=desc))
     results = [S.run(key, image_array, truth, user) for key in keys]
     main = results[0]
-    labels = main.segmentation.labels
     names = main.names_zh if lang == "zh" else main.names
-    blended = overlay(image_array, labels, main.palette, float(opacity))
-    annotations = [((labels == k).astype(np.float32), name) for k, name, _ in S.class_table(labels, names)]
-    heat = _confidence_image(main.segmentation.confidence)
-    table = pd.DataFrame([[k, name, round(share, 2)] for k, name, share in S.class_table(labels, names)],
+    view = S.present(main, image_array, float(opacity), names)
+    annotations = [(mask, names[k] if k < len(names) else str(k)) for mask, k in view.masks]
+    table = pd.DataFrame([[k, name, round(share, 2)] for k, name, share in view.classes],
                          columns=[t("segment.col_id", lang), t("segment.col_class", lang), t("segment.col_share", lang)])
     tm = main.segmentation.timings
     summary = t("segment.timing", lang, pre=f"{tm['preprocess']:.1f}", fwd=f"{tm['forward']:.1f}",
@@ -137,9 +123,9 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
             gallery.append((S.error_map(r.segmentation.labels, truth), t("segment.error_caption", lang)))
     if truth is not None:
         gallery.append((colorize(truth, main.palette), t("segment.truth", lang)))
-    colours = {name: to_hex(main.palette[k]) for k, name, _ in S.class_table(labels, names) if k < len(main.palette)}
-    return ((image_array, blended), gr.AnnotatedImage((image_array, annotations), color_map=colours), heat, table,
-            summary, gallery)
+    colours = {name: to_hex(main.palette[k]) for k, name, _ in view.classes if k < len(main.palette)}
+    return ((image_array, view.overlay), gr.AnnotatedImage((image_array, annotations), color_map=colours),
+            view.confidence, table, summary, gallery)
 
 
 def _user(request: gr.Request | None) -> str | None:
