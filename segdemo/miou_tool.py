@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -18,6 +17,7 @@ import numpy as np
 from segdemo.errors import InputError
 from segdemo.imageio import load_mask
 from segdemo.metrics import ConfusionMatrix, confusion_matrix, metrics_from_confusion
+from segdemo.tempfiles import temp_dir
 
 #: Zip limits: a classroom upload, not an archive bomb.
 MAX_MEMBERS = 2000
@@ -202,7 +202,7 @@ def class_rows(report: Report) -> list[list[Any]]:
 
 def export(report: Report, folder: str | Path | None = None) -> tuple[Path, Path]:
     """Write ``miou_per_class.csv`` and ``miou_report.json``; returns their paths."""
-    out = Path(folder or tempfile.mkdtemp(prefix="segdemo-miou-"))
+    out = Path(folder) if folder else temp_dir("miou-")
     out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = out / "miou_per_class.csv", out / "miou_report.json"
     with open(csv_path, "w", newline="", encoding="utf-8") as handle:

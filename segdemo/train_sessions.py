@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 
 from segdemo.errors import InputError
+from segdemo.tempfiles import temp_dir
 from segdemo.training import TrainConfig, normalize, run_training
 
 #: Limits per run and for the whole server (environment variables override them at start-up).
@@ -277,7 +277,7 @@ def _save(run: Run, result: Any) -> str:
     from segdemo.palette import scene_classes
     from segdemo.training import build_card
 
-    folder = tempfile.mkdtemp(prefix="segdemo-train-")
+    folder = str(temp_dir("train-"))
     card = build_card(run.config, result.model, scene_classes(), result.best_metrics, result.steps, result.seconds)
     card["source"] = "segdemo Train tab"
     stem = os.path.join(folder, f"{run.config.model}-{run.id}")

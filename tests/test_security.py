@@ -9,6 +9,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,3 +65,39 @@ def test_uploads_over_the_size_limit_are_refused_and_the_app_keeps_serving(app_u
 
         client.predict("upload", 0, handle_file(str(hostile["over_size_limit"])), "x", [], 0.5, api_name="/segment")
     assert _status(app_url)[0] == 200
+
+
+def _new_files() -> set[str]:
+    """Untracked and ignored files in the repo, except what the test run itself writes."""
+    out = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    skip = ("test-output/", ".venv/", ".pytest_cache/", "runs/", ".ruff_cache/", "bench-output/", ".make/")
+    return {line[3:] for line in out if line[:2] in ("??", "!!")
+            and not line[3:].startswith(skip) and "__pycache__" not in line}
+
+
+def test_hostile_corpus_writes_nothing_outside_the_temp_folders(client, hostile):
+    """Every hostile file through Segment and mIoU: each call answers (a result or a clear message), the app
+    keeps serving, and nothing new appears in the project folder; downloads go to the app's temp folder."""
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    from segdemo import miou_tool as M
+    from segdemo import segment_tool as S
+    from segdemo.tempfiles import temp_root
+
+    before = _new_files()
+    model = S.default_key()
+    for case, path in hostile.items():
+        if case == "over_size_limit":  # refused before upload (the test above)
+            continue
+        file = handle_file(str(path))
+        for args, api in ((("upload", 0, file, model, [], 0.5), "/segment"),
+                          (([file], [file], None, "none", 6, 255, ""), "/miou")):
+            try:
+                client.predict(*args, api_name=api)
+            except AppError as error:
+                assert "Traceback" not in str(error) and str(error).strip(), case
+    assert _new_files() == before
+    _, files = M.export(M.evaluate([M.Pair("a", np.zeros((4, 4), np.int64), np.zeros((4, 4), np.int64))], 2))
+    assert files.resolve().is_relative_to(temp_root().resolve())

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import random
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from segdemo.augment.preview import (
 )
 from segdemo.augment.sources import SCENES, load_source
 from segdemo.errors import InputError
+from segdemo.tempfiles import temp_root
 from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
@@ -41,7 +41,6 @@ DEFAULTS = {"source": "synthetic", "scene": 4, "preset": "course", "n": 8, "seed
             "explore": "Affine"}
 SIZES = (128, 192, 256, 384, 512)
 MAX_SAMPLES = 16
-EXPORT_DIR = Path(tempfile.gettempdir()) / "segdemo-augment"
 MAX_PARAMS = max(len(info.params) for info in CATALOGUE.values())
 
 
@@ -64,7 +63,7 @@ def parse_pipeline(text: str | None, lang: str = "en") -> list[dict[str, Any]]:
 
 def _write_exports(code: str, json_text: str) -> tuple[str, str]:
     # One folder per distinct pipeline: files keep readable names and repeated views reuse them.
-    folder = EXPORT_DIR / hashlib.sha1((code + json_text).encode()).hexdigest()[:16]
+    folder = temp_root() / "augment" / hashlib.sha1((code + json_text).encode()).hexdigest()[:16]
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for path, text in ((folder / "augment_pipeline.py", code), (folder / "augment_pipeline.json", json_text)):
