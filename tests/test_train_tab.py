@@ -87,3 +87,16 @@ def test_train_tab_in_browser(browser, app_url, screenshot_dir, lang):
         page.locator("#segment-summary").filter(has_text="mIoU").wait_for(timeout=60_000)
         page.screenshot(path=str(screenshot_dir / f"train-model-in-segment-{lang}.png"), full_page=True)
         assert not [e for e in errors if "favicon" not in e]
+
+
+def test_api_trained_model_can_segment_in_the_same_session(client, small_limits):
+    """The run's checkpoint key works in /segment for the same client (session), not for another one."""
+    from gradio_client import Client
+
+    *_, metrics = client.predict("fastscnn", "ce", "none", 64, 10, 0, api_name="/train")
+    key = metrics["checkpoint"]
+    pair, annotated, confidence, table, summary, gallery = client.predict(
+        "scene", 3, None, key, [], 0.5, api_name="/segment")
+    assert "mIoU" in summary
+    with pytest.raises(AppError, match="no model"):
+        Client(client.src, verbose=False).predict("scene", 3, None, key, [], 0.5, api_name="/segment")

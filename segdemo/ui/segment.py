@@ -164,10 +164,14 @@ def build() -> None:
             image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
                              visible=False, height=260)
             options = model_dropdown_choices("en")  # relabelled in the reader's language on load
+            # Keys are checked by the handler, not by Gradio's list of choices: an API client's
+            # "session:..." model (its own Train run) is not in the list the page was built with.
+            # Not filterable, so nobody can type a half-written name into the page.
+            picker = {"allow_custom_value": True, "filterable": False}
             model = gr.Dropdown(options, value=S.default_key(), label=i18n("segment.model"),
-                                elem_id="segment-model")
-            compare = gr.Dropdown(options, value=[], multiselect=True, max_choices=S.MAX_COMPARE - 1, label=i18n("segment.compare"),
-                                  elem_id="segment-compare")
+                                elem_id="segment-model", **picker)
+            compare = gr.Dropdown(options, value=[], multiselect=True, max_choices=S.MAX_COMPARE - 1,
+                                  label=i18n("segment.compare"), elem_id="segment-compare", **picker)
             opacity = gr.Slider(0, 1, value=0.55, step=0.05, label=i18n("segment.opacity"))
             run = gr.Button(i18n("segment.run"), variant="primary", elem_id="segment-run")
         with gr.Column(scale=2, min_width=300):
