@@ -26,3 +26,34 @@ def test_overview_content_is_translated(browser, app_url):
         assert page.get_by_text("什么是语义分割？").is_visible()
     with open_app(browser, app_url, "en") as (page, _):
         assert page.get_by_text("What is semantic segmentation?").is_visible()
+
+
+def test_every_tab_works_with_no_network(browser, app_url, screenshot_dir):
+    """A classroom without internet: the page asks nothing of any other host, and each tab's main
+    picture still arrives (every request that is not to the app itself is refused)."""
+    from urllib.parse import urlparse
+
+    app_host = urlparse(app_url).netloc
+    outside: list[str] = []
+    context = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})
+
+    def only_the_app(route) -> None:
+        if urlparse(route.request.url).netloc == app_host or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_app)
+    page = context.new_page()
+    try:
+        page.goto(app_url, wait_until="networkidle")
+        pictures = {"overview": "#overview-tasks img", "segment": "#segment-card h3", "augment": "#tab-augment img",
+                    "losses": "#tab-losses img", "miou": "#tab-miou img", "train": "#train-curves img"}
+        for name, _ in TABS:
+            goto_tab(page, name, "en")
+            page.locator(pictures[name]).first.wait_for(timeout=60_000)
+        page.screenshot(path=str(screenshot_dir / "offline-train-en.png"), full_page=True)
+    finally:
+        context.close()
+    assert outside == []
