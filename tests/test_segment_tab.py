@@ -215,3 +215,19 @@ def test_confidence_image_uses_magma_and_enlarges_small_maps():
     assert rgb.shape == (1, 4, 3) and rgb.dtype == np.uint8
     assert np.abs(rgb[0].astype(int) - expected).max() <= 1
     assert S.confidence_image(np.ones((8, 8), np.float32), min_side=32).shape == (32, 32, 3)
+
+
+@needs_shipped
+def test_clicking_an_example_scene_segments_it(browser, app_url, screenshot_dir):
+    from browser import goto_tab, open_app
+    from segdemo.ui.segment import EXAMPLES
+
+    with open_app(browser, app_url, "en") as (page, errors):
+        goto_tab(page, "segment", "en")
+        page.locator("#segment-card h3").wait_for(timeout=30_000)
+        page.locator("#segment-examples .thumbnail-item").nth(2).click()
+        page.locator("#segment-summary").filter(has_text="mIoU").wait_for(timeout=60_000)
+        slider = page.locator("#tab-segment input[type=number]").first.input_value()
+        assert slider == str(EXAMPLES[2])
+        page.screenshot(path=str(screenshot_dir / "segment-example-en.png"), full_page=False)
+        assert not [e for e in errors if "favicon" not in e]

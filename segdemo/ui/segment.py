@@ -17,6 +17,8 @@ from segdemo.ui.i18n import i18n, lang_of, t
 NAME = "segment"
 SCENES = 100
 DEFAULT_SCENE = 3
+#: Scenes shown as clickable examples (varied: several classes, overlaps, objects at the border).
+EXAMPLES = (3, 0, 7, 12, 21, 33, 42, 58)
 
 
 def _label(choice: S.Choice, lang: str) -> str:
@@ -54,6 +56,11 @@ def card_markdown(key: str | None, lang: str, user: str | None = None) -> str:
     if not c.cached:
         lines.append(t("segment.needs_download", lang))
     return "\n\n".join(lines)
+
+
+def _pick_example(evt: gr.SelectData):
+    """A click on an example scene: show the scene controls at that scene (then it is segmented)."""
+    return "scene", EXAMPLES[evt.index], gr.update(visible=False)
 
 
 def _read_input(source: str, scene: float, image_path: str | None, lang: str):
@@ -161,6 +168,9 @@ def build() -> None:
             source = gr.Radio([(i18n("segment.source_scene"), "scene"), (i18n("segment.source_upload"), "upload")],
                               value="scene", label=i18n("segment.source"))
             scene = gr.Slider(0, SCENES - 1, value=DEFAULT_SCENE, step=1, label=i18n("segment.scene"))
+            examples = gr.Gallery([(S.scene(i)[0], f"{i}") for i in EXAMPLES], columns=4, rows=2,
+                                  height=230, allow_preview=False, object_fit="cover", label=i18n("segment.examples"),
+                                  elem_id="segment-examples")
             image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
                              visible=False, height=260)
             options = model_dropdown_choices("en")  # relabelled in the reader's language on load
@@ -195,6 +205,8 @@ def build() -> None:
     inputs = [source, scene, image, model, compare, opacity]
     outputs = [slider, annotated, confidence, table, summary, gallery]
     run.click(segment, inputs=inputs, outputs=outputs, api_name="segment", **SEGMENT_QUEUE)
+    examples.select(_pick_example, outputs=[source, scene, image], api_visibility="private").then(
+        segment, inputs=inputs, outputs=outputs, api_visibility="private", **SEGMENT_QUEUE)
     model.change(show_card, inputs=model, outputs=card, api_visibility="private")
     gr.context.Context.root_block.load(refresh, inputs=[model, compare], outputs=[model, compare, card],
                                        api_visibility="private")
