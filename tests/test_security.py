@@ -77,7 +77,7 @@ def _new_files() -> set[str]:
 
 
 def test_hostile_corpus_writes_nothing_outside_the_temp_folders(client, hostile):
-    """Every hostile file through Segment and mIoU: each call answers (a result or a clear message), the app
+    """Every hostile file through Segment, mIoU and Augment: each call answers (a result or a clear message), the app
     keeps serving, and nothing new appears in the project folder; downloads go to the app's temp folder."""
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
@@ -93,7 +93,8 @@ def test_hostile_corpus_writes_nothing_outside_the_temp_folders(client, hostile)
             continue
         file = handle_file(str(path))
         for args, api in ((("upload", 0, file, model, [], 0.5), "/segment"),
-                          (([file], [file], None, "none", 6, 255, ""), "/miou")):
+                          (([file], [file], None, "none", 6, 255, ""), "/miou"),
+                          (("upload", 0, file, file, "light", 2, 0, 128), "/augment")):
             try:
                 client.predict(*args, api_name=api)
             except AppError as error:
