@@ -189,3 +189,13 @@ def test_segment_tool_downloads_published_weights_with_progress(offline, monkeyp
     S.ensure_weights(f"pretrained:{key}", reporter)  # cached: no second download
     S.ensure_weights("shipped:unet")  # nothing to download
     assert len(calls) == 1
+
+
+def test_written_out_urls_are_torchvisions():
+    """The URLs are constants (no torchvision import at start-up); they must be torchvision's own."""
+    from torchvision.models import segmentation
+
+    for key in pre.list_pretrained():
+        source = pre._source(key)
+        if source.weights_enum:
+            assert source.resolve_url() == getattr(segmentation, source.weights_enum).COCO_WITH_VOC_LABELS_V1.url

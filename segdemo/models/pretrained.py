@@ -114,11 +114,11 @@ class _Source:
     info: dict[str, Any] = field(default_factory=dict)
 
     def resolve_url(self) -> str:
-        if self.url:
-            return self.url
-        from torchvision.models import segmentation
-
-        return getattr(segmentation, self.weights_enum).COCO_WITH_VOC_LABELS_V1.url
+        # Written out, not read from torchvision's weights enum: importing torchvision.models costs
+        # seconds of the app's cold start (tests check the two agree).
+        if not self.url:
+            raise ValueError("a weights source needs its url")
+        return self.url
 
 
 _VOC = {
@@ -132,23 +132,29 @@ _VOC = {
                      "（BSD-3-Clause 许可）"},
 }
 
+_TV = "https://download.pytorch.org/models/"
+
 _SOURCES: dict[str, _Source] = {
     "deeplabv3_resnet50_voc": _Source(
         {"en": "DeepLabV3-ResNet50 (VOC classes)", "zh": "DeepLabV3-ResNet50（VOC 类别）"},
         _our_deeplabv3, weights_enum="DeepLabV3_ResNet50_Weights",
+        url=_TV + "deeplabv3_resnet50_coco-cd0a2569.pth",
         architecture="segdemo deeplabv3 (paper variant), loaded with torchvision's weights",
         info={**_VOC, "miou_coco_val": 66.4}),
     "fcn_resnet50_voc": _Source(
         {"en": "FCN-ResNet50 (VOC classes)", "zh": "FCN-ResNet50（VOC 类别）"},
         _torchvision_builder("fcn_resnet50"), weights_enum="FCN_ResNet50_Weights",
+        url=_TV + "fcn_resnet50_coco-1167a1af.pth",
         architecture="torchvision fcn_resnet50", info={**_VOC, "miou_coco_val": 60.5}),
     "deeplabv3_mobilenet_v3_large_voc": _Source(
         {"en": "DeepLabV3-MobileNetV3-Large (VOC classes)", "zh": "DeepLabV3-MobileNetV3-Large（VOC 类别）"},
         _torchvision_builder("deeplabv3_mobilenet_v3_large"), weights_enum="DeepLabV3_MobileNet_V3_Large_Weights",
+        url=_TV + "deeplabv3_mobilenet_v3_large-fc3c493d.pth",
         architecture="torchvision deeplabv3_mobilenet_v3_large", info={**_VOC, "miou_coco_val": 60.3}),
     "lraspp_mobilenet_v3_large_voc": _Source(
         {"en": "LR-ASPP-MobileNetV3-Large (VOC classes)", "zh": "LR-ASPP-MobileNetV3-Large（VOC 类别）"},
         _our_lraspp, weights_enum="LRASPP_MobileNet_V3_Large_Weights",
+        url=_TV + "lraspp_mobilenet_v3_large-d234d4ea.pth",
         architecture="segdemo lraspp (paper variant = torchvision lraspp_mobilenet_v3_large), loaded with "
                      "torchvision's weights",
         info={**_VOC, "miou_coco_val": 57.9}),

@@ -176,8 +176,8 @@ def build() -> None:
             options = model_dropdown_choices("en")  # relabelled in the reader's language on load
             # Keys are checked by the handler, not by Gradio's list of choices: an API client's
             # "session:..." model (its own Train run) is not in the list the page was built with.
-            # Not filterable, so nobody can type a half-written name into the page.
-            picker = {"allow_custom_value": True, "filterable": False}
+            # A name typed into the page that is no model gets the handler's clear message.
+            picker = {"allow_custom_value": True}
             model = gr.Dropdown(options, value=S.default_key(), label=i18n("segment.model"),
                                 elem_id="segment-model", **picker)
             compare = gr.Dropdown(options, value=[], multiselect=True, max_choices=S.MAX_COMPARE - 1,
