@@ -102,8 +102,9 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
         raise gr.Error(t("segment.too_many", lang, n=S.MAX_COMPARE))
     image_array, truth = _read_input(source, scene, image, lang)
     for key in keys:  # published weights download once, with a progress bar in the page
-        if not S.choice(key, user).cached:
-            desc = t("segment.downloading", lang, name=S.choice(key, user).display.get(lang, key))
+        chosen = S.choice(key, user)
+        if not chosen.cached:
+            desc = t("segment.downloading", lang, name=chosen.display.get(lang, key))
             S.ensure_weights(key, lambda done, total, desc=desc: progress(done / total if total else None, desc=desc))
     results = [S.run(key, image_array, truth, user) for key in keys]
     main = results[0]
@@ -169,7 +170,7 @@ def build() -> None:
                               value="scene", label=i18n("segment.source"))
             scene = gr.Slider(0, SCENES - 1, value=DEFAULT_SCENE, step=1, label=i18n("segment.scene"))
             examples = gr.Gallery([(S.scene(i)[0], f"{i}") for i in EXAMPLES], columns=4, rows=2,
-                                  height=230, allow_preview=False, object_fit="cover", label=i18n("segment.examples"),
+                                  height=270, allow_preview=False, object_fit="cover", label=i18n("segment.examples"),
                                   elem_id="segment-examples")
             image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
                              visible=False, height=260)

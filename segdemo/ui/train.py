@@ -192,7 +192,7 @@ def build() -> None:
                             buttons=["fullscreen", "download"])
             gr.Markdown(i18n("train.previews"))
             previews = gr.Image(show_label=False, type="numpy", interactive=False, elem_id="train-previews",
-                                height=300, buttons=["fullscreen"])
+                                height=420, buttons=["fullscreen"])
     with gr.Row():
         download = gr.File(label=i18n("train.download"), file_count="multiple", interactive=False,
                            elem_id="train-download", height=140)
