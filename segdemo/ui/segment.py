@@ -170,7 +170,7 @@ def build() -> None:
                               value="scene", label=i18n("segment.source"))
             scene = gr.Slider(0, SCENES - 1, value=DEFAULT_SCENE, step=1, label=i18n("segment.scene"))
             examples = gr.Gallery([(S.scene(i)[0], f"{i}") for i in EXAMPLES], columns=4, rows=2,
-                                  height=270, allow_preview=False, object_fit="cover", label=i18n("segment.examples"),
+                                  height=310, allow_preview=False, object_fit="cover", label=i18n("segment.examples"),
                                   elem_id="segment-examples")
             image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
                              visible=False, height=260)
