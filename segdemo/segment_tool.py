@@ -128,17 +128,13 @@ def _load(key: str) -> Segmenter:
 
     configure_threads()
     kind, _, name = key.partition(":")
-    if kind == "shipped":
+    if kind == "shipped" and Path(name).name != name:  # a stem in the folder, never a path of the caller's
+        raise InputError("err.unknown_model", "There is no model {name}.", name=key)
+    if kind in ("shipped", "session"):
         from segdemo.checkpoints import load_checkpoint
 
-        checkpoint = load_checkpoint(checkpoint_dir() / name)
-        card = checkpoint.card
-        model = prepare_for_inference(checkpoint.model)
-        return Segmenter(model, card["normalization"], card)
-    if kind == "session":  # name: a checkpoint stem that resolve() found among the user's own runs
-        from segdemo.checkpoints import load_checkpoint
-
-        checkpoint = load_checkpoint(name)
+        # A session name is a checkpoint stem that segmenter() found among the user's own runs.
+        checkpoint = load_checkpoint(checkpoint_dir() / name if kind == "shipped" else name)
         return Segmenter(prepare_for_inference(checkpoint.model), checkpoint.card["normalization"], checkpoint.card)
     if kind == "pretrained" and name in PRETRAINED:
         from segdemo.models.pretrained import load_pretrained

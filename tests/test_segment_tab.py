@@ -231,3 +231,13 @@ def test_clicking_an_example_scene_segments_it(browser, app_url, screenshot_dir)
         assert slider == str(EXAMPLES[2])
         page.screenshot(path=str(screenshot_dir / "segment-example-en.png"), full_page=False)
         assert not [e for e in errors if "favicon" not in e]
+
+
+def test_shipped_keys_are_names_not_paths():
+    """Regression: "shipped:<name>" was joined to the folder as a path, so "../" or an absolute path could
+    point the loader anywhere (it still needed a valid card and weights)."""
+    from segdemo.errors import InputError
+
+    for key in ("shipped:../checkpoints/unet", "shipped:/etc/passwd", "shipped:sub/unet"):
+        with pytest.raises(InputError, match="no model"):
+            S.segmenter(key)
