@@ -48,16 +48,32 @@ class Segmentation:
     Attributes:
         labels: ``(H, W)`` int64 class per pixel.
         confidence: ``(H, W)`` float32, the max softmax probability (1 = sure).
-        entropy: ``(H, W)`` float32, softmax entropy divided by ``log K`` (0 = sure, 1 = uniform).
         timings: milliseconds of ``preprocess``, ``forward`` and ``postprocess``.
         device: where the forward pass ran.
+        logits: ``(K, H, W)`` float32 logits at the image's size, kept for :attr:`entropy`.
     """
 
     labels: np.ndarray
     confidence: np.ndarray
-    entropy: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
+    logits: torch.Tensor | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def entropy(self) -> np.ndarray:
+        """``(H, W)`` float32 softmax entropy divided by ``log K`` (0 = sure, 1 = uniform).
+
+        Computed on first use: the Segment tab shows the max probability, and the entropy's
+        ``K·H·W`` logarithms would be a third of the postprocessing of every request.
+        """
+        if self.logits is None:
+            raise ValueError("this segmentation kept no logits to compute the entropy from")
+        log_probs = self.logits.float().log_softmax(dim=0)  # (K, H, W)
+        entropy = -(log_probs.exp() * log_probs).sum(0)
+        num_classes = self.logits.shape[0]
+        if num_classes > 1:
+            entropy = entropy / math.log(num_classes)
+        return entropy.cpu().numpy()
 
 
 class Segmenter:
@@ -106,17 +122,15 @@ class Segmenter:
         height, width = image.shape[:2]
         if logits.shape[-2:] != (height, width):
             logits = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)
-        probs = logits.softmax(dim=1)[0]  # (K, H, W)
-        confidence, labels = probs.max(dim=0)
-        num_classes = probs.shape[0]
-        entropy = -(probs * probs.clamp_min(1e-12).log()).sum(0)
-        if num_classes > 1:
-            entropy = entropy / math.log(num_classes)
+        logits = logits[0].float()  # (K, H, W)
+        top, labels = logits.max(dim=0)  # (H, W) each
+        # max softmax probability = 1 / sum_k exp(l_k - l_max): one exp pass, no full softmax
+        confidence = (logits - top).exp_().sum(0).reciprocal_()
         result = Segmentation(
-            labels=labels.cpu().numpy().astype(np.int64),
-            confidence=confidence.float().cpu().numpy(),
-            entropy=entropy.float().cpu().numpy(),
+            labels=labels.cpu().numpy().astype(np.int64, copy=False),
+            confidence=confidence.cpu().numpy(),
             device=str(self.device),
+            logits=logits,
         )
         t3 = time.perf_counter()
         result.timings = {"preprocess": (t1 - t0) * 1e3, "forward": (t2 - t1) * 1e3,

@@ -11,7 +11,7 @@ import pandas as pd
 from segdemo import segment_tool as S
 from segdemo.imageio import load_image
 from segdemo.palette import colorize, to_hex
-from segdemo.ui.common import SEGMENT_QUEUE, friendly_errors, upload_image
+from segdemo.ui.common import SEGMENT_QUEUE, ClassMasksImage, friendly_errors, upload_image
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "segment"
@@ -132,7 +132,7 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
     if truth is not None:
         gallery.append((colorize(truth, main.palette), t("segment.truth", lang)))
     colours = {name: to_hex(main.palette[k]) for k, name, _ in view.classes if k < len(main.palette)}
-    return ((image_array, view.overlay), gr.AnnotatedImage((image_array, annotations), color_map=colours),
+    return ((image_array, view.overlay), ClassMasksImage((image_array, annotations), color_map=colours),
             view.confidence, table, summary, gallery)
 
 
@@ -188,16 +188,20 @@ def build() -> None:
         with gr.Column(scale=2, min_width=300):
             card = gr.Markdown(elem_id="segment-card")
     with gr.Row():
-        slider = gr.ImageSlider(label=i18n("segment.slider"), type="numpy", height=360)
-        annotated = gr.AnnotatedImage(label=i18n("segment.annotated"), height=360)
+        # Photographs and blends go out as JPEG, flat label maps as PNG: WebP (Gradio's default)
+        # costs ~20× JPEG's encoding time per image, and thirty students share two cores.
+        slider = gr.ImageSlider(label=i18n("segment.slider"), type="numpy", height=360, format="jpeg")
+        annotated = ClassMasksImage(label=i18n("segment.annotated"), height=360, format="jpeg")
     with gr.Row():
         with gr.Column(scale=1):
-            confidence = gr.Image(label=i18n("segment.confidence"), type="numpy", interactive=False, height=260)
+            confidence = gr.Image(label=i18n("segment.confidence"), type="numpy", interactive=False, height=260,
+                                  format="jpeg")
         with gr.Column(scale=1):
             table = gr.Dataframe(label=i18n("segment.table"), interactive=False,
                                  elem_id="segment-table")
             summary = gr.Markdown(elem_id="segment-summary")
-    gallery = gr.Gallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery")
+    gallery = gr.Gallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery",
+                         format="png")
     with gr.Accordion(i18n("segment.guide_title"), open=False):
         gr.Markdown(i18n("segment.guide"))
 
