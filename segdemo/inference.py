@@ -95,21 +95,26 @@ class Segmenter:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.mean = torch.tensor(normalization["mean"], device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(normalization["std"], device=self.device).view(1, 3, 1, 1)
+        # (x/255 − mean)/std as one multiply-subtract on the image's own bytes
+        self._scale = 1.0 / (255.0 * self.std)
+        self._shift = self.mean / self.std
         self.card = card or {}
 
     def preprocess(self, image: np.ndarray) -> torch.Tensor:
         """``(H, W, 3)`` uint8 RGB → normalised ``(1, 3, H', W')`` with ``min(H', W') >= 32``."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
-        x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device)
-        x = x.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)  # (1, 3, H, W)
+        # An (H, W, 3) buffer seen as (1, 3, H, W) already has channels-last strides: no reordering.
+        x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device).permute(2, 0, 1).unsqueeze(0)
         height, width = image.shape[:2]
+        layout = torch.channels_last if self.channels_last else torch.contiguous_format
+        x = x.to(torch.float32, memory_format=layout)  # (1, 3, H, W)
         if min(height, width) < MIN_SIDE:
+            # bilinear weights sum to 1, so resizing before normalising gives the same values
             scale = MIN_SIDE / min(height, width)
             size = (max(MIN_SIDE, math.ceil(height * scale)), max(MIN_SIDE, math.ceil(width * scale)))
-            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-        x = (x - self.mean) / self.std
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False).contiguous(memory_format=layout)
+        return x.mul_(self._scale).sub_(self._shift)
 
     @torch.inference_mode()
     def __call__(self, image: np.ndarray) -> Segmentation:

@@ -261,7 +261,7 @@ class Presentation:
     """What the Segment tab shows for one result (everything but the strings and Gradio's wrapping)."""
 
     overlay: np.ndarray  # (H, W, 3) uint8: the image with the mask blended in
-    masks: list[tuple[np.ndarray, int]]  # one (H, W) float32 0/1 mask per present class, largest first
+    masks: list[tuple[np.ndarray, int]]  # one (H, W) uint8 0/1 mask per present class, largest first
     confidence: np.ndarray  # (h, w, 3) uint8 colour map of the max softmax probability
     classes: list[tuple[int, str, float]]  # class_table rows
 
@@ -273,7 +273,7 @@ def present(result: Result, image: np.ndarray, opacity: float, names: list[str])
     labels = result.segmentation.labels
     rows = class_table(labels, names)
     return Presentation(overlay=overlay(image, labels, result.palette, float(opacity)),
-                        masks=[((labels == k).astype(np.float32), k) for k, _, _ in rows],
+                        masks=[((labels == k).view(np.uint8), k) for k, _, _ in rows],
                         confidence=confidence_image(result.segmentation.confidence), classes=rows)
 
 
@@ -290,7 +290,8 @@ def confidence_image(confidence: np.ndarray, min_side: int = 256) -> np.ndarray:
     A 256-entry lookup table instead of calling the colormap per pixel; small images are enlarged by
     an integer factor so that they stay visible.
     """
-    rgb = _magma()[(np.clip(confidence, 0.0, 1.0) * 255).round().astype(np.uint8)]
+    index = (np.clip(confidence, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    rgb = np.take(_magma(), index, axis=0)
     factor = max(1, -(-min_side // max(1, min(rgb.shape[:2]))))
     if factor > 1 and max(rgb.shape[:2]) * factor <= 4 * min_side:
         rgb = rgb.repeat(factor, axis=0).repeat(factor, axis=1)

@@ -222,3 +222,16 @@ def test_to_hex():
     from segdemo.palette import to_hex
 
     assert to_hex((230, 159, 0)) == "#e69f00" and to_hex(np.array([0, 0, 255], np.uint8)) == "#0000ff"
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 0.55, 1.0])
+def test_fixed_point_overlay_matches_the_float_blend(alpha):
+    """The lookup-table blend is within one grey level of image·(1−α) + colour·α, exact at α = 0 and 1."""
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    mask = rng.integers(0, len(SCENE_PALETTE), (40, 50))
+    palette = np.asarray(SCENE_PALETTE, np.float64)
+    expected = np.clip(image * (1 - alpha) + palette[mask] * alpha + 0.5, 0, 255).astype(np.uint8)
+    got = overlay(image, mask, SCENE_PALETTE, alpha)
+    assert got.dtype == np.uint8 and got.shape == image.shape
+    assert np.abs(got.astype(int) - expected).max() <= (0 if alpha in (0.0, 1.0) else 1)
