@@ -16,9 +16,21 @@ from typing import Any
 from segdemo.training import TrainConfig, run_training
 
 
+def _split_top_level(text: str) -> list[str]:
+    """Split at commas outside brackets: ``"a=1,rates=[1,2,3]"`` → ``["a=1", "rates=[1,2,3]"]``."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
+
+
 def _parse_options(text: str) -> dict[str, Any]:
+    """``k=v,k=v`` builder options; values are JSON where they parse (numbers, lists), else strings."""
     options: dict[str, Any] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    for item in filter(None, (part.strip() for part in _split_top_level(text))):
         key, sep, raw = item.partition("=")
         if not sep:
             raise argparse.ArgumentTypeError(f"option {item!r} is not key=value")

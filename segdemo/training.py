@@ -11,6 +11,7 @@ bar and the web app live curves from the same loop.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import random
 import shlex
@@ -68,7 +69,9 @@ class TrainConfig:
                 continue
             flag = "--" + f.name.replace("_", "-")
             if f.name == "options":
-                parts += [flag, ",".join(f"{k}={v}" for k, v in value.items())]
+                # JSON for everything but plain strings, so lists and booleans parse back as themselves
+                parts += [flag, ",".join(f"{k}={v if isinstance(v, str) else json.dumps(v, separators=(',', ':'))}"
+                                         for k, v in value.items())]
             elif isinstance(value, bool):
                 parts.append(flag if value else "--no-" + flag[2:])
             else:

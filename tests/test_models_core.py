@@ -207,6 +207,21 @@ def test_output_stride_sets_dilations_and_rates(output_stride, rates, dilations,
         assert backbone.eval()(torch.randn(1, 3, 64, 64))["out"].shape[-2:] == (feature, feature)
 
 
+@pytest.mark.parametrize("name", ["deeplabv3", "deeplabv3plus"])
+def test_atrous_rates_can_be_set_and_are_checked(name):
+    """Rates are image pixels: a variant trained on small crops can scale them down; same weights."""
+    model = create_model(name, 3, variant="small", rates=[1, 2, 3])
+    aspp = model.classifier[0] if name == "deeplabv3" else model.aspp
+    assert aspp.rates == (1, 2, 3)
+    paper_rates = create_model(name, 3, variant="small")
+    assert model.state_dict().keys() == paper_rates.state_dict().keys()
+    with torch.no_grad():
+        assert model.eval()(torch.randn(1, 3, 33, 47)).shape == (1, 3, 33, 47)
+    for bad in ([1, 2], [0, 2, 3]):
+        with pytest.raises(ValueError, match="rates"):
+            create_model(name, 3, variant="small", rates=bad)
+
+
 def test_deeplabv3plus_uses_48_low_level_channels_and_rates_of_its_stride():
     model = create_model("deeplabv3plus", 2, variant="small", output_stride=8)
     assert model.aspp.rates == (12, 24, 36)

@@ -47,6 +47,17 @@ def test_the_card_command_reproduces_the_config():
     assert TrainConfig(**vars(args)) == config
 
 
+def test_the_card_command_round_trips_list_and_boolean_options():
+    """``rates=[1,2,3]`` and ``separable=false`` come back as a list and a bool, not as strings."""
+    import shlex
+
+    config = TrainConfig(model="deeplabv3plus", options={"width": 4, "rates": [1, 2, 3], "separable": False,
+                                                         "backbone": "small"})
+    command = config.to_command()
+    assert "rates=[1,2,3]" in command and "separable=false" in command
+    assert TrainConfig(**vars(build_parser().parse_args(shlex.split(command)[3:]))) == config
+
+
 def test_stop_and_step_budget():
     calls = {"n": 0}
 

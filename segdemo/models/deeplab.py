@@ -112,6 +112,15 @@ class DeepLabHead(nn.Sequential):
         )
 
 
+def _checked_rates(rates: Sequence[int] | None, output_stride: int) -> tuple[int, int, int]:
+    if rates is None:
+        return aspp_rates(output_stride)
+    rates = tuple(int(r) for r in rates)
+    if len(rates) != 3 or min(rates) < 1:
+        raise ValueError(f"rates must be three dilation rates >= 1, got {rates}")
+    return rates  # type: ignore[return-value]
+
+
 class DeepLabV3(nn.Module):
     """DeepLabV3: a dilated ResNet, ASPP on its last map, bilinear upsampling to the input.
 
@@ -121,17 +130,19 @@ class DeepLabV3(nn.Module):
         layers: ResNet blocks per stage ((3, 4, 6, 3) for ResNet-50).
         output_stride: 8 (torchvision's and the paper's evaluation setting) or 16.
         aspp_channels: channels of ASPP and the head (256).
+        rates: ASPP's atrous rates; default :func:`aspp_rates` of ``output_stride`` (the paper's,
+            for ~513 px crops).
 
     Shape:
         ``(N, 3, H, W)`` → ``(N, K, H, W)`` logits.
     """
 
     def __init__(self, num_classes: int, width: int = 64, layers: Sequence[int] = (3, 4, 6, 3),
-                 output_stride: int = 8, aspp_channels: int = 256) -> None:
+                 output_stride: int = 8, aspp_channels: int = 256, rates: Sequence[int] | None = None) -> None:
         super().__init__()
         self.backbone = DilatedResNet(width, layers, output_stride)
-        self.classifier = DeepLabHead(self.backbone.out_channels, num_classes, aspp_rates(output_stride),
-                                      aspp_channels)
+        self.classifier = DeepLabHead(self.backbone.out_channels, num_classes,
+                                      _checked_rates(rates, output_stride), aspp_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.backbone(x)["out"]  # (N, 32w, H/os, W/os)
@@ -153,6 +164,7 @@ class DeepLabV3Plus(nn.Module):
         aspp_channels: channels of ASPP and the decoder (256).
         low_channels: channels of the projected low-level features (48).
         separable: depthwise-separable 3×3 convolutions in ASPP and decoder.
+        rates: ASPP's atrous rates (default: the paper's for ``output_stride``).
 
     Shape:
         ``(N, 3, H, W)`` → ``(N, K, H, W)`` logits.
@@ -160,10 +172,10 @@ class DeepLabV3Plus(nn.Module):
 
     def __init__(self, num_classes: int, width: int = 64, layers: Sequence[int] = (3, 4, 6, 3),
                  output_stride: int = 16, aspp_channels: int = 256, low_channels: int = 48,
-                 separable: bool = True) -> None:
+                 separable: bool = True, rates: Sequence[int] | None = None) -> None:
         super().__init__()
         self.backbone = DilatedResNet(width, layers, output_stride)
-        self.aspp = ASPP(self.backbone.out_channels, aspp_rates(output_stride), aspp_channels,
+        self.aspp = ASPP(self.backbone.out_channels, _checked_rates(rates, output_stride), aspp_channels,
                          dropout=0.1, separable=separable)
         self.project_low = conv_bn_relu(self.backbone.low_channels, low_channels, 1)
         self.fuse = nn.Sequential(
@@ -203,9 +215,9 @@ _R50 = {"width": 64, "layers": [3, 4, 6, 3], "aspp_channels": 256}
     variants={"small": dict(_SMALL_BACKBONE), "paper": {**_R50, "output_stride": 8}},
 ))
 def deeplabv3(num_classes: int, width: int = 64, layers: Sequence[int] = (3, 4, 6, 3), output_stride: int = 8,
-              aspp_channels: int = 256) -> DeepLabV3:
+              aspp_channels: int = 256, rates: Sequence[int] | None = None) -> DeepLabV3:
     """DeepLabV3; the defaults are torchvision's ``deeplabv3_resnet50`` (ResNet-50, output stride 8)."""
-    return DeepLabV3(num_classes, width, layers, output_stride, aspp_channels)
+    return DeepLabV3(num_classes, width, layers, output_stride, aspp_channels, rates)
 
 
 @register_model(ModelCard(
@@ -226,6 +238,7 @@ def deeplabv3(num_classes: int, width: int = 64, layers: Sequence[int] = (3, 4, 
               "paper": {**_R50, "output_stride": 16, "low_channels": 48}},
 ))
 def deeplabv3plus(num_classes: int, width: int = 64, layers: Sequence[int] = (3, 4, 6, 3), output_stride: int = 16,
-                  aspp_channels: int = 256, low_channels: int = 48, separable: bool = True) -> DeepLabV3Plus:
+                  aspp_channels: int = 256, low_channels: int = 48, separable: bool = True,
+                  rates: Sequence[int] | None = None) -> DeepLabV3Plus:
     """DeepLabV3+ on a dilated ResNet-50 (output stride 16) by default."""
-    return DeepLabV3Plus(num_classes, width, layers, output_stride, aspp_channels, low_channels, separable)
+    return DeepLabV3Plus(num_classes, width, layers, output_stride, aspp_channels, low_channels, separable, rates)
