@@ -105,6 +105,8 @@ class Segmenter:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
         # An (H, W, 3) buffer seen as (1, 3, H, W) already has channels-last strides: no reordering.
+        if not image.flags.writeable:  # torch warns about (and must not alias) read-only buffers
+            image = image.copy()
         x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device).permute(2, 0, 1).unsqueeze(0)
         height, width = image.shape[:2]
         layout = torch.channels_last if self.channels_last else torch.contiguous_format

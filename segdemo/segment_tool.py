@@ -220,14 +220,24 @@ def scene_size() -> int:
 
 
 def scene(index: int, size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Synthetic scene ``index`` of the examples stream (image, ground truth)."""
-    from segdemo.data import render_scene
-
+    """Synthetic scene ``index`` of the examples stream (image, ground truth; read-only arrays)."""
     size = size or scene_size()
     if not 0 <= int(index) < 10_000:
         raise InputError("err.scene_range", "Scene {index} is not in 0..9999.", index=index)
-    s = render_scene(7, int(index), size)
-    return s.image, s.mask.astype(np.int64)
+    return _scene(int(index), int(size))
+
+
+@functools.lru_cache(maxsize=256)
+def _scene(index: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    # A class clicks the same few examples: render each once (blur and noise cost ~20 ms); read-only
+    # so that no caller can change what the next one gets.
+    from segdemo.data import render_scene
+
+    s = render_scene(7, index, size)
+    image, mask = s.image, s.mask.astype(np.int64)
+    image.setflags(write=False)
+    mask.setflags(write=False)
+    return image, mask
 
 
 @dataclass
