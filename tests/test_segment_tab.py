@@ -241,3 +241,36 @@ def test_shipped_keys_are_names_not_paths():
     for key in ("shipped:../checkpoints/unet", "shipped:/etc/passwd", "shipped:sub/unet"):
         with pytest.raises(InputError, match="no model"):
             S.segmenter(key)
+
+
+def test_class_masks_image_writes_each_mask_in_its_colour():
+    """One 2-colour PNG per class: transparent outside, the annotation's (or the legend's) colour inside."""
+    import gradio as gr
+    from PIL import Image
+
+    from segdemo.ui.common import ClassMasksImage
+
+    labels = np.zeros((20, 30), np.int64)
+    labels[5:10, 5:25] = 1
+    labels[12:, :4] = 2
+    with gr.Blocks():
+        component = ClassMasksImage(color_map={"disc": "#102030"}, format="jpeg")
+    assert component.get_block_name() == "annotatedimage"  # the page draws it as an AnnotatedImage
+    out = component.postprocess((np.zeros((20, 30, 3), np.uint8),
+                                 [((labels == 1).view(np.uint8), "disc"), (labels == 2, "ring", "#ff8000")]))
+    assert out.image.path.endswith(".jpeg") and [a.label for a in out.annotations] == ["disc", "ring"]
+    for annotation, k, colour in zip(out.annotations, (1, 2), ((16, 32, 48), (255, 128, 0)), strict=True):
+        rgba = np.asarray(Image.open(annotation.image.path).convert("RGBA"))
+        inside = labels == k
+        assert (rgba[inside] == (*colour, 255)).all() and (rgba[~inside][:, 3] == 0).all()
+
+
+def test_legend_colours_cover_both_languages_and_prefer_the_scene_palette():
+    from segdemo.palette import SCENE_PALETTE, scene_classes, to_hex
+    from segdemo.ui.segment import legend_colours
+
+    colours = legend_colours()
+    classes = scene_classes()
+    for k, (en, zh) in enumerate(zip(classes["names"], classes["names_zh"], strict=True)):
+        assert colours[en] == colours[zh] == to_hex(SCENE_PALETTE[k])
+    assert "aeroplane" in colours or "airplane" in colours

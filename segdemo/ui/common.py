@@ -114,6 +114,10 @@ with _no_stub_files():
         PNG; for five classes at 512×512 that is most of a Segment request's server time. Here each mask
         is a 2-colour palette PNG (transparent / the class colour), written at the fastest zlib level:
         the same picture in the browser, several times cheaper to make.
+
+        An annotation may carry its colour, ``(mask, label, "#rrggbb")``, so that a handler returns a
+        plain value: returning a component with a new ``color_map`` makes Gradio postprocess it on
+        its event loop, where the encoding would stall every other user's request.
         """
 
         is_template = True  # rendered by the AnnotatedImage front end
@@ -130,14 +134,14 @@ with _no_stub_files():
             if value is None:
                 return None
             base, annotations = value
-            if not isinstance(base, np.ndarray) or any(not isinstance(m, np.ndarray) for m, _ in annotations):
+            if not isinstance(base, np.ndarray) or any(not isinstance(a[0], np.ndarray) for a in annotations):
                 return super().postprocess(value)  # paths, PIL images, boxes: Gradio's own way
             base_path = processing_utils.save_img_array_to_cache(base, cache_dir=self.GRADIO_CACHE, format=self.format)
             colours = self.color_map or {}
             sections = []
-            for mask, label in annotations:
+            for mask, label, *colour in annotations:
                 index = Image.fromarray((np.asarray(mask) > 0).astype(np.uint8), mode="P")
-                colour = colours.get(label, "#ff0000").lstrip("#")
+                colour = (colour[0] if colour else colours.get(label, "#ff0000")).lstrip("#")
                 index.putpalette([0, 0, 0, *(int(colour[i:i + 2], 16) for i in (0, 2, 4))])
                 buffer = io.BytesIO()
                 index.save(buffer, format="png", transparency=0, compress_level=1)

@@ -58,6 +58,21 @@ def card_markdown(key: str | None, lang: str, user: str | None = None) -> str:
     return "\n\n".join(lines)
 
 
+def legend_colours() -> dict[str, str]:
+    """Legend colour of every class name a model here can answer with (scene and VOC, en and zh).
+
+    Fixed when the page is built, so that the handler returns a plain value (see ClassMasksImage);
+    the masks themselves carry their model's exact colours. Scene classes win a shared name.
+    """
+    from segdemo.palette import scene_classes, voc_classes
+
+    colours: dict[str, str] = {}
+    for classes in (voc_classes(), scene_classes()):
+        for names in (classes["names"], classes["names_zh"]):
+            colours.update({name: to_hex(colour) for name, colour in zip(names, classes["palette"], strict=True)})
+    return colours
+
+
 def _pick_example(evt: gr.SelectData):
     """A click on an example scene: show the scene controls at that scene (then it is segmented)."""
     return "scene", EXAMPLES[evt.index], gr.update(visible=False)
@@ -110,7 +125,8 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
     main = results[0]
     names = main.names_zh if lang == "zh" else main.names
     view = S.present(main, image_array, float(opacity), names)
-    annotations = [(mask, names[k] if k < len(names) else str(k)) for mask, k in view.masks]
+    annotations = [(mask, names[k] if k < len(names) else str(k),
+                    to_hex(main.palette[k]) if k < len(main.palette) else "#ff0000") for mask, k in view.masks]
     table = pd.DataFrame([[k, name, round(share, 2)] for k, name, share in view.classes],
                          columns=[t("segment.col_id", lang), t("segment.col_class", lang), t("segment.col_share", lang)])
     tm = main.segmentation.timings
@@ -131,8 +147,7 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
             gallery.append((S.error_map(r.segmentation.labels, truth), t("segment.error_caption", lang)))
     if truth is not None:
         gallery.append((colorize(truth, main.palette), t("segment.truth", lang)))
-    colours = {name: to_hex(main.palette[k]) for k, name, _ in view.classes if k < len(main.palette)}
-    return ((image_array, view.overlay), ClassMasksImage((image_array, annotations), color_map=colours),
+    return ((image_array, view.overlay), (image_array, annotations),
             view.confidence, table, summary, gallery)
 
 
@@ -191,7 +206,8 @@ def build() -> None:
         # Photographs and blends go out as JPEG, flat label maps as PNG: WebP (Gradio's default)
         # costs ~20× JPEG's encoding time per image, and thirty students share two cores.
         slider = gr.ImageSlider(label=i18n("segment.slider"), type="numpy", height=360, format="jpeg")
-        annotated = ClassMasksImage(label=i18n("segment.annotated"), height=360, format="jpeg")
+        annotated = ClassMasksImage(label=i18n("segment.annotated"), height=360, format="jpeg",
+                                    color_map=legend_colours())
     with gr.Row():
         with gr.Column(scale=1):
             confidence = gr.Image(label=i18n("segment.confidence"), type="numpy", interactive=False, height=260,
