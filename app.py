@@ -9,7 +9,7 @@ import gradio as gr
 
 from segdemo.ui import overview
 from segdemo.ui.i18n import i18n
-from segdemo.ui.shell import TABS, launch_kwargs, queue_kwargs
+from segdemo.ui.shell import TABS, queue_kwargs, serve
 
 with gr.Blocks(title="segdemo") as demo:
     gr.Markdown(i18n("app.title"), elem_id="app-title")
@@ -23,4 +23,4 @@ with gr.Blocks(title="segdemo") as demo:
 demo.queue(**queue_kwargs())
 
 if __name__ == "__main__":
-    demo.launch(**launch_kwargs())
+    serve(demo)  # demo.launch(...), then the Segment tab's models are loaded in the background

@@ -178,6 +178,11 @@ class ModelCache:
                     self._items.popitem(last=False)
             return segmenter
 
+    @property
+    def max_size(self) -> int:
+        """How many segmenters the cache keeps."""
+        return self._max_size
+
     def __contains__(self, key: str) -> bool:
         with self._lock:
             return key in self._items

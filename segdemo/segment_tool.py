@@ -306,3 +306,27 @@ def confidence_image(confidence: np.ndarray, min_side: int = 256) -> np.ndarray:
     if factor > 1 and max(rgb.shape[:2]) * factor <= 4 * min_side:
         rgb = rgb.repeat(factor, axis=0).repeat(factor, axis=1)
     return rgb
+
+
+def warm_up(keys: list[str] | None = None) -> list[str]:
+    """Load models and run one example scene through the whole Segment path, once.
+
+    A class clicks "Segment" within the same few seconds; without this the first requests also pay
+    for loading the weights and for the imports the drawing needs (matplotlib's colour maps). The
+    app calls it after its page is served, so it does not lengthen the cold start.
+
+    Args:
+        keys: models to load (default: the default model and the shipped ones, up to the cache size).
+
+    Returns:
+        The keys that were loaded.
+    """
+    if keys is None:
+        shipped_keys = [c.key for c in choices() if c.key.startswith("shipped:")]
+        first = default_key()
+        keys = list(dict.fromkeys(([first] if first else []) + shipped_keys))[: CACHE.max_size]
+    image, truth = scene(0)
+    for key in keys:
+        result = run(key, image, truth)
+        present(result, image, 0.5, result.names)
+    return keys

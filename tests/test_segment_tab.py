@@ -274,3 +274,29 @@ def test_legend_colours_cover_both_languages_and_prefer_the_scene_palette():
     for k, (en, zh) in enumerate(zip(classes["names"], classes["names_zh"], strict=True)):
         assert colours[en] == colours[zh] == to_hex(SCENE_PALETTE[k])
     assert "aeroplane" in colours or "airplane" in colours
+
+
+def test_warm_up_loads_the_default_model_first_and_stays_within_the_cache():
+    S.CACHE.clear()
+    keys = S.warm_up()
+    assert keys[0] == S.default_key() and len(keys) == len(set(keys)) <= S.CACHE.max_size
+    assert all(key in S.CACHE for key in keys)
+    assert S.warm_up(["shipped:fastscnn"]) == ["shipped:fastscnn"]
+
+
+def test_png_gallery_writes_lossless_pngs_and_keeps_captions():
+    import gradio as gr
+    from PIL import Image
+
+    from segdemo.ui.common import PngGallery
+
+    rng = np.random.default_rng(0)
+    picture = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    with gr.Blocks():
+        gallery = PngGallery()
+    assert gallery.get_block_name() == "gallery"
+    out = gallery.postprocess([(picture, "noisy"), picture[:, :, 0]]).root
+    assert [item.caption for item in out] == ["noisy", None]
+    assert out[0].image.path.endswith(".png")
+    np.testing.assert_array_equal(np.asarray(Image.open(out[0].image.path)), picture)  # lossless
+    np.testing.assert_array_equal(np.asarray(Image.open(out[1].image.path)), picture[:, :, 0])

@@ -53,3 +53,22 @@ def launch_kwargs() -> dict[str, Any]:
 def queue_kwargs() -> dict[str, Any]:
     """Queue settings (see the README's classroom section for how they were chosen)."""
     return {"default_concurrency_limit": 2, "max_size": 256}
+
+
+def serve(demo: gr.Blocks) -> None:
+    """Launch ``demo`` and block; once the page is served, warm the Segment tab up in the background."""
+    import logging
+    import threading
+
+    from segdemo import segment_tool
+
+    demo.launch(prevent_thread_lock=True, **launch_kwargs())
+
+    def warm() -> None:
+        try:
+            segment_tool.warm_up()
+        except Exception:  # noqa: BLE001 - a failed warm-up only means a slower first request
+            logging.getLogger("segdemo").warning("Segment warm-up failed", exc_info=True)
+
+    threading.Thread(target=warm, name="segdemo-warm-up", daemon=True).start()
+    demo.block_thread()
