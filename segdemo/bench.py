@@ -5,7 +5,10 @@ median CPU latency at 512×512, batch 1, of
 
 * the eager path: ``model.eval()`` under ``torch.no_grad()``, NCHW, BatchNorm unfused;
 * the optimised path: :func:`segdemo.models.fuse.prepare_for_inference` (BatchNorm folded
-  into convolutions, channels-last) under ``torch.inference_mode()``;
+  into convolutions, channels-last) under ``torch.inference_mode()``, valid at any input size
+  (what the app runs);
+* the same traced and frozen with TorchScript for one input shape
+  (:func:`segdemo.models.fuse.freeze_for_shape`), checked against the optimised path's output;
 
 plus torchvision's ``deeplabv3_resnet50`` measured in the same run, interleaved with ours,
 and the ratio ours / torchvision. ``all`` runs every sub-command with its defaults.
@@ -71,6 +74,31 @@ def _runners(model: nn.Module, size: int) -> tuple[Callable[[], Any], Callable[[
     return eager, fast
 
 
+def _frozen_runner(model: nn.Module, size: int, reference: Callable[[], Any]) -> Callable[[], Any] | None:
+    """The TorchScript-frozen forward for ``size``×``size``, or None if it cannot be traced or its
+    logits differ from ``reference()``'s (the optimised path) by more than float rounding."""
+    from segdemo.models.fuse import freeze_for_shape
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, size, size).contiguous(memory_format=torch.channels_last)
+    try:
+        frozen = freeze_for_shape(model, x)
+    except Exception as exc:  # noqa: BLE001 - a model TorchScript cannot trace simply has no such column
+        print(f"  (not traceable: {type(exc).__name__})", file=sys.stderr)
+        return None
+
+    def run() -> Any:
+        with torch.no_grad():
+            return frozen(x)
+
+    expected = reference()
+    got = run()
+    if not torch.allclose(got, expected, rtol=1e-3, atol=1e-3 * float(expected.abs().max().clamp_min(1))):
+        print(f"  (frozen output differs: max {float((got - expected).abs().max()):.2e})", file=sys.stderr)
+        return None
+    return run
+
+
 def _interleaved(runs: list[Callable[[], Any]], warmup: int, repeats: int) -> list[float]:
     """Median ms of each run, alternating them so that load changes hit all alike."""
     for run in runs:
@@ -93,11 +121,12 @@ def _repetitions(variant: str, quick: bool) -> tuple[int, int]:
 
 
 def bench_model(name: str, variant: str, *, quick: bool = False, size: int = SIZE,
-                num_classes: int = NUM_CLASSES) -> dict[str, Any]:
-    """Params, GFLOPs and eager/optimised median latency of one registry entry.
+                num_classes: int = NUM_CLASSES, frozen_path: bool = True) -> dict[str, Any]:
+    """Params, GFLOPs and eager/optimised/frozen median latency of one registry entry.
 
     Returns:
-        ``{"name", "variant", "params", "gflops", "eager_ms", "optimized_ms", "speedup"}``.
+        ``{"name", "variant", "params", "gflops", "eager_ms", "optimized_ms", "speedup", "frozen_ms",
+        "speedup_frozen"}`` (the frozen ones None where TorchScript cannot trace the model).
     """
     from segdemo.models import create_model
     from segdemo.models.complexity import count_gflops, count_params
@@ -106,10 +135,16 @@ def bench_model(name: str, variant: str, *, quick: bool = False, size: int = SIZ
     params = count_params(model)
     gflops = count_gflops(model, (1, 3, size, size))
     warmup, repeats = _repetitions(variant, quick)
-    eager_ms, fast_ms = _interleaved(list(_runners(model, size)), warmup, repeats)
+    eager, fast = _runners(model, size)
+    frozen = _frozen_runner(model, size, fast) if frozen_path else None
+    times = _interleaved([eager, fast] + ([frozen] if frozen else []), warmup, repeats)
+    eager_ms, fast_ms = times[0], times[1]
+    frozen_ms = times[2] if frozen else None
     return {"name": name, "variant": variant, "params": params, "gflops": round(gflops, 3),
             "eager_ms": round(eager_ms, 1), "optimized_ms": round(fast_ms, 1),
-            "speedup": round(eager_ms / fast_ms, 2)}
+            "speedup": round(eager_ms / fast_ms, 2),
+            "frozen_ms": round(frozen_ms, 1) if frozen_ms else None,
+            "speedup_frozen": round(eager_ms / frozen_ms, 2) if frozen_ms else None}
 
 
 def bench_torchvision_parity(*, quick: bool = False, size: int = SIZE) -> dict[str, Any]:
@@ -145,11 +180,14 @@ def bench_torchvision_parity(*, quick: bool = False, size: int = SIZE) -> dict[s
 
 
 def _format_table(rows: list[dict[str, Any]]) -> str:
-    header = f"{'model':<16}{'variant':<9}{'params':>12}{'GFLOPs':>9}{'eager ms':>10}{'opt ms':>9}{'speedup':>9}"
+    header = (f"{'model':<16}{'variant':<9}{'params':>12}{'GFLOPs':>9}{'eager ms':>10}{'opt ms':>9}{'speedup':>9}"
+              f"{'frozen ms':>11}{'speedup':>9}")
     lines = [header, "-" * len(header)]
     for r in rows:
+        frozen = (f"{r['frozen_ms']:>11.1f}{r['speedup_frozen']:>8.2f}x" if r.get("frozen_ms")
+                  else f"{'-':>11}{'-':>9}")
         lines.append(f"{r['name']:<16}{r['variant']:<9}{r['params']:>12,}{r['gflops']:>9.1f}"
-                     f"{r['eager_ms']:>10.1f}{r['optimized_ms']:>9.1f}{r['speedup']:>8.2f}x")
+                     f"{r['eager_ms']:>10.1f}{r['optimized_ms']:>9.1f}{r['speedup']:>8.2f}x{frozen}")
     return "\n".join(lines)
 
 

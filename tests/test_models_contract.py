@@ -89,6 +89,19 @@ def test_optimised_path_gives_the_same_logits(name):
     assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == norms  # the original is untouched
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_frozen_trace_matches_at_its_shape(name):
+    """The benchmark's TorchScript path gives the eager logits at the shape it was traced for."""
+    from segdemo.models.fuse import freeze_for_shape
+
+    model = _model(name).eval()
+    x = torch.randn(1, 3, 45, 61)
+    with torch.no_grad():
+        expected = model(x)
+        got = freeze_for_shape(model, x)(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
 def test_unknown_name_lists_the_valid_names():
     with pytest.raises(ValueError, match="valid names") as info:
         create_model("no_such_net", K)

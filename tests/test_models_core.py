@@ -272,5 +272,6 @@ def test_bench_models_writes_json(tmp_path, capsys):
     (row,) = report["models"]
     assert row["name"] == "unet" and row["variant"] == "small"
     assert row["params"] == count_params(create_model("unet", 21)) and row["gflops"] > 0
-    assert row["eager_ms"] > 0 and row["optimized_ms"] > 0
+    assert row["eager_ms"] > 0 and row["optimized_ms"] > 0 and row["frozen_ms"] > 0
+    assert row["speedup_frozen"] == pytest.approx(row["eager_ms"] / row["frozen_ms"], abs=0.01)
     assert "unet" in capsys.readouterr().out
