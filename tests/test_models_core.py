@@ -197,7 +197,7 @@ def test_pooling_batchnorm_trains_on_a_single_value():
 def test_output_stride_sets_dilations_and_rates(output_stride, rates, dilations, feature):
     assert aspp_rates(output_stride) == rates
     model = create_model("deeplabv3", 2, width=4, layers=(1, 2, 2, 2), output_stride=output_stride,
-                         aspp_channels=8)
+                         aspp_channels=8, rates=[6, 12, 18])
     assert model.classifier[0].rates == rates
     backbone: DilatedResNet = model.backbone
     # last block of layer2/3/4 (the first block of a dilated stage keeps the previous dilation)
@@ -208,22 +208,26 @@ def test_output_stride_sets_dilations_and_rates(output_stride, rates, dilations,
 
 
 @pytest.mark.parametrize("name", ["deeplabv3", "deeplabv3plus"])
-def test_atrous_rates_can_be_set_and_are_checked(name):
-    """Rates are image pixels: a variant trained on small crops can scale them down; same weights."""
-    model = create_model(name, 3, variant="small", rates=[1, 2, 3])
-    aspp = model.classifier[0] if name == "deeplabv3" else model.aspp
-    assert aspp.rates == (1, 2, 3)
-    paper_rates = create_model(name, 3, variant="small")
-    assert model.state_dict().keys() == paper_rates.state_dict().keys()
+def test_small_variants_scale_the_rates_to_their_crops_and_keep_the_weights(name):
+    """Rates are image pixels given at output stride 16: (1, 2, 3) for ~96 px crops, doubled at stride 8."""
+    def rates(model):
+        return (model.classifier[0] if name == "deeplabv3" else model.aspp).rates
+
+    small = create_model(name, 3, variant="small")
+    assert rates(small) == (1, 2, 3)
+    assert rates(create_model(name, 3, variant="small", output_stride=8)) == (2, 4, 6)
+    paper_rates = create_model(name, 3, variant="small", rates=[6, 12, 18])
+    assert rates(paper_rates) == (6, 12, 18)
+    assert small.state_dict().keys() == paper_rates.state_dict().keys()
     with torch.no_grad():
-        assert model.eval()(torch.randn(1, 3, 33, 47)).shape == (1, 3, 33, 47)
+        assert small.eval()(torch.randn(1, 3, 33, 47)).shape == (1, 3, 33, 47)
     for bad in ([1, 2], [0, 2, 3]):
         with pytest.raises(ValueError, match="rates"):
             create_model(name, 3, variant="small", rates=bad)
 
 
 def test_deeplabv3plus_uses_48_low_level_channels_and_rates_of_its_stride():
-    model = create_model("deeplabv3plus", 2, variant="small", output_stride=8)
+    model = create_model("deeplabv3plus", 2, variant="small", output_stride=8, rates=[6, 12, 18])
     assert model.aspp.rates == (12, 24, 36)
     with torch.device("meta"):
         paper = create_model("deeplabv3plus", 21, variant="paper")

@@ -23,15 +23,22 @@ from segdemo.models.layers import PoolingBatchNorm2d, conv_bn_relu
 from segdemo.models.registry import ModelCard, register_model
 
 
-def aspp_rates(output_stride: int) -> tuple[int, int, int]:
-    """ASPP's three atrous rates: (6, 12, 18) at output stride 16, doubled at 8, halved at 32.
+def aspp_rates(output_stride: int, rates: Sequence[int] = (6, 12, 18)) -> tuple[int, int, int]:
+    """ASPP's three atrous rates: ``rates`` at output stride 16 ((6, 12, 18), the paper's), doubled at 8,
+    halved at 32.
 
-    The rates are fixed in *image* pixels: a feature map twice as fine needs twice the rate.
+    The rates are fixed in *image* pixels: a feature map twice as fine needs twice the rate. The paper's
+    rates suit its ~513 px crops; on crops a few times smaller they exceed the feature map, and a 3×3
+    atrous filter whose outer taps all fall in the padding degenerates to a 1×1 filter (Chen et al. 2017,
+    Sec. 3.3), so the small variants scale them down.
     """
     if output_stride not in (8, 16, 32):
         raise ValueError(f"output_stride must be 8, 16 or 32, got {output_stride}")
-    six, twelve, eighteen = (rate * 16 // output_stride for rate in (6, 12, 18))
-    return six, twelve, eighteen
+    rates = tuple(int(r) for r in rates)
+    if len(rates) != 3 or min(rates) < 1 or (output_stride == 32 and any(r % 2 for r in rates)):
+        raise ValueError(f"rates must be three dilation rates >= 1 (even at output stride 32), got {rates}")
+    first, second, third = (rate * 16 // output_stride for rate in rates)
+    return first, second, third
 
 
 class ASPPPooling(nn.Sequential):
@@ -112,15 +119,6 @@ class DeepLabHead(nn.Sequential):
         )
 
 
-def _checked_rates(rates: Sequence[int] | None, output_stride: int) -> tuple[int, int, int]:
-    if rates is None:
-        return aspp_rates(output_stride)
-    rates = tuple(int(r) for r in rates)
-    if len(rates) != 3 or min(rates) < 1:
-        raise ValueError(f"rates must be three dilation rates >= 1, got {rates}")
-    return rates  # type: ignore[return-value]
-
-
 class DeepLabV3(nn.Module):
     """DeepLabV3: a dilated ResNet, ASPP on its last map, bilinear upsampling to the input.
 
@@ -130,19 +128,19 @@ class DeepLabV3(nn.Module):
         layers: ResNet blocks per stage ((3, 4, 6, 3) for ResNet-50).
         output_stride: 8 (torchvision's and the paper's evaluation setting) or 16.
         aspp_channels: channels of ASPP and the head (256).
-        rates: ASPP's atrous rates; default :func:`aspp_rates` of ``output_stride`` (the paper's,
-            for ~513 px crops).
+        rates: ASPP's atrous rates at output stride 16 (see :func:`aspp_rates`; the paper's (6, 12, 18)
+            by default).
 
     Shape:
         ``(N, 3, H, W)`` → ``(N, K, H, W)`` logits.
     """
 
     def __init__(self, num_classes: int, width: int = 64, layers: Sequence[int] = (3, 4, 6, 3),
-                 output_stride: int = 8, aspp_channels: int = 256, rates: Sequence[int] | None = None) -> None:
+                 output_stride: int = 8, aspp_channels: int = 256, rates: Sequence[int] = (6, 12, 18)) -> None:
         super().__init__()
         self.backbone = DilatedResNet(width, layers, output_stride)
-        self.classifier = DeepLabHead(self.backbone.out_channels, num_classes,
-                                      _checked_rates(rates, output_stride), aspp_channels)
+        self.classifier = DeepLabHead(self.backbone.out_channels, num_classes, aspp_rates(output_stride, rates),
+                                      aspp_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.backbone(x)["out"]  # (N, 32w, H/os, W/os)
@@ -164,7 +162,7 @@ class DeepLabV3Plus(nn.Module):
         aspp_channels: channels of ASPP and the decoder (256).
         low_channels: channels of the projected low-level features (48).
         separable: depthwise-separable 3×3 convolutions in ASPP and decoder.
-        rates: ASPP's atrous rates (default: the paper's for ``output_stride``).
+        rates: ASPP's atrous rates at output stride 16 (see :func:`aspp_rates`).
 
     Shape:
         ``(N, 3, H, W)`` → ``(N, K, H, W)`` logits.
@@ -172,10 +170,10 @@ class DeepLabV3Plus(nn.Module):
 
     def __init__(self, num_classes: int, width: int = 64, layers: Sequence[int] = (3, 4, 6, 3),
                  output_stride: int = 16, aspp_channels: int = 256, low_channels: int = 48,
-                 separable: bool = True, rates: Sequence[int] | None = None) -> None:
+                 separable: bool = True, rates: Sequence[int] = (6, 12, 18)) -> None:
         super().__init__()
         self.backbone = DilatedResNet(width, layers, output_stride)
-        self.aspp = ASPP(self.backbone.out_channels, _checked_rates(rates, output_stride), aspp_channels,
+        self.aspp = ASPP(self.backbone.out_channels, aspp_rates(output_stride, rates), aspp_channels,
                          dropout=0.1, separable=separable)
         self.project_low = conv_bn_relu(self.backbone.low_channels, low_channels, 1)
         self.fuse = nn.Sequential(
@@ -194,7 +192,8 @@ class DeepLabV3Plus(nn.Module):
         return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)  # (N, K, H, W)
 
 
-_SMALL_BACKBONE = {"width": 16, "layers": [2, 2, 2, 2], "output_stride": 16, "aspp_channels": 64}
+# Small variants train on ~96 px crops, 5× smaller than the paper's: rates scaled down alike (aspp_rates).
+_SMALL_BACKBONE = {"width": 16, "layers": [2, 2, 2, 2], "output_stride": 16, "aspp_channels": 64, "rates": [1, 2, 3]}
 _R50 = {"width": 64, "layers": [3, 4, 6, 3], "aspp_channels": 256}
 
 
@@ -215,7 +214,7 @@ _R50 = {"width": 64, "layers": [3, 4, 6, 3], "aspp_channels": 256}
     variants={"small": dict(_SMALL_BACKBONE), "paper": {**_R50, "output_stride": 8}},
 ))
 def deeplabv3(num_classes: int, width: int = 64, layers: Sequence[int] = (3, 4, 6, 3), output_stride: int = 8,
-              aspp_channels: int = 256, rates: Sequence[int] | None = None) -> DeepLabV3:
+              aspp_channels: int = 256, rates: Sequence[int] = (6, 12, 18)) -> DeepLabV3:
     """DeepLabV3; the defaults are torchvision's ``deeplabv3_resnet50`` (ResNet-50, output stride 8)."""
     return DeepLabV3(num_classes, width, layers, output_stride, aspp_channels, rates)
 
@@ -239,6 +238,6 @@ def deeplabv3(num_classes: int, width: int = 64, layers: Sequence[int] = (3, 4, 
 ))
 def deeplabv3plus(num_classes: int, width: int = 64, layers: Sequence[int] = (3, 4, 6, 3), output_stride: int = 16,
                   aspp_channels: int = 256, low_channels: int = 48, separable: bool = True,
-                  rates: Sequence[int] | None = None) -> DeepLabV3Plus:
+                  rates: Sequence[int] = (6, 12, 18)) -> DeepLabV3Plus:
     """DeepLabV3+ on a dilated ResNet-50 (output stride 16) by default."""
     return DeepLabV3Plus(num_classes, width, layers, output_stride, aspp_channels, low_channels, separable, rates)
