@@ -232,7 +232,7 @@ def pair_from_model(key: str, scene: int) -> Pair:
     """The ground truth of a synthetic scene and a shipped model's prediction of it."""
     from segdemo import segment_tool
 
-    image, truth = segment_tool.scene(scene)
+    image, truth = segment_tool.scene(scene, segment_tool.choice(key).size)  # at the size the model knows
     pred = segment_tool.run(key, image).segmentation.labels
     return Pair(f"scene_{scene:04d}", truth, pred)
 

@@ -73,6 +73,7 @@ class Choice:
     miou: float | None
     params: int | None
     cached: bool = True
+    size: int | None = None  # side of the synthetic scenes it was trained and validated on
 
 
 def choices(user: str | None = None) -> list[Choice]:
@@ -90,7 +91,8 @@ def choices(user: str | None = None) -> list[Choice]:
             display=dict(info.display),
             trained_on={"en": f"synthetic scenes, {rec.get('size', '?')} px, {rec.get('steps_done', '?')} steps",
                         "zh": f"合成场景，{rec.get('size', '?')} 像素，{rec.get('steps_done', '?')} 步"},
-            miou=card.get("metrics", {}).get("miou"), params=card.get("params")))
+            miou=card.get("metrics", {}).get("miou"), params=card.get("params"),
+            size=card.get("validation", {}).get("size") or rec.get("size")))
     out.sort(key=lambda c: (c.family, c.model))
     if user:
         from segdemo.train_sessions import session_models
@@ -98,7 +100,7 @@ def choices(user: str | None = None) -> list[Choice]:
         for item in session_models(user):
             out.append(Choice(key=item.key, model=item.model, family=get_card(item.model).family,
                               display=item.display, trained_on=SESSION_TRAINED_ON, miou=item.miou,
-                              params=item.params))
+                              params=item.params, size=item.size))
     for key in PRETRAINED:
         info = pretrained_info(key)
         out.append(Choice(key=f"pretrained:{key}", model=info["architecture"], family="pretrained",

@@ -371,6 +371,7 @@ class SessionModel:
     stem: str  # checkpoint path without extension (load with segdemo.checkpoints.load_checkpoint)
     miou: float | None
     params: int | None
+    size: int | None = None  # the side of the scenes it was trained on
 
 
 def session_models(user: str) -> list[SessionModel]:
@@ -386,7 +387,7 @@ def session_models(user: str) -> list[SessionModel]:
         display = {"en": f"Your run {number}: {name['en']} · {run.config.loss}{score}",
                    "zh": f"你的第 {number} 次训练：{name['zh']} · {run.config.loss}{score}"}
         out.append(SessionModel(SESSION_PREFIX + run.id, run.config.model, display, run.stem,
-                                run.best.get("miou"), None))
+                                run.best.get("miou"), None, run.config.size))
     return out
 
 

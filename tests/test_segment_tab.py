@@ -134,6 +134,24 @@ def test_api_compare_mode(client):
 
 
 @needs_shipped
+def test_api_compare_mode_gives_each_model_the_scene_at_its_own_size(client):
+    """Models trained at different sizes each see the scene at the scale they know (mIoU per model)."""
+    from PIL import Image
+
+    by_size = {}
+    for key in SHIPPED:
+        by_size.setdefault(S.choice(key).size, key)
+    if len(by_size) < 2:
+        pytest.skip("all shipped models share one training size")
+    (size_a, key_a), (size_b, key_b) = list(by_size.items())[:2]
+    *_, summary, gallery = _segment(client, model=key_a, compare=[key_b])
+    predictions = gallery[0::2][:2]  # prediction, error map, prediction, error map, truth
+    sizes = [Image.open(item["image"]).size for item in predictions]
+    assert sizes == [(size_a, size_a), (size_b, size_b)]
+    assert all("mIoU" in item["caption"] for item in predictions)
+
+
+@needs_shipped
 @pytest.mark.parametrize("case, message", [
     ("text_named_png", "not an image"),
     ("empty_file", "not an image"),

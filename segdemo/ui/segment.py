@@ -78,9 +78,9 @@ def _pick_example(evt: gr.SelectData):
     return "scene", EXAMPLES[evt.index], gr.update(visible=False)
 
 
-def _read_input(source: str, scene: float, image_path: str | None, lang: str):
-    if source == "scene":
-        image, truth = S.scene(int(scene))
+def _read_input(source: str, scene: float, image_path: str | None, lang: str, size: int | None = None):
+    if source == "scene":  # at the size the model was trained on: objects at the scale it knows
+        image, truth = S.scene(int(scene), size)
         return image, truth
     if not image_path:
         raise gr.Error(t("err.no_input", lang))
@@ -115,13 +115,22 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
     keys = [model] + [k for k in (compare or []) if k != model]
     if len(keys) > S.MAX_COMPARE:
         raise gr.Error(t("segment.too_many", lang, n=S.MAX_COMPARE))
-    image_array, truth = _read_input(source, scene, image, lang)
+    image_array, truth = _read_input(source, scene, image, lang, S.choice(model, user).size)
     for key in keys:  # published weights download once, with a progress bar in the page
         chosen = S.choice(key, user)
         if not chosen.cached:
             desc = t("segment.downloading", lang, name=chosen.display.get(lang, key))
             S.ensure_weights(key, lambda done, total, desc=desc: progress(done / total if total else None, desc=desc))
-    results = [S.run(key, image_array, truth, user) for key in keys]
+    results = [S.run(key, image_array, truth, user)]
+    truths = [truth]
+    for key in keys[1:]:
+        if source == "scene":  # each model on the same scene, drawn at the size it knows
+            other_image, other_truth = _read_input(source, scene, None, lang, S.choice(key, user).size)
+            results.append(S.run(key, other_image, other_truth, user))
+            truths.append(other_truth)
+        else:
+            results.append(S.run(key, image_array, None, user))
+            truths.append(None)
     main = results[0]
     names = main.names_zh if lang == "zh" else main.names
     view = S.present(main, image_array, float(opacity), names)
@@ -136,15 +145,15 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
     if main.miou is not None:
         summary += "  \n" + t("segment.score", lang, miou=f"{main.miou:.3f}")
     gallery = []
-    for r in results if len(results) > 1 or truth is not None else []:
+    for r, r_truth in zip(results, truths, strict=True) if len(results) > 1 or truth is not None else []:
         choice = S.choice(r.key, user)
         caption = t("segment.caption", lang, name=choice.display.get(lang, choice.display["en"]),
                     ms=f"{r.segmentation.timings['forward']:.0f}", params=f"{(choice.params or r.params or 0):,}")
         if r.miou is not None:
             caption += f" · mIoU {r.miou:.3f}"
         gallery.append((colorize(r.segmentation.labels, r.palette), caption))
-        if truth is not None and r.miou is not None:
-            gallery.append((S.error_map(r.segmentation.labels, truth), t("segment.error_caption", lang)))
+        if r_truth is not None and r.miou is not None:
+            gallery.append((S.error_map(r.segmentation.labels, r_truth), t("segment.error_caption", lang)))
     if truth is not None:
         gallery.append((colorize(truth, main.palette), t("segment.truth", lang)))
     return ((image_array, view.overlay), (image_array, annotations),
