@@ -213,7 +213,7 @@ def test_small_variants_scale_the_rates_to_their_crops_and_keep_the_weights(name
     def rates(model):
         return (model.classifier[0] if name == "deeplabv3" else model.aspp).rates
 
-    small = create_model(name, 3, variant="small")
+    small = create_model(name, 3, variant="small", output_stride=16)
     assert rates(small) == (1, 2, 3)
     assert rates(create_model(name, 3, variant="small", output_stride=8)) == (2, 4, 6)
     paper_rates = create_model(name, 3, variant="small", rates=[6, 12, 18])
