@@ -216,7 +216,7 @@ def test_small_variants_scale_the_rates_to_their_crops_and_keep_the_weights(name
     small = create_model(name, 3, variant="small", output_stride=16)
     assert rates(small) == (1, 2, 3)
     assert rates(create_model(name, 3, variant="small", output_stride=8)) == (2, 4, 6)
-    paper_rates = create_model(name, 3, variant="small", rates=[6, 12, 18])
+    paper_rates = create_model(name, 3, variant="small", output_stride=16, rates=[6, 12, 18])
     assert rates(paper_rates) == (6, 12, 18)
     assert small.state_dict().keys() == paper_rates.state_dict().keys()
     with torch.no_grad():
