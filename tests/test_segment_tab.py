@@ -149,6 +149,9 @@ def test_api_compare_mode_gives_each_model_the_scene_at_its_own_size(client):
     sizes = [Image.open(item["image"]).size for item in predictions]
     assert sizes == [(size_a, size_a), (size_b, size_b)]
     assert all("mIoU" in item["caption"] for item in predictions)
+    # the main model first, then the compared one (regression: the main slot once ran the last compared model)
+    assert [item["caption"].split(" · ")[0] for item in predictions] == [
+        S.choice(key_a).display["en"], S.choice(key_b).display["en"]]
 
 
 @needs_shipped

@@ -121,7 +121,7 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
         if not chosen.cached:
             desc = t("segment.downloading", lang, name=chosen.display.get(lang, key))
             S.ensure_weights(key, lambda done, total, desc=desc: progress(done / total if total else None, desc=desc))
-    results = [S.run(key, image_array, truth, user)]
+    results = [S.run(model, image_array, truth, user)]
     truths = [truth]
     for key in keys[1:]:
         if source == "scene":  # each model on the same scene, drawn at the size it knows
