@@ -121,16 +121,12 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
         if not chosen.cached:
             desc = t("segment.downloading", lang, name=chosen.display.get(lang, key))
             S.ensure_weights(key, lambda done, total, desc=desc: progress(done / total if total else None, desc=desc))
-    results = [S.run(model, image_array, truth, user)]
-    truths = [truth]
-    for key in keys[1:]:
-        if source == "scene":  # each model on the same scene, drawn at the size it knows
-            other_image, other_truth = _read_input(source, scene, None, lang, S.choice(key, user).size)
-            results.append(S.run(key, other_image, other_truth, user))
-            truths.append(other_truth)
-        else:
-            results.append(S.run(key, image_array, None, user))
-            truths.append(None)
+    results, truths = [], []
+    for key in keys:  # the chosen model first; on a scene, each model sees it drawn at the size it knows
+        key_image, key_truth = (image_array, truth) if key == model or source != "scene" else \
+            _read_input(source, scene, None, lang, S.choice(key, user).size)
+        results.append(S.run(key, key_image, key_truth, user))
+        truths.append(key_truth)
     main = results[0]
     names = main.names_zh if lang == "zh" else main.names
     view = S.present(main, image_array, float(opacity), names)
