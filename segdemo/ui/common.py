@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import io
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import gradio as gr
+import numpy as np
+from PIL import Image, ImageColor
 
 from segdemo.errors import InputError
 from segdemo.ui.i18n import lang_of, strings, t
@@ -115,11 +118,7 @@ def png_to_cache(image: Any, cache_dir: str, name: str = "image.png", **save: An
     Returns:
         The cached file's path (named by the hash of its bytes, as Gradio does).
     """
-    import io
-
-    import numpy as np
     from gradio import processing_utils
-    from PIL import Image
 
     if isinstance(image, np.ndarray):
         image = Image.fromarray(np.ascontiguousarray(image))
@@ -145,11 +144,9 @@ with _no_stub_files():
         is_template = True  # rendered by the AnnotatedImage front end
 
         def postprocess(self, value: Any) -> Any:
-            import numpy as np
             from gradio import processing_utils
             from gradio.components.annotated_image import AnnotatedImageData, Annotation
             from gradio.data_classes import FileData
-            from PIL import Image
 
             if value is None:
                 return None
@@ -161,8 +158,7 @@ with _no_stub_files():
             sections = []
             for mask, label, *colour in annotations:
                 index = Image.fromarray((np.asarray(mask) > 0).astype(np.uint8), mode="P")
-                colour = (colour[0] if colour else colours.get(label, "#ff0000")).lstrip("#")
-                index.putpalette([0, 0, 0, *(int(colour[i:i + 2], 16) for i in (0, 2, 4))])
+                index.putpalette([0, 0, 0, *ImageColor.getrgb(colour[0] if colour else colours.get(label, "#ff0000"))])
                 path = png_to_cache(index, self.GRADIO_CACHE, "mask.png", transparency=0)
                 sections.append(Annotation(image=FileData(path=path), label=label))
             return AnnotatedImageData(image=FileData(path=base_path), annotations=sections)
@@ -177,13 +173,11 @@ with _no_stub_files():
         is_template = True  # rendered by the Gallery front end
 
         def postprocess(self, value: Any) -> Any:
-            import numpy as np
-
             if value:
-                value = [self._encoded(item, np) for item in value]
+                value = [self._encoded(item) for item in value]
             return super().postprocess(value)
 
-        def _encoded(self, item: Any, np: Any) -> Any:
+        def _encoded(self, item: Any) -> Any:
             media, caption = item if isinstance(item, (tuple, list)) else (item, None)
             if isinstance(media, np.ndarray):
                 media = png_to_cache(media, self.GRADIO_CACHE)
