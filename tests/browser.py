@@ -33,3 +33,13 @@ def goto_tab(page, name: str, lang: str) -> None:
     """Click the tab ``name`` (e.g. ``"segment"``) and wait until its panel shows."""
     page.get_by_role("tab", name=t(f"tab.{name}", lang)).click()
     page.locator(f"#tab-{name}").wait_for(state="visible", timeout=15_000)
+
+
+def settle(page, images: str = "img", timeout: float = 30_000) -> None:
+    """Wait until no output is still pending or generating (Gradio fades those) and every image
+    matching ``images`` has loaded, so that a screenshot shows the finished result."""
+    page.wait_for_function(
+        """(sel) => !document.querySelector('.pending, .generating, .eta-bar, .progress-text')
+            && [...document.querySelectorAll(sel)].every((img) => img.complete && img.naturalWidth > 0)""",
+        arg=images, timeout=timeout)
+    page.wait_for_timeout(200)  # Gradio's 0.15 s fade back from the pending opacity

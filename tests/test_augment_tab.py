@@ -105,7 +105,7 @@ def test_api_explore_one_transform(client):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_augment_tab_in_browser(browser, app_url, screenshot_dir, lang):
-    from browser import goto_tab, open_app
+    from browser import goto_tab, open_app, settle
 
     with open_app(browser, app_url, lang) as (page, errors):
         goto_tab(page, "augment", lang)
@@ -114,6 +114,7 @@ def test_augment_tab_in_browser(browser, app_url, screenshot_dir, lang):
         assert grid.count() >= 8
         summary = page.locator("#augment-summary")
         assert ("seed 7" if lang == "en" else "种子 7") in summary.inner_text()
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"augment-grid-{lang}.png"), full_page=True)
 
         page.locator("#augment-reroll").click()
@@ -123,11 +124,13 @@ def test_augment_tab_in_browser(browser, app_url, screenshot_dir, lang):
             timeout=30_000)
         page.get_by_role("tab", name=t("augment.view.align", lang)).click()
         page.wait_for_function(ALL_LOADED.replace("ID", "augment-align"), timeout=30_000)
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"augment-align-{lang}.png"), full_page=True)
 
         page.get_by_role("tab", name=t("augment.view.explore", lang)).click()
         page.wait_for_function(ALL_LOADED.replace("ID", "augment-explore"), timeout=30_000)
         page.wait_for_selector(".progress-text", state="detached", timeout=30_000)
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"augment-explore-{lang}.png"), full_page=True)
 
         # a preset goes through the switches into the pipeline: "none" leaves every sample untouched
@@ -143,6 +146,7 @@ def test_augment_tab_in_browser(browser, app_url, screenshot_dir, lang):
 
         page.locator("#augment-pipeline").get_by_text(t("augment.pipeline", lang)).click()
         page.get_by_text("Transpose", exact=True).first.wait_for(timeout=10_000)
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"augment-pipeline-{lang}.png"), full_page=True)
         assert not [e for e in errors if "favicon" not in e], errors
 

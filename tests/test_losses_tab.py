@@ -202,12 +202,13 @@ def test_api_curves_and_masks(client):
 # ---------------------------------------------------------------- the tab in Chromium
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_losses_tab_in_browser(browser, app_url, screenshot_dir, lang):
-    from browser import goto_tab, open_app
+    from browser import goto_tab, open_app, settle
     from segdemo.ui.i18n import t
 
     with open_app(browser, app_url, lang) as (page, errors):
         goto_tab(page, "losses", lang)
         page.locator("#losses-focal-plot img").wait_for(timeout=30_000)
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"losses-curves-{lang}.png"), full_page=True)
 
         page.get_by_role("tab", name=t("losses.section.imbalance", lang)).click()
@@ -218,6 +219,7 @@ def test_losses_tab_in_browser(browser, app_url, screenshot_dir, lang):
         share.press("Enter")
         summary.get_by_text("0.083", exact=False).wait_for(timeout=30_000)  # 10 found, 10 missed, 100 alarms
         page.locator("#losses-sim-chart img").wait_for()
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"losses-imbalance-{lang}.png"), full_page=True)
 
         page.get_by_role("tab", name=t("losses.section.masks", lang)).click()
@@ -227,5 +229,6 @@ def test_losses_tab_in_browser(browser, app_url, screenshot_dir, lang):
             box.fill("0")
             box.press("Enter")
         page.locator("#losses-masks-summary").get_by_text("1.000", exact=False).wait_for(timeout=30_000)
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"losses-masks-{lang}.png"), full_page=True)
         assert errors == [], f"console errors in {lang}: {errors}"

@@ -166,11 +166,12 @@ def test_api_scores_a_shipped_model():
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_miou_tab_in_browser(browser, app_url, screenshot_dir, lang):
-    from browser import goto_tab, open_app
+    from browser import goto_tab, open_app, settle
 
     with open_app(browser, app_url, lang) as (page, errors):
         goto_tab(page, "miou", lang)
         page.locator("#miou-heat img").wait_for(timeout=60_000)  # a model's score shows on first open
         assert "mIoU" in page.locator("#miou-summary").inner_text()
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"miou-model-{lang}.png"), full_page=True)
         assert not [e for e in errors if "favicon" not in e]

@@ -43,7 +43,7 @@ def test_api_five_views(client):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_overview_in_browser(browser, app_url, screenshot_dir, lang):
-    from browser import open_app
+    from browser import open_app, settle
 
     with open_app(browser, app_url, lang) as (page, errors):
         page.locator("#overview-tasks img").nth(4).wait_for(timeout=60_000)
@@ -51,5 +51,6 @@ def test_overview_in_browser(browser, app_url, screenshot_dir, lang):
         page.locator("#overview-another").click()
         page.wait_for_function(f"() => document.querySelector('#overview-summary').innerText !== {before!r}",
                                timeout=20_000)
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"overview-tasks-{lang}.png"), full_page=False)
         assert not [e for e in errors if "favicon" not in e]

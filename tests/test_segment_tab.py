@@ -209,7 +209,7 @@ def test_api_offline_pretrained_model_says_it_needs_the_network_once(client, mon
 @needs_shipped
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_segment_tab_in_browser(browser, app_url, screenshot_dir, lang):
-    from browser import goto_tab, open_app
+    from browser import goto_tab, open_app, settle
     from segdemo.ui.i18n import t
 
     with open_app(browser, app_url, lang) as (page, errors):
@@ -223,6 +223,7 @@ def test_segment_tab_in_browser(browser, app_url, screenshot_dir, lang):
         page.locator("#segment-gallery img").first.wait_for(timeout=60_000)
         assert page.locator("#segment-gallery img").count() >= 3
         assert "mIoU" in page.locator("#segment-summary").inner_text()
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"segment-compare-{lang}.png"), full_page=True)
         assert t("segment.run", lang) in page.locator("#segment-run").inner_text()
         assert not [e for e in errors if "favicon" not in e]
@@ -240,7 +241,7 @@ def test_confidence_image_uses_magma_and_enlarges_small_maps():
 
 @needs_shipped
 def test_clicking_an_example_scene_segments_it(browser, app_url, screenshot_dir):
-    from browser import goto_tab, open_app
+    from browser import goto_tab, open_app, settle
     from segdemo.ui.segment import EXAMPLES
 
     with open_app(browser, app_url, "en") as (page, errors):
@@ -250,6 +251,7 @@ def test_clicking_an_example_scene_segments_it(browser, app_url, screenshot_dir)
         page.locator("#segment-summary").filter(has_text="mIoU").wait_for(timeout=60_000)
         slider = page.locator("#tab-segment input[type=number]").first.input_value()
         assert slider == str(EXAMPLES[2])
+        settle(page)
         page.screenshot(path=str(screenshot_dir / "segment-example-en.png"), full_page=False)
         assert not [e for e in errors if "favicon" not in e]
 
