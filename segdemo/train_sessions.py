@@ -331,6 +331,22 @@ def end_session(user: str) -> None:
         _cond.notify_all()
 
 
+def shutdown(timeout: float = 30.0) -> None:
+    """End every session and wait for the training threads (when the server stops).
+
+    A daemon training thread still inside torch when the process exits can abort it
+    ("terminate called without an active exception"), so runs are stopped and joined first.
+    """
+    with _cond:
+        users = list(_runs)
+        threads = [run.thread for runs in _runs.values() for run in runs if run.thread is not None]
+    for user in users:
+        end_session(user)
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def current(user: str) -> Run | None:
     """The user's newest run, or None."""
     with _cond:

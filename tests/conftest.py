@@ -52,7 +52,10 @@ def app_url() -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
+        from segdemo import train_sessions
+
         app.demo.close()
+        train_sessions.shutdown()
 
 
 @pytest.fixture(scope="session")

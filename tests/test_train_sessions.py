@@ -201,6 +201,16 @@ def test_history_is_bounded_and_ending_a_session_stops_its_run(fake, monkeypatch
     assert live.state == "stopped" and T.runs_of("h") == []
 
 
+def test_shutdown_stops_and_joins_every_run(fake, monkeypatch):
+    # A training thread still inside torch when the process exits can abort it (exit code 134).
+    monkeypatch.setattr(T, "MAX_CONCURRENT", 1)
+    runs = [T.start(user, tiny(10_000)[0]) for user in ("s1", "s2")]  # one running, one waiting
+    until(lambda: T.load() == {"running": 1, "waiting": 1, "slots": 1})
+    T.shutdown(timeout=5)
+    assert all(not run.thread.is_alive() and run.state == "stopped" for run in runs)
+    assert T.load()["running"] == 0 and T.runs_of("s1") == []
+
+
 def test_preview_grid_stacks_image_truth_and_prediction(fake):
     config = tiny(3)[0]
     run = T.start("p", config)

@@ -60,7 +60,7 @@ def serve(demo: gr.Blocks) -> None:
     import logging
     import threading
 
-    from segdemo import segment_tool
+    from segdemo import segment_tool, train_sessions
 
     demo.launch(prevent_thread_lock=True, **launch_kwargs())
 
@@ -71,4 +71,7 @@ def serve(demo: gr.Blocks) -> None:
             logging.getLogger("segdemo").warning("Segment warm-up failed", exc_info=True)
 
     threading.Thread(target=warm, name="segdemo-warm-up", daemon=True).start()
-    demo.block_thread()
+    try:
+        demo.block_thread()  # returns on Ctrl-C, after Gradio closed the server
+    finally:
+        train_sessions.shutdown()
