@@ -23,9 +23,13 @@ def _configure() -> None:
     import logging
 
     import matplotlib
+    from matplotlib import font_manager
 
+    # Only the installed families: matplotlib looks every listed family up for every text it lays
+    # out, and the missing ones cost as much as the rest of a heatmap's drawing.
+    installed = {f.name for f in font_manager.fontManager.ttflist}
     matplotlib.rcParams.update({
-        "font.family": FONT_FALLBACK,
+        "font.family": [name for name in FONT_FALLBACK if name in installed or name == "sans-serif"],
         "axes.spines.top": False,
         "axes.spines.right": False,
         "axes.grid": True,

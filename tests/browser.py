@@ -37,9 +37,14 @@ def goto_tab(page, name: str, lang: str) -> None:
 
 def settle(page, images: str = "img", timeout: float = 30_000) -> None:
     """Wait until no output is still pending or generating (Gradio fades those) and every image
-    matching ``images`` has loaded, so that a screenshot shows the finished result."""
+    matching ``images`` inside the window has loaded (galleries load the others lazily), so that a
+    screenshot shows the finished result."""
     page.wait_for_function(
         """(sel) => !document.querySelector('.pending, .generating, .eta-bar, .progress-text')
-            && [...document.querySelectorAll(sel)].every((img) => img.complete && img.naturalWidth > 0)""",
+            && [...document.querySelectorAll(sel)].every((img) => {
+                const box = img.getBoundingClientRect();
+                const shown = box.width > 0 && box.bottom > 0 && box.top < window.innerHeight;
+                return !shown || (img.complete && img.naturalWidth > 0);
+            })""",
         arg=images, timeout=timeout)
     page.wait_for_timeout(200)  # Gradio's 0.15 s fade back from the pending opacity

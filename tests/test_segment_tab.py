@@ -307,19 +307,25 @@ def test_warm_up_loads_the_default_model_first_and_stays_within_the_cache():
     assert S.warm_up(["shipped:fastscnn"]) == ["shipped:fastscnn"]
 
 
-def test_png_gallery_writes_lossless_pngs_and_keeps_captions():
+def test_picture_gallery_keeps_label_maps_lossless_and_sends_photos_as_jpeg():
     import gradio as gr
     from PIL import Image
 
-    from segdemo.ui.common import PngGallery
+    from segdemo.palette import SCENE_PALETTE
+    from segdemo.ui.common import PictureGallery, is_flat
 
     rng = np.random.default_rng(0)
-    picture = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    photo = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    labels = np.asarray(SCENE_PALETTE, np.uint8)[rng.integers(0, 6, (30, 40))]  # six colours
+    assert not is_flat(photo) and is_flat(labels) and is_flat(photo[:, :, 0])  # one channel: ≤ 256 values
+    assert not is_flat(labels, limit=5)
     with gr.Blocks():
-        gallery = PngGallery()
+        gallery = PictureGallery()
     assert gallery.get_block_name() == "gallery"
-    out = gallery.postprocess([(picture, "noisy"), picture[:, :, 0]]).root
-    assert [item.caption for item in out] == ["noisy", None]
-    assert out[0].image.path.endswith(".png")
-    np.testing.assert_array_equal(np.asarray(Image.open(out[0].image.path)), picture)  # lossless
-    np.testing.assert_array_equal(np.asarray(Image.open(out[1].image.path)), picture[:, :, 0])
+    out = gallery.postprocess([(photo, "noisy"), (labels, "labels"), photo[:, :, 0]]).root
+    assert [item.caption for item in out] == ["noisy", "labels", None]
+    assert out[0].image.path.endswith(".jpeg") and out[1].image.path.endswith(".png")
+    sent = np.asarray(Image.open(out[0].image.path)).astype(int)
+    assert np.abs(sent - photo).mean() < 8  # quality 95, no chroma subsampling, on pure noise
+    np.testing.assert_array_equal(np.asarray(Image.open(out[1].image.path)), labels)  # lossless
+    np.testing.assert_array_equal(np.asarray(Image.open(out[2].image.path)), photo[:, :, 0])

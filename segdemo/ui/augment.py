@@ -32,7 +32,7 @@ from segdemo.augment.preview import (
 from segdemo.augment.sources import SCENES, load_source
 from segdemo.errors import InputError
 from segdemo.tempfiles import temp_root
-from segdemo.ui.common import FIGURES_QUEUE, PngGallery, friendly_errors
+from segdemo.ui.common import FIGURES_QUEUE, PictureGallery, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "augment"
@@ -320,14 +320,14 @@ def build() -> None:
             summary = gr.Markdown(elem_id="augment-summary")
             with gr.Tabs():
                 with gr.Tab(i18n("augment.view.grid"), id="augment-grid-tab"):
-                    grid = PngGallery(label=i18n("augment.grid"), columns=2, format="png", object_fit="contain",
+                    grid = PictureGallery(label=i18n("augment.grid"), columns=2, object_fit="contain",
                                       height=640, elem_id="augment-grid", buttons=["fullscreen"])
                     applied = gr.Dataframe(label=i18n("augment.applied"), interactive=False, wrap=True,
                                            max_height=440, column_widths=["90px", "100%"],
                                            elem_id="augment-applied")
                 with gr.Tab(i18n("augment.view.align"), id="augment-align-tab"):
                     gr.Markdown(i18n("augment.align.help"))
-                    align = PngGallery(label=i18n("augment.align"), columns=4, format="png", object_fit="contain",
+                    align = PictureGallery(label=i18n("augment.align"), columns=4, object_fit="contain",
                                        height=640, elem_id="augment-align", buttons=["fullscreen"])
                 with gr.Tab(i18n("augment.view.explore"), id="augment-explore-tab"):
                     gr.Markdown(i18n("augment.explore.help"))
@@ -343,8 +343,8 @@ def build() -> None:
                                                    label=i18n(f"augment.param.{DEFAULTS['explore']}.{p.name}")
                                                    if p else None, min_width=160))
                     explain = gr.Markdown(elem_id="augment-explain")
-                    explore_grid = PngGallery(label=i18n("augment.explore.grid"), columns=2, format="png",
-                                              object_fit="contain", height=640, elem_id="augment-explore")
+                    explore_grid = PictureGallery(label=i18n("augment.explore.grid"), columns=2,
+                                  object_fit="contain", height=640, elem_id="augment-explore")
     with gr.Accordion(i18n("augment.pipeline"), open=False, elem_id="augment-pipeline"):
         gr.Markdown(i18n("augment.pipeline.help"))
         controls = _pipeline_controls()

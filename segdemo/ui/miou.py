@@ -46,7 +46,6 @@ def heatmaps(report: M.Report, lang: str) -> np.ndarray:
                 for j in range(k):
                     ax.text(j, i, fmt.format(data[i, j]), ha="center", va="center", fontsize=7,
                             color="white" if data[i, j] > top / 2 else "black")
-    fig.tight_layout()
     return to_image(fig)
 
 

@@ -10,7 +10,7 @@ import gradio as gr
 from segdemo import tasks
 from segdemo.palette import SCENE_CLASSES
 from segdemo.plotting import to_image
-from segdemo.ui.common import PngGallery, friendly_errors
+from segdemo.ui.common import PictureGallery, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "overview"
@@ -115,7 +115,7 @@ def build() -> None:
                           scale=0, min_width=140)
         another = gr.Button(i18n("overview.another"), scale=0, min_width=160, elem_id="overview-another")
         summary = gr.Markdown(elem_id="overview-summary")
-    gallery = PngGallery(columns=5, height=300, object_fit="contain", show_label=False, elem_id="overview-tasks",
+    gallery = PictureGallery(columns=5, height=300, object_fit="contain", show_label=False, elem_id="overview-tasks",
                          allow_preview=True)
     gr.Markdown(i18n("overview.tasks"))
     with gr.Row():

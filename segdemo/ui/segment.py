@@ -11,7 +11,7 @@ import pandas as pd
 from segdemo import segment_tool as S
 from segdemo.imageio import load_image
 from segdemo.palette import colorize, to_hex
-from segdemo.ui.common import SEGMENT_QUEUE, ClassMasksImage, PngGallery, friendly_errors, upload_image
+from segdemo.ui.common import SEGMENT_QUEUE, ClassMasksImage, PictureGallery, friendly_errors, upload_image
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "segment"
@@ -221,7 +221,7 @@ def build() -> None:
             table = gr.Dataframe(label=i18n("segment.table"), interactive=False,
                                  elem_id="segment-table")
             summary = gr.Markdown(elem_id="segment-summary")
-    gallery = PngGallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery",
+    gallery = PictureGallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery",
                          format="png")
     with gr.Accordion(i18n("segment.guide_title"), open=False):
         gr.Markdown(i18n("segment.guide"))
