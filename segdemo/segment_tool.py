@@ -26,6 +26,8 @@ DEFAULT_SCENE_SIZE = 256
 PRETRAINED = ("deeplabv3_mobilenet_v3_large_voc", "lraspp_mobilenet_v3_large_voc", "fcn_resnet50_voc",
               "deeplabv3_resnet50_voc")
 MAX_COMPARE = 4
+#: Public-domain / CC0 example photographs (sources and terms in the folder's LICENSE.md).
+PHOTOS = Path(__file__).resolve().parent / "assets" / "photos"
 SESSION_TRAINED_ON = {"en": "synthetic scenes, trained by you in the Train tab",
                       "zh": "合成场景，由你在“训练”页训练"}
 
@@ -227,6 +229,24 @@ def scene(index: int, size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     if not 0 <= int(index) < 10_000:
         raise InputError("err.scene_range", "Scene {index} is not in 0..9999.", index=index)
     return _scene(int(index), int(size))
+
+
+def example_photos() -> list[str]:
+    """Names of the shipped example photographs (``"astronaut"``, ``"cat"``, ...), sorted."""
+    return sorted(path.stem for path in PHOTOS.glob("*.jpg"))
+
+
+@functools.lru_cache(maxsize=16)
+def example_photo(name: str) -> np.ndarray:
+    """The shipped photograph ``name`` as a read-only ``(H, W, 3)`` uint8 RGB array."""
+    from PIL import Image
+
+    if name not in example_photos():
+        raise ValueError(f"unknown example photo {name!r}; valid: {', '.join(example_photos())}")
+    with Image.open(PHOTOS / f"{name}.jpg") as image:
+        array = np.asarray(image.convert("RGB"))
+    array.setflags(write=False)
+    return array
 
 
 @functools.lru_cache(maxsize=256)

@@ -256,6 +256,43 @@ def test_clicking_an_example_scene_segments_it(browser, app_url, screenshot_dir)
         assert not [e for e in errors if "favicon" not in e]
 
 
+def test_example_photos_are_shipped_with_their_terms():
+    names = S.example_photos()
+    assert names == ["astronaut", "cat", "coffee", "rocket"]
+    terms = (S.PHOTOS / "LICENSE.md").read_text()
+    for name in names:
+        photo = S.example_photo(name)
+        assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3
+        assert max(photo.shape[:2]) == 384 and not photo.flags.writeable
+        assert f"`{name}.jpg`" in terms
+    with pytest.raises(ValueError, match="astronaut, cat"):
+        S.example_photo("../app")
+
+
+@needs_shipped
+@pytest.mark.parametrize("name", ["astronaut", "cat"])
+def test_api_segments_an_example_photo(client, name):
+    path = S.PHOTOS / f"{name}.jpg"
+    height, width = S.example_photo(name).shape[:2]
+    *_, table, summary, gallery = _segment(client, source="upload", image=path, model=S.default_key())
+    assert f"{width}×{height}" in summary and table["data"] and gallery == []
+
+
+@needs_shipped
+def test_clicking_an_example_photo_segments_it(browser, app_url, screenshot_dir):
+    from browser import goto_tab, open_app, settle
+
+    with open_app(browser, app_url, "zh") as (page, errors):
+        goto_tab(page, "segment", "zh")
+        page.locator("#segment-card h3").wait_for(timeout=30_000)
+        page.locator("#segment-photos .thumbnail-item").nth(1).click()  # the cat
+        page.locator("#segment-summary").filter(has_text="384×255").wait_for(timeout=60_000)
+        assert page.locator("#segment-gallery img").count() == 0  # no ground truth for a photo
+        settle(page)
+        page.screenshot(path=str(screenshot_dir / "segment-photo-zh.png"), full_page=True)
+        assert not [e for e in errors if "favicon" not in e]
+
+
 def test_shipped_keys_are_names_not_paths():
     """Regression: "shipped:<name>" was joined to the folder as a path, so "../" or an absolute path could
     point the loader anywhere (it still needed a valid card and weights)."""

@@ -78,6 +78,11 @@ def _pick_example(evt: gr.SelectData):
     return "scene", EXAMPLES[evt.index], gr.update(visible=False)
 
 
+def _pick_photo(evt: gr.SelectData):
+    """A click on an example photo: it becomes the uploaded image (then it is segmented)."""
+    return "upload", gr.update(), gr.update(value=S.example_photo(S.example_photos()[evt.index]), visible=True)
+
+
 def _read_input(source: str, scene: float, image_path: str | None, lang: str, size: int | None = None):
     if source == "scene":  # at the size the model was trained on: objects at the scale it knows
         image, truth = S.scene(int(scene), size)
@@ -192,6 +197,9 @@ def build() -> None:
             examples = gr.Gallery([(S.scene(i)[0], f"{i}") for i in EXAMPLES], columns=4, rows=2,
                                   height=310, allow_preview=False, object_fit="cover", label=i18n("segment.examples"),
                                   elem_id="segment-examples")
+            photos = gr.Gallery([S.example_photo(name) for name in S.example_photos()],
+                                columns=4, rows=1, height=140, allow_preview=False, object_fit="cover",
+                                label=i18n("segment.photos"), elem_id="segment-photos")
             image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
                              visible=False, height=260)
             options = model_dropdown_choices("en")  # relabelled in the reader's language on load
@@ -232,6 +240,8 @@ def build() -> None:
     outputs = [slider, annotated, confidence, table, summary, gallery]
     run.click(segment, inputs=inputs, outputs=outputs, api_name="segment", **SEGMENT_QUEUE)
     examples.select(_pick_example, outputs=[source, scene, image], api_visibility="private").then(
+        segment, inputs=inputs, outputs=outputs, api_visibility="private", **SEGMENT_QUEUE)
+    photos.select(_pick_photo, outputs=[source, scene, image], api_visibility="private").then(
         segment, inputs=inputs, outputs=outputs, api_visibility="private", **SEGMENT_QUEUE)
     model.change(show_card, inputs=model, outputs=card, api_visibility="private")
     gr.context.Context.root_block.load(refresh, inputs=[model, compare], outputs=[model, compare, card],

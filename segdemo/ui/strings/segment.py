@@ -14,6 +14,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "segment.source_upload": ("My image (upload, webcam, clipboard)", "我的图像（上传、摄像头、剪贴板）"),
     "segment.scene": ("Scene number", "场景编号"),
     "segment.examples": ("Example scenes: click one to segment it", "示例场景：点击一个即可分割"),
+    "segment.photos": ("Real photos (public domain / CC0)", "真实照片（公有领域 / CC0）"),
     "segment.image": ("Your image", "你的图像"),
     "segment.model": ("Model", "模型"),
     "segment.compare": ("Compare with (up to 3 more)", "与之比较（最多再选 3 个）"),
