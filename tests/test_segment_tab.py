@@ -293,6 +293,21 @@ def test_clicking_an_example_photo_segments_it(browser, app_url, screenshot_dir)
         assert not [e for e in errors if "favicon" not in e]
 
 
+@needs_shipped
+def test_picker_groups_shipped_models_by_family_and_names_unobvious_families():
+    from segdemo.ui.segment import model_dropdown_choices
+
+    shipped = [c for c in S.choices() if c.key.startswith("shipped:")]
+    families = [c.family for c in shipped]
+    assert families == sorted(families)  # one block per family
+    for lang, prefix in (("en", "Real-time · Fast-SCNN"), ("zh", "实时 · Fast-SCNN")):
+        labels = dict((key, label) for label, key in model_dropdown_choices(lang))
+        if "shipped:fastscnn" in labels:
+            assert labels["shipped:fastscnn"].startswith(prefix)
+        if "shipped:fcn8s" in labels:
+            assert labels["shipped:fcn8s"].startswith("FCN-8s")  # the name says the family already
+
+
 def test_shipped_keys_are_names_not_paths():
     """Regression: "shipped:<name>" was joined to the folder as a path, so "../" or an absolute path could
     point the loader anywhere (it still needed a valid card and weights)."""

@@ -13,6 +13,7 @@ from segdemo.imageio import load_image
 from segdemo.palette import colorize, to_hex
 from segdemo.ui.common import SEGMENT_QUEUE, ClassMasksImage, PictureGallery, friendly_errors, upload_image
 from segdemo.ui.i18n import i18n, lang_of, t
+from segdemo.ui.strings.segment import STRINGS
 
 NAME = "segment"
 SCENES = 100
@@ -25,8 +26,11 @@ def _label(choice: S.Choice, lang: str) -> str:
     name = choice.display.get(lang, choice.display["en"])
     if choice.key.startswith(S.SESSION_PREFIX):
         return name  # "Your run 2: U-Net · dice · mIoU 0.41" already
-    if choice.key.startswith("shipped:"):
+    if choice.key.startswith("shipped:"):  # sorted by family; named where the model's name does not say it
         score = f" · mIoU {choice.miou:.2f}" if choice.miou is not None else ""
+        if not name.startswith(choice.family):  # "Real-time · Fast-SCNN", but not "FCN · FCN-8s"
+            key = f"segment.family.{choice.family}"
+            name = f"{t(key, lang) if key in STRINGS else choice.family} · {name}"
         return t("segment.choice_shipped", lang, name=name, score=score)
     return t("segment.choice_pretrained", lang, name=name,
              state=t("segment.cached" if choice.cached else "segment.download", lang))

@@ -26,6 +26,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "segment.table": ("Classes present (pixel share %)", "出现的类别（像素占比 %）"),
     "segment.gallery": ("Compare: prediction, error map (green right, red wrong), truth",
                         "比较：预测、错误图（绿色正确，红色错误）、真值"),
+    "segment.family.Real-time": ("Real-time", "实时"),
+    "segment.family.Transformer": ("Transformer", "Transformer"),
     "segment.choice_shipped": ("{name} · shipped{score}", "{name} · 随附权重{score}"),
     "segment.choice_pretrained": ("{name} · VOC pretrained ({state})", "{name} · VOC 预训练（{state}）"),
     "segment.cached": ("ready offline", "可离线使用"),
