@@ -12,7 +12,7 @@ import torch
 from segdemo import segment_tool as S
 from segdemo.checkpoints import save_checkpoint
 from segdemo.inference import ModelCache, Segmenter
-from segdemo.models import create_model
+from segdemo.models import create_model, list_models
 from segdemo.palette import scene_classes
 from segdemo.training import NORMALIZATION
 
@@ -291,6 +291,15 @@ def test_clicking_an_example_photo_segments_it(browser, app_url, screenshot_dir)
         settle(page)
         page.screenshot(path=str(screenshot_dir / "segment-photo-zh.png"), full_page=True)
         assert not [e for e in errors if "favicon" not in e]
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_family_of_the_registry_has_a_name_in_both_languages(name):
+    from segdemo.models.registry import get_card
+    from segdemo.ui.i18n import t
+
+    family = get_card(name).family
+    assert t(f"segment.family.{family}", "en") and t(f"segment.family.{family}", "zh")
 
 
 @needs_shipped

@@ -344,7 +344,7 @@ def build() -> None:
                                                    if p else None, min_width=160))
                     explain = gr.Markdown(elem_id="augment-explain")
                     explore_grid = PictureGallery(label=i18n("augment.explore.grid"), columns=2,
-                                  object_fit="contain", height=640, elem_id="augment-explore")
+                                                  object_fit="contain", height=640, elem_id="augment-explore")
     with gr.Accordion(i18n("augment.pipeline"), open=False, elem_id="augment-pipeline"):
         gr.Markdown(i18n("augment.pipeline.help"))
         controls = _pipeline_controls()

@@ -116,7 +116,7 @@ def build() -> None:
         another = gr.Button(i18n("overview.another"), scale=0, min_width=160, elem_id="overview-another")
         summary = gr.Markdown(elem_id="overview-summary")
     gallery = PictureGallery(columns=5, height=300, object_fit="contain", show_label=False, elem_id="overview-tasks",
-                         allow_preview=True)
+                             allow_preview=True)
     gr.Markdown(i18n("overview.tasks"))
     with gr.Row():
         with gr.Column():

@@ -13,7 +13,6 @@ from segdemo.imageio import load_image
 from segdemo.palette import colorize, to_hex
 from segdemo.ui.common import SEGMENT_QUEUE, ClassMasksImage, PictureGallery, friendly_errors, upload_image
 from segdemo.ui.i18n import i18n, lang_of, t
-from segdemo.ui.strings.segment import STRINGS
 
 NAME = "segment"
 SCENES = 100
@@ -29,8 +28,7 @@ def _label(choice: S.Choice, lang: str) -> str:
     if choice.key.startswith("shipped:"):  # sorted by family; named where the model's name does not say it
         score = f" · mIoU {choice.miou:.2f}" if choice.miou is not None else ""
         if not name.startswith(choice.family):  # "Real-time · Fast-SCNN", but not "FCN · FCN-8s"
-            key = f"segment.family.{choice.family}"
-            name = f"{t(key, lang) if key in STRINGS else choice.family} · {name}"
+            name = f"{t(f'segment.family.{choice.family}', lang)} · {name}"
         return t("segment.choice_shipped", lang, name=name, score=score)
     return t("segment.choice_pretrained", lang, name=name,
              state=t("segment.cached" if choice.cached else "segment.download", lang))
@@ -233,8 +231,7 @@ def build() -> None:
             table = gr.Dataframe(label=i18n("segment.table"), interactive=False,
                                  elem_id="segment-table")
             summary = gr.Markdown(elem_id="segment-summary")
-    gallery = PictureGallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery",
-                         format="png")
+    gallery = PictureGallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery")
     with gr.Accordion(i18n("segment.guide_title"), open=False):
         gr.Markdown(i18n("segment.guide"))
 
