@@ -4,10 +4,11 @@
 median CPU latency at 512×512, batch 1, of
 
 * the eager path: ``model.eval()`` under ``torch.no_grad()``, NCHW, BatchNorm unfused;
-* the optimised path: :func:`segdemo.models.fuse.prepare_for_inference` (BatchNorm folded
-  into convolutions, channels-last) under ``torch.inference_mode()``, valid at any input size
-  (what the app runs);
-* the same traced and frozen with TorchScript for one input shape
+* the optimised path in float32: :func:`segdemo.models.fuse.prepare_for_inference` (BatchNorm
+  folded into convolutions, channels-last) under ``torch.inference_mode()``, valid at any size;
+* the optimised path as the app runs it: the same in :func:`segdemo.models.fuse.inference_dtype`
+  (bfloat16 on CPUs with native bfloat16, else float32; ``SEGDEMO_PRECISION`` overrides);
+* that traced and frozen with TorchScript for one input shape
   (:func:`segdemo.models.fuse.freeze_for_shape`), checked against the optimised path's output;
 
 plus torchvision's ``deeplabv3_resnet50`` measured in the same run, interleaved with ours,
@@ -53,34 +54,41 @@ def median_latency_ms(run: Callable[[], Any], warmup: int, repeats: int) -> floa
     return statistics.median(times)
 
 
-def _runners(model: nn.Module, size: int) -> tuple[Callable[[], Any], Callable[[], Any]]:
-    """(eager, optimised) zero-argument forward passes of ``model`` on a random image."""
+def _runners(model: nn.Module, size: int, dtypes: tuple[torch.dtype, ...] = (torch.float32,)
+             ) -> list[Callable[[], Any]]:
+    """Zero-argument forward passes of ``model`` on one random image: eager, then the optimised path
+    in each of ``dtypes``."""
     from segdemo.models.fuse import prepare_for_inference
 
     torch.manual_seed(0)
     x = torch.randn(1, 3, size, size)
     eager_model = model.eval()
-    fast_model = prepare_for_inference(model)
-    x_fast = x.contiguous(memory_format=torch.channels_last)
 
     def eager() -> Any:
         with torch.no_grad():
             return eager_model(x)
 
-    def fast() -> Any:
-        with torch.inference_mode():
-            return fast_model(x_fast)
+    def optimised(dtype: torch.dtype) -> Callable[[], Any]:
+        fast_model = prepare_for_inference(model, dtype=dtype)
+        x_fast = x.to(dtype).contiguous(memory_format=torch.channels_last)
 
-    return eager, fast
+        def fast() -> Any:
+            with torch.inference_mode():
+                return fast_model(x_fast)
+
+        return fast
+
+    return [eager] + [optimised(dtype) for dtype in dtypes]
 
 
-def _frozen_runner(model: nn.Module, size: int, reference: Callable[[], Any]) -> Callable[[], Any] | None:
-    """The TorchScript-frozen forward for ``size``×``size``, or None if it cannot be traced or its
-    logits differ from ``reference()``'s (the optimised path) by more than float rounding."""
+def _frozen_runner(model: nn.Module, size: int, reference: Callable[[], Any],
+                   dtype: torch.dtype = torch.float32) -> Callable[[], Any] | None:
+    """The TorchScript-frozen forward for ``size``×``size`` in ``dtype``, or None if it cannot be traced
+    or its logits differ from ``reference()``'s (the optimised path in ``dtype``) by more than rounding."""
     from segdemo.models.fuse import freeze_for_shape
 
     torch.manual_seed(0)
-    x = torch.randn(1, 3, size, size).contiguous(memory_format=torch.channels_last)
+    x = torch.randn(1, 3, size, size).to(dtype).contiguous(memory_format=torch.channels_last)
     try:
         frozen = freeze_for_shape(model, x)
     except Exception as exc:  # noqa: BLE001 - a model TorchScript cannot trace simply has no such column
@@ -91,9 +99,10 @@ def _frozen_runner(model: nn.Module, size: int, reference: Callable[[], Any]) ->
         with torch.no_grad():
             return frozen(x)
 
-    expected = reference()
-    got = run()
-    if not torch.allclose(got, expected, rtol=1e-3, atol=1e-3 * float(expected.abs().max().clamp_min(1))):
+    expected, got = reference().float(), run().float()
+    # fused kernels round differently; in bfloat16 (8-bit mantissa) that is ~1 % of the logits' range
+    tolerance = 1e-3 if dtype == torch.float32 else 3e-2
+    if not torch.allclose(got, expected, rtol=tolerance, atol=tolerance * float(expected.abs().max().clamp_min(1))):
         print(f"  (frozen output differs: max {float((got - expected).abs().max()):.2e})", file=sys.stderr)
         return None
     return run
@@ -125,24 +134,30 @@ def bench_model(name: str, variant: str, *, quick: bool = False, size: int = SIZ
     """Params, GFLOPs and eager/optimised/frozen median latency of one registry entry.
 
     Returns:
-        ``{"name", "variant", "params", "gflops", "eager_ms", "optimized_ms", "speedup", "frozen_ms",
-        "speedup_frozen"}`` (the frozen ones None where TorchScript cannot trace the model).
+        ``{"name", "variant", "params", "gflops", "eager_ms", "optimized_fp32_ms", "precision",
+        "optimized_ms", "speedup", "frozen_ms", "speedup_frozen"}``: ``optimized_ms`` and
+        ``frozen_ms`` in the app's ``precision``; the frozen ones None where TorchScript cannot
+        trace the model.
     """
     from segdemo.models import create_model
     from segdemo.models.complexity import count_gflops, count_params
+    from segdemo.models.fuse import inference_dtype
 
     model = create_model(name, num_classes, variant=variant).eval()
     params = count_params(model)
     gflops = count_gflops(model, (1, 3, size, size))
     warmup, repeats = _repetitions(variant, quick)
-    eager, fast = _runners(model, size)
-    frozen = _frozen_runner(model, size, fast) if frozen_path else None
-    times = _interleaved([eager, fast] + ([frozen] if frozen else []), warmup, repeats)
-    eager_ms, fast_ms = times[0], times[1]
-    frozen_ms = times[2] if frozen else None
+    dtype = inference_dtype()
+    runs = _runners(model, size, (torch.float32,) if dtype == torch.float32 else (torch.float32, dtype))
+    app_path = runs[-1]
+    frozen = _frozen_runner(model, size, app_path, dtype) if frozen_path else None
+    times = _interleaved(runs + ([frozen] if frozen else []), warmup, repeats)
+    eager_ms, fp32_ms, fast_ms = times[0], times[1], times[len(runs) - 1]
+    frozen_ms = times[-1] if frozen else None
     return {"name": name, "variant": variant, "params": params, "gflops": round(gflops, 3),
-            "eager_ms": round(eager_ms, 1), "optimized_ms": round(fast_ms, 1),
-            "speedup": round(eager_ms / fast_ms, 2),
+            "eager_ms": round(eager_ms, 1), "optimized_fp32_ms": round(fp32_ms, 1),
+            "precision": "bf16" if dtype == torch.bfloat16 else "fp32",
+            "optimized_ms": round(fast_ms, 1), "speedup": round(eager_ms / fast_ms, 2),
             "frozen_ms": round(frozen_ms, 1) if frozen_ms else None,
             "speedup_frozen": round(eager_ms / frozen_ms, 2) if frozen_ms else None}
 
@@ -169,7 +184,7 @@ def bench_torchvision_parity(*, quick: bool = False, size: int = SIZE) -> dict[s
     theirs = _Out(deeplabv3_resnet50(weights=None, weights_backbone=None, num_classes=NUM_CLASSES)).eval()
     warmup, repeats = (1, 3) if quick else (1, 7)
     ours_eager, ours_fast = _runners(ours, size)
-    theirs_eager, theirs_fast = _runners(theirs, size)
+    theirs_eager, theirs_fast = _runners(theirs, size)  # float32 both: the same arithmetic, compared
     times = _interleaved([ours_eager, theirs_eager, ours_fast, theirs_fast], warmup, repeats)
     result = {"model": "deeplabv3 (paper) vs torchvision deeplabv3_resnet50",
               "ours_eager_ms": times[0], "torchvision_eager_ms": times[1],
@@ -180,14 +195,15 @@ def bench_torchvision_parity(*, quick: bool = False, size: int = SIZE) -> dict[s
 
 
 def _format_table(rows: list[dict[str, Any]]) -> str:
-    header = (f"{'model':<16}{'variant':<9}{'params':>12}{'GFLOPs':>9}{'eager ms':>10}{'opt ms':>9}{'speedup':>9}"
-              f"{'frozen ms':>11}{'speedup':>9}")
+    header = (f"{'model':<16}{'variant':<9}{'params':>12}{'GFLOPs':>9}{'eager ms':>10}{'fp32 opt':>10}"
+              f"{'opt ms':>9}{'':<6}{'speedup':>8}{'frozen ms':>11}{'speedup':>9}")
     lines = [header, "-" * len(header)]
     for r in rows:
         frozen = (f"{r['frozen_ms']:>11.1f}{r['speedup_frozen']:>8.2f}x" if r.get("frozen_ms")
                   else f"{'-':>11}{'-':>9}")
         lines.append(f"{r['name']:<16}{r['variant']:<9}{r['params']:>12,}{r['gflops']:>9.1f}"
-                     f"{r['eager_ms']:>10.1f}{r['optimized_ms']:>9.1f}{r['speedup']:>8.2f}x{frozen}")
+                     f"{r['eager_ms']:>10.1f}{r['optimized_fp32_ms']:>10.1f}{r['optimized_ms']:>9.1f}"
+                     f" {r['precision']:<5}{r['speedup']:>7.2f}x{frozen}")
     return "\n".join(lines)
 
 
@@ -201,6 +217,7 @@ def add_models_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_models(args: argparse.Namespace) -> int:
     from segdemo.models import get_card, list_models
+    from segdemo.models.fuse import native_bf16
 
     names = [n for n in args.only.split(",") if n] or list_models()
     wanted = {v for v in args.variants.split(",") if v}
@@ -224,7 +241,7 @@ def run_models(args: argparse.Namespace) -> int:
     report = {
         "meta": {"date": datetime.now(UTC).isoformat(timespec="seconds"), "torch": torch.__version__,
                  "threads": torch.get_num_threads(), "machine": platform.machine(),
-                 "processor": platform.processor(), "size": SIZE, "batch": 1, "num_classes": NUM_CLASSES,
+                 "processor": platform.processor(), "native_bf16": native_bf16(), "size": SIZE, "batch": 1, "num_classes": NUM_CLASSES,
                  "quick": args.quick,
                  "gflops_convention": "1 multiply-add = 2 FLOPs (torch.utils.flop_counter)"},
         "models": rows,

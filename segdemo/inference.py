@@ -50,6 +50,7 @@ class Segmentation:
         confidence: ``(H, W)`` float32, the max softmax probability (1 = sure).
         timings: milliseconds of ``preprocess``, ``forward`` and ``postprocess``.
         device: where the forward pass ran.
+        precision: what the forward pass computed in, ``"fp32"`` or ``"bf16"``.
         logits: ``(K, H, W)`` float32 logits at the image's size, kept for :attr:`entropy`.
     """
 
@@ -57,6 +58,7 @@ class Segmentation:
     confidence: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
+    precision: str = "fp32"
     logits: torch.Tensor | None = field(default=None, repr=False)
 
     @functools.cached_property
@@ -80,7 +82,9 @@ class Segmenter:
     """A model in eval mode plus what it needs to read an image (normalisation, classes).
 
     Args:
-        model: any zoo model (``(N,3,H,W)`` → logits ``(N,K,H,W)``).
+        model: any zoo model (``(N,3,H,W)`` → logits ``(N,K,H,W)``), float32 or, from
+            :func:`segdemo.models.fuse.prepare_for_inference`, bfloat16: inputs are given in the
+            dtype of its weights and the logits are read back as float32.
         normalization: ``{"mean": [3 floats], "std": [3 floats]}`` applied to RGB in [0, 1].
         card: the checkpoint card (classes, palette, metrics), kept for the UI.
         channels_last: run convolutions in NHWC, faster on CPUs.
@@ -91,6 +95,7 @@ class Segmenter:
         self.device = torch.device(device)
         self.channels_last = channels_last
         self.model = model.eval().to(self.device)
+        self.dtype = next((p.dtype for p in self.model.parameters() if p.is_floating_point()), torch.float32)
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.mean = torch.tensor(normalization["mean"], device=self.device).view(1, 3, 1, 1)
@@ -101,7 +106,7 @@ class Segmenter:
         self.card = card or {}
 
     def preprocess(self, image: np.ndarray) -> torch.Tensor:
-        """``(H, W, 3)`` uint8 RGB → normalised ``(1, 3, H', W')`` with ``min(H', W') >= 32``."""
+        """``(H, W, 3)`` uint8 RGB → normalised ``(1, 3, H', W')`` in the model's dtype, ``min(H', W') >= 32``."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
         # An (H, W, 3) buffer seen as (1, 3, H, W) already has channels-last strides: no reordering.
@@ -116,7 +121,7 @@ class Segmenter:
             scale = MIN_SIDE / min(height, width)
             size = (max(MIN_SIDE, math.ceil(height * scale)), max(MIN_SIDE, math.ceil(width * scale)))
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False).contiguous(memory_format=layout)
-        return x.mul_(self._scale).sub_(self._shift)
+        return x.mul_(self._scale).sub_(self._shift).to(self.dtype)
 
     @torch.inference_mode()
     def __call__(self, image: np.ndarray) -> Segmentation:
@@ -137,6 +142,7 @@ class Segmenter:
             labels=labels.cpu().numpy().astype(np.int64, copy=False),
             confidence=confidence.cpu().numpy(),
             device=str(self.device),
+            precision="bf16" if self.dtype == torch.bfloat16 else "fp32",
             logits=logits,
         )
         t3 = time.perf_counter()

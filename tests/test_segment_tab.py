@@ -48,6 +48,30 @@ def test_confidence_and_entropy_by_hand():
     assert np.allclose(out.entropy, expected, atol=1e-6)
 
 
+def test_segmenter_runs_a_bfloat16_model_and_reads_float32_back():
+    from segdemo.models.fuse import prepare_for_inference
+
+    torch.manual_seed(0)
+    model = create_model("unet", 3, init_features=4).eval()
+    fp32 = Segmenter(prepare_for_inference(model), NORMALIZATION)
+    bf16 = Segmenter(prepare_for_inference(model, dtype=torch.bfloat16), NORMALIZATION)
+    image = np.random.default_rng(0).integers(0, 255, (37, 52, 3), dtype=np.uint8)
+    a, b = fp32(image), bf16(image)
+    assert (a.precision, b.precision) == ("fp32", "bf16")
+    assert bf16.preprocess(image).dtype == torch.bfloat16
+    assert b.labels.shape == (37, 52) and b.confidence.dtype == np.float32 and b.logits.dtype == torch.float32
+    assert np.abs(a.confidence - b.confidence).max() < 0.05
+
+
+def test_precision_setting_reaches_the_tab(monkeypatch):
+    """``SEGDEMO_PRECISION=fp32`` turns the bfloat16 path off; the timing line says which one ran."""
+    key = SHIPPED[0]
+    for setting, expected in (("fp32", "fp32"), ("bf16", "bf16")):
+        monkeypatch.setenv("SEGDEMO_PRECISION", setting)
+        monkeypatch.setattr(S, "CACHE", type(S.CACHE)(S._load, max_size=1))
+        assert S.run(key, S.scene(0)[0]).segmentation.precision == expected
+
+
 def test_model_cache_builds_once_under_concurrency():
     calls = []
 

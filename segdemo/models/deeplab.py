@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from segdemo.models.backbones import DilatedResNet
-from segdemo.models.layers import PoolingBatchNorm2d, conv_bn_relu
+from segdemo.models.layers import PoolingBatchNorm2d, conv_bn_relu, upsample_logits
 from segdemo.models.registry import ModelCard, register_model
 
 
@@ -145,7 +145,7 @@ class DeepLabV3(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.backbone(x)["out"]  # (N, 32w, H/os, W/os)
         logits = self.classifier(features)  # (N, K, H/os, W/os)
-        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)  # (N, K, H, W)
+        return upsample_logits(logits, x.shape[-2:])  # (N, K, H, W)
 
 
 class DeepLabV3Plus(nn.Module):
@@ -189,7 +189,7 @@ class DeepLabV3Plus(nn.Module):
         context = F.interpolate(context, size=low.shape[-2:], mode="bilinear", align_corners=False)  # (N,A,H/4,W/4)
         fused = self.fuse(torch.cat((context, low), dim=1))  # (N, A, H/4, W/4)
         logits = self.classifier(fused)  # (N, K, H/4, W/4)
-        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)  # (N, K, H, W)
+        return upsample_logits(logits, x.shape[-2:])  # (N, K, H, W)
 
 
 # Small variants train on ~96 px crops, 5× smaller than the paper's: rates scaled down alike (aspp_rates).

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segdemo.models.layers import PoolingBatchNorm2d
+from segdemo.models.layers import PoolingBatchNorm2d, upsample_logits
 from segdemo.models.registry import ModelCard, register_model
 
 
@@ -144,7 +144,7 @@ class FastSCNN(nn.Module):
         context = self.global_feature_extractor(shared)  # (N, 128w, H/32, W/32)
         fused = self.feature_fusion(shared, context)  # (N, 128w, H/8, W/8)
         logits = self.classifier(fused)  # (N, K, H/8, W/8)
-        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)  # (N, K, H, W)
+        return upsample_logits(logits, x.shape[-2:])  # (N, K, H, W)
 
 
 @register_model(ModelCard(

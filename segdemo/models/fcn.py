@@ -80,7 +80,7 @@ class FCN(nn.Module):
             score = crop_to(self.upscore2(score), pool4.shape[-2:]) + self.score_pool4(pool4)  # (N,K,H/16,W/16)
         if self.stride == 8:
             score = crop_to(self.upscore_pool4(score), pool3.shape[-2:]) + self.score_pool3(pool3)  # (N,K,H/8,W/8)
-        return crop_to(self.upscore(score), x.shape[-2:])  # (N, K, H, W)
+        return crop_to(self.upscore(score), x.shape[-2:]).float()  # (N, K, H, W), float32 as upsample_logits
 
 
 _PAPER = ("Fully Convolutional Networks for Semantic Segmentation", 2015, "https://arxiv.org/abs/1411.4038")

@@ -1,13 +1,18 @@
-"""The optimised inference path: BatchNorm folded into convolutions, channels-last memory.
+"""The optimised inference path: BatchNorm folded into convolutions, channels-last memory, bfloat16.
 
 In eval mode a BatchNorm is a fixed per-channel affine map, so it can be folded into the
 weights and bias of the convolution before it: one pass over the feature map instead of
-two. Channels-last (NHWC) lets oneDNN run convolutions without reordering memory.
+two. Channels-last (NHWC) lets oneDNN run convolutions without reordering memory. On CPUs
+with native bfloat16 arithmetic (AVX512-BF16 or AMX) oneDNN runs convolutions on 16-bit
+floats at up to twice the fp32 rate and with half the memory traffic; the shipped models'
+val mIoU moves by less than 0.001 (``tests/test_shipped_checkpoints.py``).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import os
 
 import torch
 from torch import nn
@@ -54,20 +59,55 @@ def fuse_conv_bn(model: nn.Module) -> int:
     return fused
 
 
-def prepare_for_inference(model: nn.Module, *, channels_last: bool = True, fuse: bool = True) -> nn.Module:
+#: Values of ``SEGDEMO_PRECISION`` / ``inference_dtype(precision)``.
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@functools.cache
+def native_bf16() -> bool:
+    """Whether this CPU does bfloat16 arithmetic in hardware (AVX512-BF16 or AMX).
+
+    Without it oneDNN emulates bfloat16 and is slower than fp32, so ``"auto"`` keeps fp32.
+    """
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, so looked up defensively
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
+def inference_dtype(precision: str | None = None) -> torch.dtype:
+    """The dtype the optimised path runs in.
+
+    Args:
+        precision: ``"auto"`` (bfloat16 where :func:`native_bf16`, else float32), ``"fp32"`` or
+            ``"bf16"``; ``None`` reads ``SEGDEMO_PRECISION`` (default ``"auto"``).
+
+    Raises:
+        ValueError: for any other value.
+    """
+    value = (os.environ.get("SEGDEMO_PRECISION", "auto") if precision is None else precision).strip().lower()
+    if value not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {value!r}")
+    if value == "auto":
+        value = "bf16" if native_bf16() else "fp32"
+    return torch.bfloat16 if value == "bf16" else torch.float32
+
+
+def prepare_for_inference(model: nn.Module, *, channels_last: bool = True, fuse: bool = True,
+                          dtype: torch.dtype = torch.float32) -> nn.Module:
     """A copy of ``model`` ready for fast CPU inference; ``model`` itself is untouched.
 
-    The copy is in eval mode, with BatchNorms folded (``fuse``) and weights in channels-last
-    memory (``channels_last``). Call it under ``torch.inference_mode()`` and give it inputs
-    made ``contiguous(memory_format=torch.channels_last)``; the outputs equal the original
-    model's up to float rounding.
+    The copy is in eval mode, with BatchNorms folded (``fuse``, in float32 before any cast),
+    weights in channels-last memory (``channels_last``) and in ``dtype``. Call it under
+    ``torch.inference_mode()`` with inputs in ``dtype`` made
+    ``contiguous(memory_format=torch.channels_last)``; in float32 the outputs equal the original
+    model's up to float rounding, in bfloat16 to about 3 significant digits.
     """
     fast = copy.deepcopy(model).eval()
     if fuse:
         fuse_conv_bn(fast)
     if channels_last:
         fast = fast.to(memory_format=torch.channels_last)
-    return fast
+    return fast.to(dtype)
 
 
 def freeze_for_shape(model: nn.Module, example: torch.Tensor) -> torch.jit.ScriptModule:
@@ -81,14 +121,15 @@ def freeze_for_shape(model: nn.Module, example: torch.Tensor) -> torch.jit.Scrip
 
     Args:
         model: a model in eval mode.
-        example: an input of the shape the frozen module will get, e.g. ``(1, 3, 512, 512)``.
+        example: an input of the shape and dtype the frozen module will get, e.g. ``(1, 3, 512, 512)``
+            float32 or bfloat16 (the weights are cast to it).
 
     Returns:
         A frozen ``ScriptModule``; call it under ``torch.no_grad()`` with channels-last inputs.
     """
     import warnings
 
-    fast = prepare_for_inference(model)
+    fast = prepare_for_inference(model, dtype=example.dtype)
     example = example.contiguous(memory_format=torch.channels_last)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TracerWarnings about sizes: exactly what "one shape" means

@@ -49,6 +49,24 @@ def bilinear_kernel(channels: int, factor: int) -> torch.Tensor:
     return weight
 
 
+def upsample_logits(logits: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
+    """Class scores bilinearly resized to the input's ``size``, always in float32.
+
+    The last op of most models and the largest map they write (``K·H·W`` values). Reading back
+    float32 whatever the weights' dtype keeps the zoo's output contract (float32 logits) for
+    the bfloat16 inference path, and is faster there: PyTorch's CPU bilinear kernel for bfloat16
+    took 6–8 ms for 6–21 classes at 512×512 against 1.2–5.8 ms in float32 (2 threads).
+
+    Args:
+        logits: ``(N, K, h, w)`` scores.
+        size: the output ``(H, W)``.
+
+    Returns:
+        ``(N, K, H, W)`` float32, aligned like ``F.interpolate(..., align_corners=False)``.
+    """
+    return F.interpolate(logits.float(), size=size, mode="bilinear", align_corners=False)
+
+
 class BilinearUpsample(nn.ConvTranspose2d):
     """A learnable ×``factor`` upsampling initialised to bilinear interpolation (FCN).
 

@@ -11,9 +11,9 @@ unchanged (:mod:`segdemo.models.pretrained`). Torchvision is imported only when 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from segdemo.models.layers import upsample_logits
 from segdemo.models.registry import ModelCard, register_model
 
 BACKBONES = ("large", "small")
@@ -77,7 +77,7 @@ class LRASPPMobileNetV3(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.backbone(x)  # {"low": (N, C_l, H/8, W/8), "high": (N, C_h, H/16, W/16)}
         logits = self.classifier(features)  # (N, K, H/8, W/8)
-        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)  # (N, K, H, W)
+        return upsample_logits(logits, x.shape[-2:])  # (N, K, H, W)
 
 
 @register_model(ModelCard(

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from segdemo.models.layers import upsample_logits
 from segdemo.models.registry import ModelCard, register_model
 
 
@@ -243,7 +244,7 @@ class SegFormer(nn.Module):
         features = self.encoder(x)  # (N, C_i, H/4, W/4) ... (N, C_i, H/32, W/32)
         fused = self.decode(features)  # (N, D, H/4, W/4)
         logits = self.linear_pred(self.dropout(fused))  # (N, K, H/4, W/4)
-        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)  # (N, K, H, W)
+        return upsample_logits(logits, x.shape[-2:])  # (N, K, H, W)
 
 
 def _init_weights(module: nn.Module) -> None:

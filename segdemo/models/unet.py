@@ -87,7 +87,7 @@ class UNet(nn.Module):
         dec3 = self.decoder3(self._up(self.upconv3, dec4, enc3))  # (N, 4f, H/4, W/4)
         dec2 = self.decoder2(self._up(self.upconv2, dec3, enc2))  # (N, 2f, H/2, W/2)
         dec1 = self.decoder1(self._up(self.upconv1, dec2, enc1))  # (N, f, H, W)
-        return self.conv(dec1)  # (N, K, H, W)
+        return self.conv(dec1).float()  # (N, K, H, W), float32 as upsample_logits
 
 
 @register_model(ModelCard(

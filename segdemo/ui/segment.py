@@ -144,6 +144,7 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
     tm = main.segmentation.timings
     summary = t("segment.timing", lang, pre=f"{tm['preprocess']:.1f}", fwd=f"{tm['forward']:.1f}",
                 post=f"{tm['postprocess']:.1f}", device=main.segmentation.device,
+                precision=main.segmentation.precision,
                 h=image_array.shape[0], w=image_array.shape[1])
     if main.miou is not None:
         summary += "  \n" + t("segment.score", lang, miou=f"{main.miou:.3f}")

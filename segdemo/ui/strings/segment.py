@@ -57,8 +57,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "segment.bad_opacity": ("Opacity must be between 0 and 1.", "不透明度必须在 0 到 1 之间。"),
     "segment.too_many": ("Compare at most {n} models at once.", "一次最多比较 {n} 个模型。"),
     "segment.timing": (
-        "**Time** preprocess {pre} ms · forward {fwd} ms · postprocess {post} ms on **{device}** · image {w}×{h}",
-        "**耗时** 预处理 {pre} 毫秒 · 前向 {fwd} 毫秒 · 后处理 {post} 毫秒，设备 **{device}** · 图像 {w}×{h}",
+        "**Time** preprocess {pre} ms · forward {fwd} ms · postprocess {post} ms on **{device}** ({precision}) · image {w}×{h}",
+        "**耗时** 预处理 {pre} 毫秒 · 前向 {fwd} 毫秒 · 后处理 {post} 毫秒，设备 **{device}**（{precision}）· 图像 {w}×{h}",
     ),
     "segment.score": ("**mIoU against the ground truth**: {miou}", "**与真值相比的 mIoU**：{miou}"),
     "segment.caption": ("{name} · {ms} ms · {params} params", "{name} · {ms} 毫秒 · {params} 参数"),
