@@ -96,6 +96,9 @@ def open_image(source: Source) -> Image.Image:
     return img
 
 
+_ORIENTATION = 0x0112  # the EXIF tag ImageOps.exif_transpose acts on (values 2..8)
+
+
 def _high_bit_depth_to_uint8(arr: np.ndarray) -> np.ndarray:
     # 16-bit photos use the full 0..65535 range; map it linearly to 0..255.
     if arr.dtype.kind == "f":
@@ -113,7 +116,8 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
     """
     if getattr(img, "n_frames", 1) > 1:
         img.seek(0)
-    img = ImageOps.exif_transpose(img)
+    if img.getexif().get(_ORIENTATION, 1) in range(2, 9):  # else exif_transpose only copies the image
+        img = ImageOps.exif_transpose(img)
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         gray = _high_bit_depth_to_uint8(np.asarray(img))
         return np.repeat(gray[..., None], 3, axis=2)
@@ -123,7 +127,9 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
-    return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+    if img.mode != "RGB":  # converting an RGB image would copy it for nothing (~1.5 ms at 512×512)
+        img = img.convert("RGB")
+    return np.array(img, dtype=np.uint8)
 
 
 def load_image(source: Source, *, max_side: int | None = None) -> LoadedImage:

@@ -41,6 +41,47 @@ def configure_threads() -> int:
     return threads
 
 
+#: glibc ``mallopt`` parameters (``<malloc.h>``) and the values :func:`configure_allocator` sets.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD = 32 * 2**20  # glibc's maximum on 64-bit systems
+_TRIM_THRESHOLD = 256 * 2**20
+
+
+@functools.cache
+def configure_allocator() -> bool:
+    """Let glibc keep freed memory for the next request instead of returning it to the system.
+
+    A Segment request allocates ~16 MB of short-lived buffers (the normalised image, logits,
+    probabilities, pictures). With glibc's defaults, blocks that size are ``mmap``-ed and, when
+    freed, unmapped or trimmed, so every request faulted in ~4,200 fresh zeroed pages
+    (a Fast-SCNN request: ~4–8 ms, as long as its forward pass). Raising the mmap and trim
+    thresholds makes them reusable heap memory: 0 page faults per request after the first.
+    The process keeps up to 256 MB of freed memory for reuse.
+
+    Returns:
+        Whether the thresholds were set (False on a C library other than glibc).
+    """
+    return set_malloc_thresholds(_MMAP_THRESHOLD, _TRIM_THRESHOLD)
+
+
+def set_malloc_thresholds(mmap_threshold: int, trim_threshold: int) -> bool:
+    """glibc's ``mallopt(M_MMAP_THRESHOLD)`` and ``mallopt(M_TRIM_THRESHOLD)``, in bytes.
+
+    Returns:
+        Whether both were set (False on a C library other than glibc).
+    """
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+
+
 @dataclass
 class Segmentation:
     """The result of segmenting one image, at the image's own size.
@@ -76,6 +117,32 @@ class Segmentation:
         if num_classes > 1:
             entropy = entropy / math.log(num_classes)
         return entropy.cpu().numpy()
+
+
+def labels_and_confidence(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The arg-max class and the max softmax probability of every pixel.
+
+    Args:
+        logits: ``(K, H, W)`` float scores.
+
+    Returns:
+        ``labels`` ``(H, W)`` int64, the first class with the highest score (as ``torch.argmax``),
+        and ``confidence`` ``(H, W)`` float, ``max_k softmax(l)_k = 1 / sum_k exp(l_k - l_max)``.
+    """
+    if logits.ndim != 3 or logits.shape[0] < 1:
+        raise ValueError(f"expected (K, H, W) logits, got shape {tuple(logits.shape)}")
+    num_classes = logits.shape[0]
+    # torch.max/argmax over the class dimension (not the innermost) is not vectorised on CPU: 3 ms
+    # for 6 classes at 512×512, 30 ms for argmax. amax and amin are: the first class whose score
+    # equals the max is the smallest of "k, or k + K where l_k < l_max" (1 ms). x - y == 0 exactly
+    # when x == y, so the differences serve both the test and the exponentials.
+    delta = logits - logits.amax(dim=0)  # (K, H, W), <= 0, 0 at the max
+    small = torch.uint8 if num_classes <= 128 else torch.int32  # k + K must fit
+    index = torch.arange(num_classes, dtype=small, device=logits.device).view(-1, 1, 1)
+    labels = (index + (delta != 0).to(small) * num_classes).amin(dim=0)  # (H, W)
+    labels = labels.clamp_(max=num_classes - 1).long()  # NaN scores (a diverged model) give class K-1
+    confidence = delta.exp_().sum(dim=0).reciprocal_()  # (H, W)
+    return labels, confidence
 
 
 class Segmenter:
@@ -134,12 +201,10 @@ class Segmenter:
         height, width = image.shape[:2]
         if logits.shape[-2:] != (height, width):
             logits = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)
-        logits = logits[0].float()  # (K, H, W)
-        top, labels = logits.max(dim=0)  # (H, W) each
-        # max softmax probability = 1 / sum_k exp(l_k - l_max): one exp pass, no full softmax
-        confidence = (logits - top).exp_().sum(0).reciprocal_()
+        logits = logits[0].float().contiguous()  # (K, H, W); channels-last halves the speed of the reductions
+        labels, confidence = labels_and_confidence(logits)
         result = Segmentation(
-            labels=labels.cpu().numpy().astype(np.int64, copy=False),
+            labels=labels.cpu().numpy(),
             confidence=confidence.cpu().numpy(),
             device=str(self.device),
             precision="bf16" if self.dtype == torch.bfloat16 else "fp32",

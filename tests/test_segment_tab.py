@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import threading
 from pathlib import Path
 
@@ -70,6 +71,60 @@ def test_precision_setting_reaches_the_tab(monkeypatch):
         monkeypatch.setenv("SEGDEMO_PRECISION", setting)
         monkeypatch.setattr(S, "CACHE", type(S.CACHE)(S._load, max_size=1))
         assert S.run(key, S.scene(0)[0]).segmentation.precision == expected
+
+
+@pytest.mark.parametrize("num_classes", [1, 2, 6, 21, 129, 300])
+def test_labels_and_confidence_agree_with_torch(num_classes):
+    from segdemo.inference import labels_and_confidence
+
+    torch.manual_seed(num_classes)
+    logits = torch.randn(num_classes, 33, 47) * 4
+    logits[:, 0, :5] = 1.5  # ties: the first class wins, as torch.argmax
+    labels, confidence = labels_and_confidence(logits)
+    assert labels.dtype == torch.int64 and torch.equal(labels, logits.argmax(0))
+    torch.testing.assert_close(confidence, logits.softmax(0).amax(0))
+    assert (labels[0, :5] == 0).all() and torch.allclose(confidence[0, :5], torch.tensor(1 / num_classes))
+
+
+def test_labels_and_confidence_by_hand_and_bad_shapes():
+    from segdemo.inference import labels_and_confidence
+
+    logits = torch.tensor([[[0.0, 2.0]], [[np.log(3.0), 2.0]], [[-1e9, 5.0]]])  # (3, 1, 2)
+    labels, confidence = labels_and_confidence(logits)
+    assert labels.tolist() == [[1, 2]]
+    # pixel 0: softmax(0, ln 3, -inf) = (1/4, 3/4, 0); pixel 1: (e^2, e^2, e^5) / sum
+    expected = [0.75, np.exp(5) / (2 * np.exp(2) + np.exp(5))]
+    assert np.allclose(confidence.numpy()[0], expected)
+    with pytest.raises(ValueError, match="K, H, W"):
+        labels_and_confidence(torch.zeros(2, 3))
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_tuned_allocator_stops_the_page_faults_of_every_request():
+    """With glibc's default thresholds each 512×512 request maps fresh zeroed pages for its buffers
+    and gives them back; with the app's, the second request reuses the first one's memory."""
+    import resource
+
+    from segdemo.inference import _MMAP_THRESHOLD, _TRIM_THRESHOLD, configure_allocator, set_malloc_thresholds
+
+    segmenter = _segmenter(6)
+    image = np.random.default_rng(0).integers(0, 255, (512, 512, 3), dtype=np.uint8)
+
+    def faults_per_request() -> float:
+        for _ in range(3):
+            segmenter(image)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(5):
+            segmenter(image)
+        return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
+
+    try:
+        assert set_malloc_thresholds(128 * 1024, 128 * 1024)  # glibc's defaults
+        default = faults_per_request()
+    finally:
+        assert configure_allocator() and set_malloc_thresholds(_MMAP_THRESHOLD, _TRIM_THRESHOLD)
+    tuned = faults_per_request()
+    assert default > 1000 and tuned < default / 10, (default, tuned)
 
 
 def test_model_cache_builds_once_under_concurrency():
