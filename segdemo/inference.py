@@ -61,15 +61,6 @@ def configure_allocator() -> bool:
     Returns:
         Whether the thresholds were set (False on a C library other than glibc).
     """
-    return set_malloc_thresholds(_MMAP_THRESHOLD, _TRIM_THRESHOLD)
-
-
-def set_malloc_thresholds(mmap_threshold: int, trim_threshold: int) -> bool:
-    """glibc's ``mallopt(M_MMAP_THRESHOLD)`` and ``mallopt(M_TRIM_THRESHOLD)``, in bytes.
-
-    Returns:
-        Whether both were set (False on a C library other than glibc).
-    """
     import ctypes
     import platform
 
@@ -79,7 +70,7 @@ def set_malloc_thresholds(mmap_threshold: int, trim_threshold: int) -> bool:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
 
 
 @dataclass
