@@ -51,12 +51,13 @@ _TRIM_THRESHOLD = 256 * 2**20
 def configure_allocator() -> bool:
     """Let glibc keep freed memory for the next request instead of returning it to the system.
 
-    A Segment request allocates ~16 MB of short-lived buffers (the normalised image, logits,
-    probabilities, pictures). With glibc's defaults, blocks that size are ``mmap``-ed and, when
-    freed, unmapped or trimmed, so every request faulted in ~4,200 fresh zeroed pages
-    (a Fast-SCNN request: ~4–8 ms, as long as its forward pass). Raising the mmap and trim
-    thresholds makes them reusable heap memory: 0 page faults per request after the first.
-    The process keeps up to 256 MB of freed memory for reuse.
+    A Segment request allocates tens of MB of short-lived buffers (decoded image, normalised
+    input, logits, probabilities, pictures). With glibc's defaults, blocks that size are
+    ``mmap``-ed and, when freed, unmapped or trimmed, so every request faulted in fresh zeroed
+    pages: with Fast-SCNN ~4,200 for the model call and ~13,000 (53 MB) for the whole handler,
+    milliseconds of a request whose forward pass takes ~10 ms. Raising the mmap and trim thresholds
+    makes them reusable heap memory: ~0 page faults per request after the first, in worker threads
+    too. The process keeps up to 256 MB of freed memory for reuse.
 
     Returns:
         Whether the thresholds were set (False on a C library other than glibc).
