@@ -1,7 +1,9 @@
 """Benchmark: the shipped checkpoints as the README's table (params, GFLOPs, latency, val mIoU, pixel acc).
 
 Params and validation metrics come from each checkpoint's card (written by the training run that made
-it); GFLOPs from the registry's measurement; latency is measured now (512×512, batch 1, optimised path).
+it); GFLOPs from the registry's measurement; latency is measured now (512×512, batch 1, the app's
+optimised path and precision). Then each checkpoint's val mIoU is measured again on its card's whole
+held-out set, in float32 and in the precision the app runs (bfloat16 where the CPU has it).
 """
 
 from __future__ import annotations
@@ -33,10 +35,50 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                      "pixel_accuracy": round(card["metrics"]["pixel_accuracy"], 4),
                      "steps": rec.get("steps_done"), "train_s": rec.get("train_seconds"),
                      "size": card["validation"]["size"], "val_n": card["validation"]["n"]})
-    print("| model | params | GFLOPs (512²) | latency ms (512²) | val mIoU | pixel acc | steps | train s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    _precision_check(rows, quick)
+    precision = rows[0]["precision"] if rows else "fp32"
+    print(f"| model | params | GFLOPs (512²) | latency ms (512²) | val mIoU | {precision} val mIoU | pixel acc | steps "
+          "| train s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['model']} | {r['params']:,} | {r['gflops_512']:.2f} | {r['latency_ms_512']:.1f} | "
-              f"{r['val_miou']:.3f} | {r['pixel_accuracy']:.3f} | {r['steps']} | {r['train_s']:.0f} |")
+              f"{r['val_miou']:.3f} | {r['miou_app']:.3f} | {r['pixel_accuracy']:.3f} | {r['steps']} | "
+              f"{r['train_s']:.0f} |")
     return rows
 
+
+
+class _CastInput(torch.nn.Module):
+    """Feeds a model its weights' dtype (what :class:`segdemo.inference.Segmenter` does for the app)."""
+
+    def __init__(self, model: torch.nn.Module, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.model, self.dtype = model, dtype
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x.to(self.dtype))
+
+
+def _precision_check(rows: list[dict[str, Any]], quick: bool) -> None:
+    """Add ``miou_fp32`` and ``miou_app`` (the app's precision) on each card's held-out set to ``rows``."""
+    from segdemo import segment_tool as S
+    from segdemo.checkpoints import load_checkpoint
+    from segdemo.data import SynthScenes
+    from segdemo.models.fuse import inference_dtype, prepare_for_inference
+    from segdemo.training import evaluate
+
+    dtype = inference_dtype()
+    cards = {card["model"]: card for card in S.shipped()}
+    for row in rows:
+        card = cards[row["name"]]
+        model = load_checkpoint(card["stem"]).model
+        validation = card["validation"]
+        scenes = SynthScenes(32 if quick else validation["n"], size=validation["size"], seed=validation["seed"])
+        loader = torch.utils.data.DataLoader(scenes, batch_size=50)
+        with torch.inference_mode():
+            for key, kind in (("miou_fp32", torch.float32), ("miou_app", dtype)):
+                fast = _CastInput(prepare_for_inference(model, dtype=kind), kind).eval()
+                row[key] = round(evaluate(fast, loader, card["num_classes"], torch.device("cpu"))["miou"], 4)
+        row["precision"] = "bf16" if dtype == torch.bfloat16 else "fp32"
+        print(f"{row['model']:28s} val mIoU fp32 {row['miou_fp32']:.4f}  {row['precision']} {row['miou_app']:.4f}  "
+              f"({row['miou_app'] - row['miou_fp32']:+.4f}, {len(scenes)} scenes)")
