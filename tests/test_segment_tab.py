@@ -377,7 +377,8 @@ def test_clicking_an_example_photo_segments_it(browser, app_url, screenshot_dir)
         page.locator("#segment-card h3").wait_for(timeout=30_000)
         page.locator("#segment-photos .thumbnail-item").nth(1).click()  # the cat
         page.locator("#segment-summary").filter(has_text="384×255").wait_for(timeout=60_000)
-        assert page.locator("#segment-gallery img").count() == 0  # no ground truth for a photo
+        # one model and no ground truth: nothing to compare, so no empty compare box either
+        assert page.locator("#segment-gallery img").count() == 0 and page.locator("#segment-gallery").is_hidden()
         settle(page)
         page.screenshot(path=str(screenshot_dir / "segment-photo-zh.png"), full_page=True)
         assert not [e for e in errors if "favicon" not in e]
@@ -480,3 +481,15 @@ def test_picture_gallery_keeps_label_maps_lossless_and_sends_photos_as_jpeg():
     assert np.abs(sent - photo).mean() < 8  # quality 95, no chroma subsampling, on pure noise
     np.testing.assert_array_equal(np.asarray(Image.open(out[1].image.path)), labels)  # lossless
     np.testing.assert_array_equal(np.asarray(Image.open(out[2].image.path)), photo[:, :, 0])
+
+
+@pytest.mark.parametrize(("source", "compare", "shown"), [
+    ("scene", [], True),  # the ground truth is always there to compare with
+    ("upload", [], False),
+    ("upload", ["shipped:unet"], False),  # the same model again adds nothing
+    ("upload", ["shipped:unet", "shipped:fcn8s"], True),
+])
+def test_compare_gallery_is_shown_only_when_segment_fills_it(source, compare, shown):
+    from segdemo.ui.segment import _gallery_visibility
+
+    assert _gallery_visibility(source, "shipped:unet", compare)["visible"] is shown

@@ -164,6 +164,12 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
             view.confidence, table, summary, gallery)
 
 
+def _gallery_visibility(source: str, model: str | None, compare: list[str] | None):
+    """Show the compare gallery only when :func:`segment` fills it: a scene (its ground truth) or
+    more than one model; an upload segmented by one model would leave an empty box."""
+    return gr.update(visible=source == "scene" or any(k != model for k in compare or []))
+
+
 def _user(request: gr.Request | None) -> str | None:
     return request.session_hash if request is not None else None
 
@@ -232,7 +238,9 @@ def build() -> None:
             table = gr.Dataframe(label=i18n("segment.table"), interactive=False,
                                  elem_id="segment-table")
             summary = gr.Markdown(elem_id="segment-summary")
-    gallery = PictureGallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery")
+    # shown when there is something to compare: several models, or a scene's ground truth
+    gallery = PictureGallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery",
+                             visible=False)
     with gr.Accordion(i18n("segment.guide_title"), open=False):
         gr.Markdown(i18n("segment.guide"))
 
@@ -240,11 +248,13 @@ def build() -> None:
                   outputs=[scene, image], api_visibility="private")
     inputs = [source, scene, image, model, compare, opacity]
     outputs = [slider, annotated, confidence, table, summary, gallery]
-    run.click(segment, inputs=inputs, outputs=outputs, api_name="segment", **SEGMENT_QUEUE)
+    shown = {"fn": _gallery_visibility, "inputs": [source, model, compare], "outputs": gallery,
+             "api_visibility": "private", "queue": False}
+    run.click(segment, inputs=inputs, outputs=outputs, api_name="segment", **SEGMENT_QUEUE).success(**shown)
     examples.select(_pick_example, outputs=[source, scene, image], api_visibility="private").then(
-        segment, inputs=inputs, outputs=outputs, api_visibility="private", **SEGMENT_QUEUE)
+        segment, inputs=inputs, outputs=outputs, api_visibility="private", **SEGMENT_QUEUE).success(**shown)
     photos.select(_pick_photo, outputs=[source, scene, image], api_visibility="private").then(
-        segment, inputs=inputs, outputs=outputs, api_visibility="private", **SEGMENT_QUEUE)
+        segment, inputs=inputs, outputs=outputs, api_visibility="private", **SEGMENT_QUEUE).success(**shown)
     model.change(show_card, inputs=model, outputs=card, api_visibility="private")
     gr.context.Context.root_block.load(refresh, inputs=[model, compare], outputs=[model, compare, card],
                                        api_visibility="private")
