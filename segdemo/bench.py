@@ -241,8 +241,8 @@ def run_models(args: argparse.Namespace) -> int:
     report = {
         "meta": {"date": datetime.now(UTC).isoformat(timespec="seconds"), "torch": torch.__version__,
                  "threads": torch.get_num_threads(), "machine": platform.machine(),
-                 "processor": platform.processor(), "native_bf16": native_bf16(), "size": SIZE, "batch": 1, "num_classes": NUM_CLASSES,
-                 "quick": args.quick,
+                 "processor": platform.processor(), "native_bf16": native_bf16(), "size": SIZE, "batch": 1,
+                 "num_classes": NUM_CLASSES, "quick": args.quick,
                  "gflops_convention": "1 multiply-add = 2 FLOPs (torch.utils.flop_counter)"},
         "models": rows,
         "torchvision_deeplabv3_resnet50": parity,

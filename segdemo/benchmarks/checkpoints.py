@@ -34,8 +34,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                      "val_miou": round(card["metrics"]["miou"], 4),
                      "pixel_accuracy": round(card["metrics"]["pixel_accuracy"], 4),
                      "steps": rec.get("steps_done"), "train_s": rec.get("train_seconds"),
-                     "size": card["validation"]["size"], "val_n": card["validation"]["n"]})
-    _precision_check(rows, quick)
+                     "size": card["validation"]["size"], "val_n": card["validation"]["n"],
+                     **_val_miou_in_both_precisions(card, quick)})
     precision = rows[0]["precision"] if rows else "fp32"
     print(f"| model | params | GFLOPs (512²) | latency ms (512²) | val mIoU | {precision} val mIoU | pixel acc | steps "
           "| train s |")
@@ -45,7 +45,6 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
               f"{r['val_miou']:.3f} | {r['miou_app']:.3f} | {r['pixel_accuracy']:.3f} | {r['steps']} | "
               f"{r['train_s']:.0f} |")
     return rows
-
 
 
 class _CastInput(torch.nn.Module):
@@ -59,26 +58,24 @@ class _CastInput(torch.nn.Module):
         return self.model(x.to(self.dtype))
 
 
-def _precision_check(rows: list[dict[str, Any]], quick: bool) -> None:
-    """Add ``miou_fp32`` and ``miou_app`` (the app's precision) on each card's held-out set to ``rows``."""
-    from segdemo import segment_tool as S
+def _val_miou_in_both_precisions(card: dict[str, Any], quick: bool) -> dict[str, Any]:
+    """``{"miou_fp32", "miou_app", "precision"}``: ``card``'s model on its held-out set (32 scenes if
+    ``quick``) in float32 and in the precision the app runs."""
     from segdemo.checkpoints import load_checkpoint
     from segdemo.data import SynthScenes
     from segdemo.models.fuse import inference_dtype, prepare_for_inference
     from segdemo.training import evaluate
 
     dtype = inference_dtype()
-    cards = {card["model"]: card for card in S.shipped()}
-    for row in rows:
-        card = cards[row["name"]]
-        model = load_checkpoint(card["stem"]).model
-        validation = card["validation"]
-        scenes = SynthScenes(32 if quick else validation["n"], size=validation["size"], seed=validation["seed"])
-        loader = torch.utils.data.DataLoader(scenes, batch_size=50)
-        with torch.inference_mode():
-            for key, kind in (("miou_fp32", torch.float32), ("miou_app", dtype)):
-                fast = _CastInput(prepare_for_inference(model, dtype=kind), kind).eval()
-                row[key] = round(evaluate(fast, loader, card["num_classes"], torch.device("cpu"))["miou"], 4)
-        row["precision"] = "bf16" if dtype == torch.bfloat16 else "fp32"
-        print(f"{row['model']:28s} val mIoU fp32 {row['miou_fp32']:.4f}  {row['precision']} {row['miou_app']:.4f}  "
-              f"({row['miou_app'] - row['miou_fp32']:+.4f}, {len(scenes)} scenes)")
+    model = load_checkpoint(card["stem"]).model
+    validation = card["validation"]
+    scenes = SynthScenes(32 if quick else validation["n"], size=validation["size"], seed=validation["seed"])
+    loader = torch.utils.data.DataLoader(scenes, batch_size=50)
+    result: dict[str, Any] = {"precision": "bf16" if dtype == torch.bfloat16 else "fp32"}
+    with torch.inference_mode():
+        for key, kind in (("miou_fp32", torch.float32), ("miou_app", dtype)):
+            fast = _CastInput(prepare_for_inference(model, dtype=kind), kind).eval()
+            result[key] = round(evaluate(fast, loader, card["num_classes"], torch.device("cpu"))["miou"], 4)
+    print(f"{Path(card['stem']).name:14s} val mIoU fp32 {result['miou_fp32']:.4f}  {result['precision']} "
+          f"{result['miou_app']:.4f} ({result['miou_app'] - result['miou_fp32']:+.4f}, {len(scenes)} scenes)")
+    return result

@@ -5,7 +5,7 @@ weights and bias of the convolution before it: one pass over the feature map ins
 two. Channels-last (NHWC) lets oneDNN run convolutions without reordering memory. On CPUs
 with native bfloat16 arithmetic (AVX512-BF16 or AMX) oneDNN runs convolutions on 16-bit
 floats at up to twice the fp32 rate and with half the memory traffic; the shipped models'
-val mIoU moves by less than 0.001 (``tests/test_shipped_checkpoints.py``).
+val mIoU moves by less than 0.001 (``python -m segdemo.bench checkpoints``).
 """
 
 from __future__ import annotations
