@@ -141,7 +141,8 @@ def _load(key: str) -> Segmenter:
 
         # A session name is a checkpoint stem that segmenter() found among the user's own runs.
         checkpoint = load_checkpoint(checkpoint_dir() / name if kind == "shipped" else name)
-        return Segmenter(prepare_for_inference(checkpoint.model, dtype=dtype), checkpoint.card["normalization"], checkpoint.card)
+        card = checkpoint.card
+        return Segmenter(prepare_for_inference(checkpoint.model, dtype=dtype), card["normalization"], card)
     if kind == "pretrained" and name in PRETRAINED:
         from segdemo.models.pretrained import load_pretrained
 

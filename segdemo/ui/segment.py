@@ -164,7 +164,7 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
             view.confidence, table, summary, gallery)
 
 
-def _gallery_visibility(source: str, model: str | None, compare: list[str] | None):
+def _gallery_visibility(source: str, model: str | None, compare: list[str] | None) -> dict:
     """Show the compare gallery only when :func:`segment` fills it: a scene (its ground truth) or
     more than one model; an upload segmented by one model would leave an empty box."""
     return gr.update(visible=source == "scene" or any(k != model for k in compare or []))
