@@ -379,6 +379,7 @@ def test_clicking_an_example_photo_segments_it(browser, app_url, screenshot_dir)
         page.locator("#segment-summary").filter(has_text="384×255").wait_for(timeout=60_000)
         # one model and no ground truth: nothing to compare, so no empty compare box either
         assert page.locator("#segment-gallery img").count() == 0 and page.locator("#segment-gallery").is_hidden()
+        page.locator("#segment-table").filter(has_text="背景").wait_for(timeout=30_000)  # shown once filled
         settle(page)
         page.screenshot(path=str(screenshot_dir / "segment-photo-zh.png"), full_page=True)
         assert not [e for e in errors if "favicon" not in e]
@@ -490,6 +491,7 @@ def test_picture_gallery_keeps_label_maps_lossless_and_sends_photos_as_jpeg():
     ("upload", ["shipped:unet", "shipped:fcn8s"], True),
 ])
 def test_compare_gallery_is_shown_only_when_segment_fills_it(source, compare, shown):
-    from segdemo.ui.segment import _gallery_visibility
+    from segdemo.ui.segment import _reveal
 
-    assert _gallery_visibility(source, "shipped:unet", compare)["visible"] is shown
+    gallery, table = _reveal(source, "shipped:unet", compare)
+    assert gallery["visible"] is shown and table["visible"] is True

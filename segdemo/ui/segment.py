@@ -164,10 +164,11 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
             view.confidence, table, summary, gallery)
 
 
-def _gallery_visibility(source: str, model: str | None, compare: list[str] | None) -> dict:
-    """Show the compare gallery only when :func:`segment` fills it: a scene (its ground truth) or
-    more than one model; an upload segmented by one model would leave an empty box."""
-    return gr.update(visible=source == "scene" or any(k != model for k in compare or []))
+def _reveal(source: str, model: str | None, compare: list[str] | None) -> tuple[dict, dict]:
+    """After a segmentation: show the class table (hidden before: an empty one shows placeholder
+    headers "1 2 3"), and the compare gallery only when :func:`segment` fills it: a scene (its ground
+    truth) or more than one model; an upload segmented by one model would leave an empty box."""
+    return gr.update(visible=source == "scene" or any(k != model for k in compare or [])), gr.update(visible=True)
 
 
 def _user(request: gr.Request | None) -> str | None:
@@ -235,10 +236,10 @@ def build() -> None:
             confidence = gr.Image(label=i18n("segment.confidence"), type="numpy", interactive=False, height=260,
                                   format="jpeg")
         with gr.Column(scale=1):
-            table = gr.Dataframe(label=i18n("segment.table"), interactive=False,
+            table = gr.Dataframe(label=i18n("segment.table"), interactive=False, visible=False,
                                  elem_id="segment-table")
             summary = gr.Markdown(elem_id="segment-summary")
-    # shown when there is something to compare: several models, or a scene's ground truth
+    # shown when there is something to compare: several models, or a scene's ground truth (_reveal)
     gallery = PictureGallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery",
                              visible=False)
     with gr.Accordion(i18n("segment.guide_title"), open=False):
@@ -248,7 +249,7 @@ def build() -> None:
                   outputs=[scene, image], api_visibility="private")
     inputs = [source, scene, image, model, compare, opacity]
     outputs = [slider, annotated, confidence, table, summary, gallery]
-    shown = {"fn": _gallery_visibility, "inputs": [source, model, compare], "outputs": gallery,
+    shown = {"fn": _reveal, "inputs": [source, model, compare], "outputs": [gallery, table],
              "api_visibility": "private", "queue": False}
     run.click(segment, inputs=inputs, outputs=outputs, api_name="segment", **SEGMENT_QUEUE).success(**shown)
     examples.select(_pick_example, outputs=[source, scene, image], api_visibility="private").then(
