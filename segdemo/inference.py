@@ -53,11 +53,12 @@ def configure_allocator() -> bool:
 
     A Segment request allocates tens of MB of short-lived buffers (decoded image, normalised
     input, logits, probabilities, pictures). With glibc's defaults, blocks that size are
-    ``mmap``-ed and, when freed, unmapped or trimmed, so every request faulted in fresh zeroed
-    pages: with Fast-SCNN ~4,200 for the model call and ~13,000 (53 MB) for the whole handler,
-    milliseconds of a request whose forward pass takes ~10 ms. Raising the mmap and trim thresholds
-    makes them reusable heap memory: ~0 page faults per request after the first, in worker threads
-    too. The process keeps up to 256 MB of freed memory for reuse.
+    ``mmap``-ed and, when freed, unmapped or trimmed, so requests fault in fresh zeroed pages:
+    measured with Fast-SCNN, ~4,200 per model call and ~13,000 (53 MB) per whole handler,
+    milliseconds of a request whose forward pass takes ~10 ms. (glibc adapts its mmap threshold
+    to freed blocks, so some processes settle with few faults and others never do.) Raised mmap
+    and trim thresholds make the buffers reusable heap memory: ~0 page faults per request after
+    the first, in worker threads too. The process keeps up to 256 MB of freed memory for reuse.
 
     Returns:
         Whether the thresholds were set (False on a C library other than glibc).

@@ -108,6 +108,10 @@ from segdemo.training import NORMALIZATION
 
 if sys.argv[1] == "tuned":
     assert configure_allocator()
+else:  # glibc's starting thresholds, pinned: left alone they adapt, differently from run to run
+    import ctypes
+    mallopt = ctypes.CDLL(None).mallopt
+    assert mallopt(-3, 128 * 1024) and mallopt(-1, 128 * 1024)  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
 torch.manual_seed(0)
 segmenter = Segmenter(create_model("unet", 6, init_features=4), NORMALIZATION)
 image = np.random.default_rng(0).integers(0, 255, (512, 512, 3), dtype=np.uint8)
@@ -122,9 +126,12 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5)
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_tuned_allocator_stops_the_page_faults_of_every_request():
-    """With glibc's default thresholds each 512×512 request maps fresh zeroed pages for its buffers
-    and gives them back; with the app's, the next request reuses the last one's memory. Each in a
-    fresh process: how much a process's heap already holds decides what the defaults do."""
+    """With glibc's starting thresholds (128 KiB) each 512×512 request maps fresh zeroed pages for its
+    buffers and gives them back; with the app's, the next request reuses the last one's memory.
+
+    Left alone, glibc raises its mmap threshold as large blocks are freed, so the untuned count varies
+    from run to run (0 to ~29,000 faults per request seen here); the baseline pins the starting values.
+    Each in a fresh process: what a process's heap already holds also changes the count."""
     import subprocess
     import sys
 
@@ -134,8 +141,8 @@ def test_tuned_allocator_stops_the_page_faults_of_every_request():
         assert done.returncode == 0, done.stderr
         return float(done.stdout.split()[-1])
 
-    default, tuned = faults("default"), faults("tuned")
-    assert default > 1000 and tuned < default / 10, (default, tuned)
+    pinned, tuned = faults("pinned"), faults("tuned")
+    assert pinned > 2000 and tuned < pinned / 10, (pinned, tuned)
 
 
 def test_model_cache_builds_once_under_concurrency():
