@@ -100,3 +100,24 @@ def test_api_trained_model_can_segment_in_the_same_session(client, small_limits)
     assert "mIoU" in summary
     with pytest.raises(AppError, match="no model"):
         Client(client.src, verbose=False).predict("scene", 3, None, key, [], 0.5, api_name="/segment")
+
+
+def test_status_says_how_busy_the_server_is_now(monkeypatch):
+    """The load line is part of the status, which is redrawn every second of a run (not a stale line)."""
+    from types import SimpleNamespace
+
+    from segdemo.ui.train import limits_text, status_text
+
+    monkeypatch.setattr(T, "load", lambda: {"running": 1, "waiting": 3, "slots": 1})
+    assert "1 running, 3 waiting" in status_text(None, "en")
+    assert "1 个进行中，3 个排队" in status_text(None, "zh")
+    run = SimpleNamespace(state="running", active=True, steps=[0.9] * 4, vals=[(4, 0.25)], best={},
+                          config=SimpleNamespace(steps_per_epoch=10), steps_per_second=lambda: 2.0,
+                          elapsed=lambda: 2.0, remaining=lambda: 3.0)
+    text = status_text(run, "en")
+    assert "**Step 4/10**" in text and "1 running, 3 waiting" in text
+    monkeypatch.setattr(T, "load", lambda: {"running": 0, "waiting": 0, "slots": 1})
+    assert "0 running, 0 waiting" in status_text(run, "en")
+    finished = SimpleNamespace(**{**vars(run), "state": "done", "active": False, "best": {"miou": 0.5}})
+    assert "waiting" not in status_text(finished, "en") and "0.500" in status_text(finished, "en")
+    assert "running" not in limits_text("en") and str(T.MAX_STEPS) in limits_text("en")

@@ -71,9 +71,14 @@ def curves(runs: list[T.Run], lang: str) -> np.ndarray:
 
 
 def status_text(run: T.Run | None, lang: str) -> str:
-    """One Markdown paragraph: queue position, progress and timing, or the final result."""
+    """One Markdown paragraph: queue position, progress and timing, or the final result.
+
+    While nothing or the caller's own run is running it also says how busy the server is: the
+    status is redrawn every second of a run, so the counts stay current (a separate line drawn
+    when the page opened went stale).
+    """
     if run is None:
-        return t("train.idle", lang)
+        return t("train.idle", lang) + "  \n" + _server_load(lang)
     if run.state == "queued":
         load = T.load()
         return t("train.queued", lang, position=run.queue_position(), running=load["running"], slots=load["slots"])
@@ -84,14 +89,17 @@ def status_text(run: T.Run | None, lang: str) -> str:
              remaining=f"{run.remaining():.0f}", miou=f"{run.vals[-1][1]:.3f}" if run.vals else "—")
     if not run.active:
         key = "train.finished_stopped" if run.state == "stopped" else "train.finished_done"
-        text += "  \n" + t(key, lang, miou=f"{run.best.get('miou', 0):.3f}")
-    return text
+        return text + "  \n" + t(key, lang, miou=f"{run.best.get('miou', 0):.3f}")
+    return text + "  \n" + _server_load(lang)
+
+
+def _server_load(lang: str) -> str:
+    load = T.load()
+    return t("train.server_load", lang, running=load["running"], waiting=load["waiting"])
 
 
 def limits_text(lang: str) -> str:
-    load = T.load()
-    return t("train.limits", lang, steps=T.MAX_STEPS, seconds=f"{T.MAX_SECONDS:.0f}", slots=load["slots"],
-             running=load["running"], waiting=load["waiting"])
+    return t("train.limits", lang, steps=T.MAX_STEPS, seconds=f"{T.MAX_SECONDS:.0f}", slots=T.MAX_CONCURRENT)
 
 
 def _outputs(user: str, run: T.Run, lang: str) -> tuple:

@@ -24,9 +24,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.metrics": ("Final metrics (JSON)", "最终指标（JSON）"),
     "train.plot.empty": ("no run yet: press Train", "还没有训练：点击“训练”"),
     "train.limits": ("Limits on this server: at most {steps} steps and {seconds} s per run, {slots} run(s) at "
-                     "a time for everyone. Now: {running} running, {waiting} waiting.",
-                     "本服务器的限制：每次训练最多 {steps} 步、{seconds} 秒，全体用户同时最多 {slots} 个训练。"
-                     "当前：{running} 个进行中，{waiting} 个排队。"),
+                     "a time for everyone.",
+                     "本服务器的限制：每次训练最多 {steps} 步、{seconds} 秒，全体用户同时最多 {slots} 个训练。"),
+    "train.server_load": ("On this server now: {running} running, {waiting} waiting.",
+                          "本服务器当前：{running} 个进行中，{waiting} 个排队。"),
     "train.download": ("Checkpoint (project format)", "检查点（本项目格式）"),
     "train.plot.loss": ("training loss (smoothed)", "训练损失（平滑）"),
     "train.plot.miou": ("validation mIoU", "验证集 mIoU"),
