@@ -243,9 +243,14 @@ def test_api_segments_an_example_and_an_upload(client, key, tmp_path):
 
 @needs_shipped
 def test_api_compare_mode(client):
-    keys = (SHIPPED * 2)[:2]
-    *_, summary, gallery = _segment(client, model=keys[0], compare=keys[1:] if len(SHIPPED) > 1 else ())
-    assert len(gallery) >= 3
+    if len(SHIPPED) < 2:
+        pytest.skip("compare mode needs two shipped models")
+    *_, summary, gallery = _segment(client, model=SHIPPED[0], compare=[SHIPPED[1]])
+    # one row per model: prediction (name · mIoU first: a caption is one line), error map, its truth
+    assert len(gallery) == 6
+    for row, key in zip((gallery[:3], gallery[3:]), SHIPPED[:2], strict=True):
+        assert row[0]["caption"].startswith(f"{S.choice(key).display['en']} · mIoU 0.")
+        assert row[1]["caption"] == "error map" and row[2]["caption"].startswith("ground truth (")
 
 
 @needs_shipped
@@ -260,9 +265,11 @@ def test_api_compare_mode_gives_each_model_the_scene_at_its_own_size(client):
         pytest.skip("all shipped models share one training size")
     (size_a, key_a), (size_b, key_b) = list(by_size.items())[:2]
     *_, summary, gallery = _segment(client, model=key_a, compare=[key_b])
-    predictions = gallery[0::2][:2]  # prediction, error map, prediction, error map, truth
+    predictions, truths = gallery[0::3], gallery[2::3]  # prediction, error map, truth per model
     sizes = [Image.open(item["image"]).size for item in predictions]
     assert sizes == [(size_a, size_a), (size_b, size_b)]
+    assert [Image.open(item["image"]).size for item in truths] == sizes
+    assert [item["caption"] for item in truths] == [f"ground truth ({s}×{s})" for s in (size_a, size_b)]
     assert all("mIoU" in item["caption"] for item in predictions)
     # the main model first, then the compared one (regression: the main slot once ran the last compared model)
     assert [item["caption"].split(" · ")[0] for item in predictions] == [
@@ -339,6 +346,15 @@ def test_segment_tab_in_browser(browser, app_url, screenshot_dir, lang):
         assert page.locator("#segment-gallery img").count() >= 3
         assert "mIoU" in page.locator("#segment-summary").inner_text()
         settle(page)
+        # the whole picture in the original/overlay slider (Gradio's draws it taller than its box and
+        # cut the bottom off), and every row of the compare gallery without an inner scroll bar
+        fits = page.evaluate("""() => {
+            const box = document.querySelector('#segment-slider .content').getBoundingClientRect();
+            const imgs = [...document.querySelectorAll('#segment-slider .content img')];
+            const wrap = document.querySelector('#segment-gallery .grid-wrap');
+            return {slider: imgs.length > 0 && imgs.every(i => i.getBoundingClientRect().height <= box.height + 1),
+                    gallery: wrap.scrollHeight <= wrap.clientHeight + 1}; }""")
+        assert fits == {"slider": True, "gallery": True}
         page.screenshot(path=str(screenshot_dir / f"segment-compare-{lang}.png"), full_page=True)
         assert t("segment.run", lang) in page.locator("#segment-run").inner_text()
         assert not [e for e in errors if "favicon" not in e]
@@ -509,14 +525,15 @@ def test_picture_gallery_keeps_label_maps_lossless_and_sends_photos_as_jpeg():
     np.testing.assert_array_equal(np.asarray(Image.open(out[2].image.path)), photo[:, :, 0])
 
 
-@pytest.mark.parametrize(("source", "compare", "shown"), [
-    ("scene", [], True),  # the ground truth is always there to compare with
-    ("upload", [], False),
-    ("upload", ["shipped:unet"], False),  # the same model again adds nothing
-    ("upload", ["shipped:unet", "shipped:fcn8s"], True),
+@pytest.mark.parametrize(("source", "compare", "shown", "columns"), [
+    ("scene", [], True, 3),  # the ground truth is always there to compare with; prediction, errors, truth
+    ("scene", ["shipped:fcn8s", "shipped:lraspp"], True, 3),  # one row per model
+    ("upload", [], False, 1),
+    ("upload", ["shipped:unet"], False, 1),  # the same model again adds nothing
+    ("upload", ["shipped:unet", "shipped:fcn8s"], True, 2),  # the predictions side by side
 ])
-def test_compare_gallery_is_shown_only_when_segment_fills_it(source, compare, shown):
+def test_compare_gallery_is_shown_only_when_segment_fills_it(source, compare, shown, columns):
     from segdemo.ui.segment import _reveal
 
     gallery, table = _reveal(source, "shipped:unet", compare)
-    assert gallery["visible"] is shown and table["visible"] is True
+    assert gallery["visible"] is shown and table["visible"] is True and gallery["columns"] == columns

@@ -149,17 +149,21 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
     if main.miou is not None:
         summary += "  \n" + t("segment.score", lang, miou=f"{main.miou:.3f}")
     gallery = []
+    # One row per model (_reveal sets the columns): on a scene its prediction, error map and the
+    # ground truth at the size that model saw; the mIoU right after the name, as a caption is one line.
     for r, r_truth in zip(results, truths, strict=True) if len(results) > 1 or truth is not None else []:
         choice = S.choice(r.key, user)
-        caption = t("segment.caption", lang, name=choice.display.get(lang, choice.display["en"]),
-                    ms=f"{r.segmentation.timings['forward']:.0f}", params=f"{(choice.params or r.params or 0):,}")
+        name = choice.display.get(lang, choice.display["en"])
         if r.miou is not None:
-            caption += f" · mIoU {r.miou:.3f}"
+            name += f" · mIoU {r.miou:.3f}"
+        caption = t("segment.caption", lang, name=name, ms=f"{r.segmentation.timings['forward']:.0f}",
+                    params=f"{(choice.params or r.params or 0):,}")
         gallery.append((colorize(r.segmentation.labels, r.palette), caption))
-        if r_truth is not None and r.miou is not None:
-            gallery.append((S.error_map(r.segmentation.labels, r_truth), t("segment.error_caption", lang)))
-    if truth is not None:
-        gallery.append((colorize(truth, main.palette), t("segment.truth", lang)))
+        if r_truth is not None:
+            if r.miou is not None:
+                gallery.append((S.error_map(r.segmentation.labels, r_truth), t("segment.error_caption", lang)))
+            gallery.append((colorize(r_truth, main.palette), t("segment.truth", lang, h=r_truth.shape[0],
+                                                                w=r_truth.shape[1])))
     return ((image_array, view.overlay), (image_array, annotations),
             view.confidence, table, summary, gallery)
 
@@ -167,8 +171,12 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
 def _reveal(source: str, model: str | None, compare: list[str] | None) -> tuple[dict, dict]:
     """After a segmentation: show the class table (hidden before: an empty one shows placeholder
     headers "1 2 3"), and the compare gallery only when :func:`segment` fills it: a scene (its ground
-    truth) or more than one model; an upload segmented by one model would leave an empty box."""
-    return gr.update(visible=source == "scene" or any(k != model for k in compare or [])), gr.update(visible=True)
+    truth) or more than one model; an upload segmented by one model would leave an empty box.
+    The gallery has one row per model: prediction, error map, truth on a scene; on an upload, the
+    predictions side by side."""
+    models = 1 + len({k for k in compare or [] if k != model})
+    columns = 3 if source == "scene" else min(models, S.MAX_COMPARE)
+    return gr.update(visible=source == "scene" or models > 1, columns=columns), gr.update(visible=True)
 
 
 def _user(request: gr.Request | None) -> str | None:
@@ -228,7 +236,8 @@ def build() -> None:
     with gr.Row():
         # Photographs and blends go out as JPEG, flat label maps as PNG: WebP (Gradio's default)
         # costs ~20× JPEG's encoding time per image, and thirty students share two cores.
-        slider = gr.ImageSlider(label=i18n("segment.slider"), type="numpy", height=360, format="jpeg")
+        slider = gr.ImageSlider(label=i18n("segment.slider"), type="numpy", height=360, format="jpeg",
+                                elem_id="segment-slider")
         annotated = ClassMasksImage(label=i18n("segment.annotated"), height=360, format="jpeg",
                                     color_map=legend_colours())
     with gr.Row():

@@ -28,6 +28,12 @@ _MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "monospace"]
 CSS = """
 .gradio-container { max-width: 1400px !important; margin: auto; }
 #app-title h1 { margin-bottom: 0.2em; }
+/* Gradio's image slider draws its pictures 500 px tall inside a box of the height we give it and
+   cuts off the rest: fit both layers to the box, so the whole image shows and they stay aligned. */
+#segment-slider .content img { height: 100% !important; max-height: 100% !important; }
+/* The compare gallery has one row per model: show them all instead of a 550 px scrolling box. */
+#segment-gallery, #segment-gallery .gallery-container, #segment-gallery .grid-wrap {
+    height: auto !important; max-height: none !important; }
 """
 
 MAX_FILE_SIZE = os.environ.get("SEGDEMO_MAX_FILE_SIZE", "20mb")

@@ -62,8 +62,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "segment.score": ("**mIoU against the ground truth**: {miou}", "**与真值相比的 mIoU**：{miou}"),
     "segment.caption": ("{name} · {ms} ms · {params} params", "{name} · {ms} 毫秒 · {params} 参数"),
-    "segment.error_caption": ("error map: green right, red wrong", "错误图：绿色正确，红色错误"),
-    "segment.truth": ("ground truth", "真值"),
+    "segment.error_caption": ("error map", "错误图"),
+    "segment.truth": ("ground truth ({w}×{h})", "真值（{w}×{h}）"),
     "segment.guide_title": ("How to read this tab", "如何阅读本页"),
     "segment.guide": (
         "- **Overlay slider**: drag to compare the image with its predicted mask.\n"
