@@ -54,6 +54,25 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default()
 
 
+def _draw_tag(draw: ImageDraw.ImageDraw, corner: tuple[int, int], text: str, colour: tuple[int, ...],
+              font: ImageFont.ImageFont | ImageFont.FreeTypeFont, size: tuple[int, int]) -> None:
+    """A box's class name on a tag of the box's colour: above its top-left corner, or just inside
+    the box when there is no room above; always inside the picture.
+
+    Text drawn in the box's colour straight on the scene vanished on objects of the same colour.
+    """
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    pad = 2
+    width, height = right - left + 2 * pad, bottom - top + 2 * pad
+    x = min(max(0, corner[0]), max(0, size[0] - width))
+    y = corner[1] - height if corner[1] - height >= 0 else corner[1]
+    y = min(y, max(0, size[1] - height))
+    draw.rectangle((x, y, x + width - 1, y + height - 1), fill=colour)
+    luminance = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
+    draw.text((x + pad - left, y + pad - top), text, fill=(0, 0, 0) if luminance > 140 else (255, 255, 255),
+              font=font)
+
+
 def boxes_of(scene: Scene) -> list[tuple[int, int, int, int, int]]:
     """Tight boxes ``(x0, y0, x1, y1, class)`` of every object with visible pixels (vectorised per object)."""
     boxes = []
@@ -75,12 +94,11 @@ def views(seed: int, index: int, size: int = 192, lang: str = "en") -> TaskViews
     boxes = boxes_of(scene)
     canvas = Image.fromarray(scene.image)
     draw = ImageDraw.Draw(canvas)
+    font = _font(max(10, size // 16))
     for x0, y0, x1, y1, cls in boxes:
         colour = tuple(int(c) for c in SCENE_PALETTE[cls])
         draw.rectangle((x0, y0, x1, y1), outline=colour, width=max(1, size // 96))
-        font = _font(max(10, size // 16))
-        draw.text((x0 + 2, max(0, y0 - font.size - 2) if hasattr(font, "size") else y0), names[cls], fill=colour,
-                  font=font)
+        _draw_tag(draw, (x0, y0), names[cls], colour, font, canvas.size)
 
     semantic = colorize(scene.mask, SCENE_PALETTE)
     ids = instance_colours(int(scene.instances.max()), seed=index)
@@ -174,44 +192,55 @@ def measure_latency(names: list[str] | None = None, size: int = LATENCY_SIZE, re
         return dict(_latencies)
 
 
-def timeline_figure(entries: list[TimelineEntry], lang: str = "en", labels: dict[str, str] | None = None):
+def timeline_figure(entries: list[TimelineEntry], lang: str = "en", labels: dict[str, str] | None = None,
+                    families: dict[str, str] | None = None):
     """Year (x) against val mIoU (y), one labelled dot per architecture, coloured by family.
 
     Architectures without a checkpoint sit on a dashed line at the bottom. ``labels`` gives the axis
-    texts: ``{"year", "miou", "untrained"}``.
+    texts: ``{"year", "miou", "untrained"}``; ``families`` the legend's family names in ``lang``.
     """
     from segdemo.plotting import figure
 
     labels = labels or {"year": "year", "miou": "val mIoU (synthetic scenes)", "untrained": "not trained yet"}
+    families = families or {}
     fig, ax = figure(figsize=(10.0, 3.2))
-    families = sorted({e.card.family for e in entries})
-    colours = {f: f"C{i}" for i, f in enumerate(families)}
+    kinds = sorted({e.card.family for e in entries})
+    colours = {f: f"C{i}" for i, f in enumerate(kinds)}
+    untrained = 0.02
+    scores = [e.val_miou for e in entries if e.val_miou is not None]
+    # Zoomed to the scores (they sit within a few points of each other) unless some dot sits at the bottom.
+    low = 0.0 if len(scores) < len(entries) or not scores else max(0.0, np.floor(min(scores) * 10 - 1) / 10)
+    step = 0.085 * (1.0 - low)  # label spacing: the same on the page whatever the zoom
     by_year: dict[int, list[TimelineEntry]] = {}
     for e in entries:
         by_year.setdefault(e.card.year, []).append(e)
     for year, group in by_year.items():
-        # Labels of one year are pushed apart downwards so that close scores stay readable.
-        group = sorted(group, key=lambda e: -(e.val_miou if e.val_miou is not None else 0.02))
+        # Labels of one year are pushed apart downwards so that close scores stay readable; the dots
+        # of one year are spread a little sideways so that equal scores do not hide each other.
+        group = sorted(group, key=lambda e: -(e.val_miou if e.val_miou is not None else untrained))
         label_y = 2.0
-        for e in group:
-            y = e.val_miou if e.val_miou is not None else 0.02
-            label_y = min(y, label_y - 0.085)
-            ax.scatter([year], [y], s=60, color=colours[e.card.family], zorder=3,
+        for i, e in enumerate(group):
+            x = year + 0.07 * (i - (len(group) - 1) / 2)
+            y = e.val_miou if e.val_miou is not None else untrained
+            label_y = min(y, label_y - step)
+            ax.scatter([x], [y], s=60, color=colours[e.card.family], zorder=3,
                        marker="o" if e.val_miou is not None else "x")
-            ax.annotate(e.card.display.get(lang, e.card.display["en"]), (year, y), xytext=(year + 0.15, max(label_y, 0.03)),
-                        fontsize=8, va="center",
+            # The short name (no backbone in brackets): a full one ran into the next year's dots.
+            name = re.sub(r"\s*[(（][^()（）]*[)）]\s*$", "", e.card.display.get(lang, e.card.display["en"]))
+            ax.annotate(name, (x, y), xytext=(year + 0.2, max(label_y, low + step / 3)), fontsize=8, va="center",
                         arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.6, "shrinkB": 0})
-    if any(e.val_miou is None for e in entries):
-        ax.axhline(0.02, color="grey", linestyle="--", linewidth=0.8)
+    if len(scores) < len(entries):
+        ax.axhline(untrained, color="grey", linestyle="--", linewidth=0.8)
         ax.text(min(e.card.year for e in entries) - 0.4, 0.05, labels["untrained"], fontsize=8, color="grey")
     years = [e.card.year for e in entries]
-    ax.set_xlim(min(years) - 0.6, max(years) + 1.6)
+    ax.set_xlim(min(years) - 0.6, max(years) + 1.0)
     ax.set_xticks(range(min(years), max(years) + 1))
-    ax.set_ylim(0, 1)
+    ax.set_ylim(low, 1)
     ax.set_xlabel(labels["year"])
     ax.set_ylabel(labels["miou"])
     ax.grid(alpha=0.3)
-    for family in families:
-        ax.scatter([], [], color=colours[family], label=family)
-    ax.legend(fontsize=8, loc="upper right", ncol=2)
+    for family in kinds:
+        ax.scatter([], [], color=colours[family], label=families.get(family, family))
+    # Outside the axes: inside, it covered the newest architectures' dots.
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)
     return fig

@@ -53,4 +53,9 @@ def test_overview_in_browser(browser, app_url, screenshot_dir, lang):
                                timeout=20_000)
         settle(page)
         page.screenshot(path=str(screenshot_dir / f"overview-tasks-{lang}.png"), full_page=False)
+        # every tab name in "Which tab teaches what" on one line (a narrow column broke "Overv/iew")
+        cells = page.locator("#overview-map td:first-child")
+        assert cells.count() == 6
+        lines = cells.evaluate_all("cells => cells.map(c => c.querySelector('strong').getClientRects().length)")
+        assert lines == [1] * 6  # an inline element has one box per line it spans
         assert not [e for e in errors if "favicon" not in e]

@@ -59,3 +59,11 @@ def test_open_in_segment_picks_the_model(browser, app_url, screenshot_dir, lang,
                                arg=name, timeout=15_000)
         page.screenshot(path=str(screenshot_dir / f"overview-open-segment-{lang}.png"), full_page=False)
         assert not [e for e in errors if "favicon" not in e]
+
+
+def test_cards_name_the_family_in_the_readers_language():
+    from segdemo import tasks
+    from segdemo.ui.overview import _card
+
+    entry = next(e for e in tasks.timeline() if e.card.family == "Real-time")
+    assert "*实时*" in _card(entry, "zh") and "*Real-time*" in _card(entry, "en")

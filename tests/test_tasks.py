@@ -84,3 +84,36 @@ def test_timeline_figure_has_a_dot_per_architecture(lang):
     assert dots == len(entries)
     assert len(ax.texts) >= len(entries)
     assert to_image(fig).shape[2] == 3
+
+
+def test_timeline_figure_zooms_to_the_scores_and_keeps_its_legend_off_the_dots():
+    from segdemo.models import list_models
+
+    cards = [card(name, 0.80 + 0.01 * i, name) for i, name in enumerate(list_models())]  # 0.80 … 0.88
+    entries = tasks.timeline(cards)
+    fig = tasks.timeline_figure(entries, "zh", families={"Real-time": "实时"})
+    ax = fig.axes[0]
+    assert ax.get_ylim() == pytest.approx((0.7, 1.0))  # all trained: zoomed to floor(min − 0.1)
+    legend = ax.get_legend()
+    assert "实时" in [text.get_text() for text in legend.get_texts()]
+    assert legend.get_bbox_to_anchor().x0 >= ax.get_window_extent().x1 - 1  # outside the axes
+    # two architectures of one year never share a dot position; names without the backbone in brackets
+    xs = [tuple(c.get_offsets()[0]) for c in ax.collections if len(c.get_offsets())]
+    assert len(set(xs)) == len(xs)
+    assert "FCN-8s" in [text.get_text() for text in ax.texts]
+    untrained = tasks.timeline([card("unet", 0.7, "unet")])  # the rest sit at the bottom: full range
+    assert tasks.timeline_figure(untrained).axes[0].get_ylim() == pytest.approx((0.0, 1.0))
+
+
+@pytest.mark.parametrize("corner", [(0, 0), (150, 5), (60, 60), (190, 190)])
+def test_detection_tags_sit_on_a_filled_label_inside_the_picture(corner):
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("RGB", (192, 192), (0, 0, 0))
+    tasks._draw_tag(ImageDraw.Draw(canvas), corner, "三角形 triangle", (0, 158, 115), tasks._font(12), canvas.size)
+    pixels = np.asarray(canvas)
+    ys, xs = np.nonzero((pixels == (0, 158, 115)).all(axis=2))
+    assert len(ys) > 100  # a filled tag, not just coloured glyphs
+    above = corner[1] - (ys.max() - ys.min() + 1) >= 0
+    assert (ys.max() < corner[1]) if above else (ys.min() == min(corner[1], 192 - (ys.max() - ys.min() + 1)))
+    assert ((pixels == 255).all(axis=2)).any()  # white text on the dark green

@@ -50,7 +50,8 @@ def _card(e: tasks.TimelineEntry, lang: str) -> str:
     miou = (t("overview.tl.miou", lang, miou=f"{e.val_miou:.3f}") if e.val_miou is not None
             else t("overview.tl.untrained", lang))
     c = e.card
-    return t("overview.tl.card", lang, year=c.year, name=c.display.get(lang, c.display["en"]), family=c.family,
+    return t("overview.tl.card", lang, year=c.year, name=c.display.get(lang, c.display["en"]),
+             family=t(f"segment.family.{c.family}", lang),
              idea=c.idea.get(lang, c.idea["en"]), paper=c.paper, url=c.url, params=f"{e.params / 1e6:.2f}",
              latency=latency, miou=miou)
 
@@ -69,7 +70,9 @@ def _timeline_image(lang: str, state: tuple):  # state: the cache key (changes o
     # Every page load shows it: drawn once per language instead of once per student.
     labels = {"year": t("overview.tl.year", lang), "miou": t("overview.tl.axis_miou", lang),
               "untrained": t("overview.tl.untrained", lang)}
-    return to_image(tasks.timeline_figure(tasks.timeline(), lang, labels))
+    entries = tasks.timeline()
+    families = {e.card.family: t(f"segment.family.{e.card.family}", lang) for e in entries}
+    return to_image(tasks.timeline_figure(entries, lang, labels, families))
 
 
 @friendly_errors
@@ -122,7 +125,7 @@ def build() -> None:
         with gr.Column():
             gr.Markdown(i18n("overview.uses"))
         with gr.Column():
-            gr.Markdown(i18n("overview.map"))
+            gr.Markdown(i18n("overview.map"), elem_id="overview-map")
 
     gr.Markdown(i18n("overview.tl.title"))
     timeline_plot = gr.Image(show_label=False, type="numpy", interactive=False, elem_id="overview-timeline",

@@ -31,6 +31,8 @@ CSS = """
 /* Gradio's image slider draws its pictures 500 px tall inside a box of the height we give it and
    cuts off the rest: fit both layers to the box, so the whole image shows and they stay aligned. */
 #segment-slider .content img { height: 100% !important; max-height: 100% !important; }
+/* Tab names are single words: a narrow column broke them mid-word ("Overv/iew"). */
+#overview-map td:first-child, #overview-map th:first-child { white-space: nowrap; }
 /* The compare gallery has one row per model: show them all instead of a 550 px scrolling box. */
 #segment-gallery, #segment-gallery .gallery-container, #segment-gallery .grid-wrap {
     height: auto !important; max-height: none !important; }

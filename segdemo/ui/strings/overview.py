@@ -116,9 +116,10 @@ that tension.
     "overview.bad_scene": ("Choose a scene between 0 and {last}.", "请选择 0 到 {last} 之间的场景。"),
     "overview.view.classification": ("classification: “{label}”", "分类：“{label}”"),
     "overview.view.detection": ("detection: {n} boxes", "检测：{n} 个框"),
-    "overview.view.semantic": ("semantic: a class per pixel", "语义分割：每个像素一个类别"),
-    "overview.view.instance": ("instance: {n} objects, one id each", "实例分割：{n} 个物体，各有编号"),
-    "overview.view.panoptic": ("panoptic: things by id, stuff by class", "全景分割：物体按编号，背景按类别"),
+    # Captions are one line under a ~200 px picture: the paragraph above the pictures explains them.
+    "overview.view.semantic": ("semantic segmentation", "语义分割"),
+    "overview.view.instance": ("instance: {n} objects", "实例分割：{n} 个物体"),
+    "overview.view.panoptic": ("panoptic segmentation", "全景分割"),
     "overview.five_summary": ("Scene {index}: mostly **{label}**, {n} visible objects.",
                               "场景 {index}：以 **{label}** 为主，{n} 个可见物体。"),
     "overview.tl.title": (
