@@ -399,9 +399,9 @@ def session_models(user: str) -> list[SessionModel]:
         if run.active or not run.stem:
             continue
         name = get_card(run.config.model).display
-        score = f" · mIoU {run.best['miou']:.2f}" if "miou" in run.best else ""
-        display = {"en": f"Your run {number}: {name['en']} · {run.config.loss}{score}",
-                   "zh": f"你的第 {number} 次训练：{name['zh']} · {run.config.loss}{score}"}
+        score = f"{run.best['miou']:.2f}" if "miou" in run.best else None
+        display = {"en": f"Your run {number}: {name['en']} · {run.config.loss}" + (f" · val mIoU {score}" if score else ""),
+                   "zh": f"你的第 {number} 次训练：{name['zh']} · {run.config.loss}" + (f" · 验证 mIoU {score}" if score else "")}
         out.append(SessionModel(SESSION_PREFIX + run.id, run.config.model, display, run.stem,
                                 run.best.get("miou"), None, run.config.size))
     return out

@@ -537,3 +537,13 @@ def test_compare_gallery_is_shown_only_when_segment_fills_it(source, compare, sh
 
     gallery, table = _reveal(source, "shipped:unet", compare)
     assert gallery["visible"] is shown and table["visible"] is True and gallery["columns"] == columns
+
+
+@needs_shipped
+def test_picker_names_the_validation_score_as_such():
+    """The picker's score is the validation mIoU, told apart from the mIoU on the segmented scene."""
+    from segdemo.ui.segment import model_dropdown_choices
+
+    for lang, word in (("en", " · val mIoU 0."), ("zh", " · 验证 mIoU 0.")):
+        shipped = [label for label, key in model_dropdown_choices(lang) if key.startswith("shipped:")]
+        assert shipped and all(word in label for label in shipped)

@@ -120,4 +120,6 @@ def test_status_says_how_busy_the_server_is_now(monkeypatch):
     assert "0 running, 0 waiting" in status_text(run, "en")
     finished = SimpleNamespace(**{**vars(run), "state": "done", "active": False, "best": {"miou": 0.5}})
     assert "waiting" not in status_text(finished, "en") and "0.500" in status_text(finished, "en")
+    assert "left" in text and "left" not in status_text(finished, "en")  # no "about 0 s left" after a run
+    assert "约剩" not in status_text(finished, "zh")
     assert "running" not in limits_text("en") and str(T.MAX_STEPS) in limits_text("en")

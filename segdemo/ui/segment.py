@@ -24,9 +24,9 @@ EXAMPLES = (3, 0, 7, 12, 21, 33, 42, 58)
 def _label(choice: S.Choice, lang: str) -> str:
     name = choice.display.get(lang, choice.display["en"])
     if choice.key.startswith(S.SESSION_PREFIX):
-        return name  # "Your run 2: U-Net · dice · mIoU 0.41" already
+        return name  # "Your run 2: U-Net · dice · val mIoU 0.41" already
     if choice.key.startswith("shipped:"):  # sorted by family; named where the model's name does not say it
-        score = f" · mIoU {choice.miou:.2f}" if choice.miou is not None else ""
+        score = t("segment.val_score", lang, miou=f"{choice.miou:.2f}") if choice.miou is not None else ""
         if not name.startswith(choice.family):  # "Real-time · Fast-SCNN", but not "FCN · FCN-8s"
             name = f"{t(f'segment.family.{choice.family}', lang)} · {name}"
         return t("segment.choice_shipped", lang, name=name, score=score)

@@ -84,7 +84,7 @@ def status_text(run: T.Run | None, lang: str) -> str:
         return t("train.queued", lang, position=run.queue_position(), running=load["running"], slots=load["slots"])
     if run.state == "failed":
         return t("train.failed", lang, error=run.error or "")
-    text = t("train.progress", lang, done=len(run.steps), total=run.config.steps_per_epoch,
+    text = t("train.progress" if run.active else "train.progress_ended", lang, done=len(run.steps), total=run.config.steps_per_epoch,
              rate=f"{run.steps_per_second():.1f}", elapsed=f"{run.elapsed():.0f}",
              remaining=f"{run.remaining():.0f}", miou=f"{run.vals[-1][1]:.3f}" if run.vals else "—")
     if not run.active:

@@ -31,6 +31,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "segment.family.DeepLab": ("DeepLab", "DeepLab"),
     "segment.family.FCN": ("FCN", "FCN"),
     "segment.family.U-Net": ("U-Net", "U-Net"),
+    # the validation score in the picker, told apart from the mIoU on the image being segmented
+    "segment.val_score": (" · val mIoU {miou}", " · 验证 mIoU {miou}"),
     "segment.choice_shipped": ("{name} · shipped{score}", "{name} · 随附权重{score}"),
     "segment.choice_pretrained": ("{name} · VOC pretrained ({state})", "{name} · VOC 预训练（{state}）"),
     "segment.cached": ("ready offline", "可离线使用"),

@@ -41,6 +41,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "last val mIoU {miou}",
         "**第 {done}/{total} 步** · 每秒 {rate} 步 · 已用 {elapsed} 秒 · 约剩 {remaining} 秒 · 最近验证 mIoU {miou}",
     ),
+    "train.progress_ended": (  # no "time left" once the run has ended
+        "**Step {done}/{total}** · {rate} steps/s · {elapsed} s · last val mIoU {miou}",
+        "**第 {done}/{total} 步** · 每秒 {rate} 步 · 用时 {elapsed} 秒 · 最近验证 mIoU {miou}",
+    ),
     "train.finished_done": ("Finished: best val mIoU **{miou}**.", "完成：最佳验证 mIoU **{miou}**。"),
     "train.finished_stopped": ("Stopped: best val mIoU so far **{miou}** (kept).",
                                "已停止：目前最佳验证 mIoU **{miou}**（已保留）。"),
