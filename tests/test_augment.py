@@ -270,3 +270,15 @@ def test_no_image_is_an_input_error():
     with pytest.raises(InputError) as info:
         load_source("upload", 0, None, None)
     assert info.value.key == "err.augment_no_image"
+
+
+def test_samples_know_when_they_equal_the_original():
+    """A flip undone by a second flip ran two transforms and changed nothing: counted as unchanged."""
+    mask = blocks(64)
+    image = PAINT[mask]
+    twice = [{"name": "HorizontalFlip", "p": 1.0}, {"name": "HorizontalFlip", "p": 1.0}]
+    for sample in augment_grid(image, mask, twice, n=2, seed=0, size=64):
+        assert [name for name, _ in sample.applied] == ["HorizontalFlip", "HorizontalFlip"] and sample.unchanged
+    once = augment_grid(image, mask, twice[:1], n=2, seed=0, size=64)
+    assert not any(s.unchanged for s in once)
+    assert all(s.unchanged and not s.applied for s in augment_grid(image, mask, [], n=2, seed=0, size=64))

@@ -28,11 +28,14 @@ class Sample:
         image: ``(S, S, 3)`` uint8.
         mask: ``(S, S)`` uint8 class ids, 255 where a border came in.
         applied: ``[(transform name, {param: value})]`` in the order they ran.
+        unchanged: image and mask are exactly the resized original: nothing ran, or what ran had no
+            effect (``RandomRotate90`` drawing 0 turns, a flip undone by another flip and a transpose…).
     """
 
     image: np.ndarray
     mask: np.ndarray
     applied: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    unchanged: bool = False
 
 
 def _short(value: Any) -> Any | None:
@@ -115,12 +118,14 @@ def augment_grid(image: np.ndarray, mask: np.ndarray, steps: list[Step], *, n: i
         raise ValueError(f"n must be in 1..64, got {n}")
     image, mask = check_pair(image, mask)
     pipeline = build(steps, size=size, normalize=False, seed=seed, save_applied_params=True)
+    plain = build([], size=size, normalize=False)(image=image, mask=mask)  # only the resize
     samples = []
     for _ in range(n):
         out = pipeline(image=image, mask=mask)
         applied = [(name, summarize_params(name, params)) for name, params in out["applied_transforms"]
                    if name not in _ALWAYS]
-        samples.append(Sample(out["image"], out["mask"], applied))
+        unchanged = np.array_equal(out["image"], plain["image"]) and np.array_equal(out["mask"], plain["mask"])
+        samples.append(Sample(out["image"], out["mask"], applied, unchanged))
     return samples
 
 

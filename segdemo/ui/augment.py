@@ -23,6 +23,7 @@ from segdemo.augment import CATALOGUE, PRESETS, preset_steps
 from segdemo.augment import controls as C
 from segdemo.augment.export import steps_from_json, steps_from_text, to_json, to_python
 from segdemo.augment.preview import (
+    Sample,
     augment_grid,
     format_applied,
     hstack,
@@ -95,8 +96,16 @@ def _source_preview(image: np.ndarray, mask: np.ndarray, palette: np.ndarray) ->
     return hstack([image, colorize(mask, palette), overlay(image, mask, palette)])
 
 
-def _caption(i: int, applied: list, lang: str) -> str:
-    return f"#{i + 1}  " + (format_applied(applied) if applied else t("augment.nothing", lang))
+def _applied_text(sample: Sample, lang: str) -> str:
+    """What ran on ``sample``, and whether it changed anything at all."""
+    if not sample.applied:
+        return t("augment.nothing", lang)
+    text = format_applied(sample.applied)
+    return text + " " + t("augment.no_effect", lang) if sample.unchanged else text
+
+
+def _caption(i: int, sample: Sample, lang: str) -> str:
+    return f"#{i + 1}  " + _applied_text(sample, lang)
 
 
 # ---------------------------------------------------------------- handlers
@@ -121,7 +130,7 @@ def _grid(source: str, scene: float, image: str | None, mask: str | None, steps:
 
 
 def _strips(samples: list, palette: np.ndarray, lang: str) -> list[tuple[np.ndarray, str]]:
-    return [(_strip(sample_panels(s, palette)), _caption(i, s.applied, lang)) for i, s in enumerate(samples)]
+    return [(_strip(sample_panels(s, palette)), _caption(i, s, lang)) for i, s in enumerate(samples)]
 
 
 @friendly_errors
@@ -152,12 +161,12 @@ def run_augment(source: str, scene: float, image: str | None, mask: str | None, 
     grid, align, rows = [], [], []
     for i, sample in enumerate(samples):
         panels = sample_panels(sample, palette)
-        grid.append((_strip(panels), _caption(i, sample.applied, lang)))
+        grid.append((_strip(panels), _caption(i, sample, lang)))
         align.append((panels["contours"], f"#{i + 1}"))
-        rows.append([f"#{i + 1}", format_applied(sample.applied) if sample.applied else t("augment.nothing", lang)])
+        rows.append([f"#{i + 1}", _applied_text(sample, lang)])
     borders = sum(ignored_fraction(s.mask) > 0 for s in samples)
-    plain = sum(not s.applied for s in samples)
-    summary = t("augment.summary", lang, n=n, seed=seed, size=size, borders=borders, plain=plain)
+    unchanged = sum(s.unchanged for s in samples)
+    summary = t("augment.summary", lang, n=n, seed=seed, size=size, borders=borders, unchanged=unchanged)
     table = pd.DataFrame(rows, columns=[t("augment.table.sample", lang), t("augment.table.applied", lang)])
     code = to_python(steps, size=size, normalize=True)
     py_path, json_path = _write_exports(code, to_json(steps, size=size, normalize=True))

@@ -78,14 +78,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "augment.steps": ("pipeline (steps)", "流水线（步骤）"),
     "augment.summary": (
         "**{n} samples**, seed {seed}, {size}×{size} pixels · {borders} of {n} brought in ignored borders "
-        "(grey) · nothing applied to {plain} of {n}.",
+        "(grey) · {unchanged} of {n} identical to the original.",
         "**{n} 个样本**，种子 {seed}，{size}×{size} 像素 · {borders}/{n} 个引入了被忽略的边界（灰色）· "
-        "{plain}/{n} 个没有任何变换。",
+        "{unchanged}/{n} 个与原图完全相同。",
     ),
     "augment.applied": ("What ran on each sample, with the values it drew", "每个样本执行了哪些变换及其抽到的值"),
     "augment.table.sample": ("sample", "样本"),
     "augment.table.applied": ("transforms (values)", "变换（取值）"),
     "augment.nothing": ("no transform ran", "没有执行任何变换"),
+    "augment.no_effect": ("(no effect: same as the original)", "（没有效果：与原图相同）"),
     "augment.checkerboard": (
         "No mask given: a checkerboard stands in for it, so you can still see how the mask would move.",
         "没有提供掩码：用棋盘格代替，你仍然可以看到掩码会如何移动。",
