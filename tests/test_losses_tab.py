@@ -194,7 +194,9 @@ def test_api_curves_and_masks(client):
     assert focal and overlap
     summary, panels, chart, table = client.predict(3, 0, 0, 0, 0, 0, 0.9, api_name="/losses_masks")
     assert "mIoU** 1.000" in summary  # no degradation: a perfect prediction
-    assert all(value == 1.0 for _, value in table["data"][:2])
+    assert all(value == 1.0 for _, value in table["data"][:2])  # numbers, though the page shows 1.0000
+    assert table["data"][0][0] == "IoU · background"
+    assert table["metadata"]["display_value"][0][1] == "1.0000"
     with pytest.raises(AppError, match="greater than maximum value 99"):
         client.predict(500, 0, 0, 0, 0, 0, 0.9, api_name="/losses_masks")
 

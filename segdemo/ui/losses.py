@@ -97,12 +97,15 @@ def run_curves(alpha: float, region_percent: float, request: gr.Request) -> tupl
 
 
 # ---------------------------------------------------------------- section 2: imbalance
-def _outcome_legend(fig, kinds: tuple[str, ...], lang: str, ncol: int) -> None:
+def _outcome_legend(fig, kinds: tuple[str, ...], lang: str, ncol: int, under_last: bool = False) -> None:
+    """The colours of the mistakes map: under the figure, or under its last panel, the mistakes map
+    (centred under four panels, "missed" read as the orange of a class in the others)."""
     from matplotlib.patches import Patch
 
     colours = E.outcome_colours() / 255
     handles = [Patch(color=colours[E.OUTCOMES.index(k)], label=t(f"losses.outcome.{k}", lang)) for k in kinds]
-    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, fontsize=9, frameon=False)
+    fig.legend(handles=handles, loc="outside lower right" if under_last else "outside lower center", ncol=ncol,
+               fontsize=9, frameon=False)
 
 
 def _loss_bars(ax, values: dict[str, float], miou: float, lang: str, title_key: str) -> None:
@@ -207,14 +210,15 @@ def masks_outputs(scene: int, drop: int, grow: int, shift_x: int, shift_y: int, 
         ax.imshow(panel, interpolation="nearest")
         ax.set_title(t(f"losses.plot.{key}", lang))
         ax.set_axis_off()
-    _outcome_legend(fig, ("tn", "tp", "fn", "fp", "wrong_class"), lang, ncol=5)
+    _outcome_legend(fig, ("tn", "tp", "fn", "fp", "wrong_class"), lang, ncol=3, under_last=True)
     masks = _frozen(to_image(fig))
 
     fig, ax = figure(figsize=(6.5, 3.8))
     _loss_bars(ax, scores.losses, scores.miou, lang, "losses.plot.bars_title")
     chart = _frozen(to_image(fig))
     present = [c for c in range(num_classes) if not np.isnan(scores.iou[c])]
-    table = [[info.names[lang][c], round(float(scores.iou[c]), 4)] for c in present]
+    table = [[t("losses.table.iou_of", lang, name=info.names[lang][c]), round(float(scores.iou[c]), 4)]
+             for c in present]
     table += [[_loss_name(n, lang), round(v, 4)] for n, v in scores.losses.items()]
     summary = t("losses.masks.summary", lang, miou=f"{scores.miou:.3f}", classes=len(present))
     return summary, masks, chart, table
@@ -246,8 +250,9 @@ def run_masks(scene: float, drop: float, grow: float, shift_x: float, shift_y: f
         round(_check("losses.masks.confidence", confidence, 0.55, 0.99, lang), 4),
     )
     summary, masks, chart, table = masks_outputs(*args, lang)
-    headers = [t("losses.table.class", lang) + " / " + t("losses.table.loss", lang), t("losses.table.value", lang)]
-    return summary, masks, chart, pd.DataFrame(table, columns=headers)
+    headers = [t("losses.table.measure", lang), t("losses.table.value", lang)]
+    # Shown with four decimals (1.0000 beside 0.1054); the API still gets the numbers.
+    return summary, masks, chart, pd.DataFrame(table, columns=headers).style.format({headers[1]: "{:.4f}"})
 
 
 # ---------------------------------------------------------------- layout

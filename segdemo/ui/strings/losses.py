@@ -139,6 +139,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "losses.plot.mistakes": ("Mistakes", "错误"),
     "losses.table.class": ("Class", "类别"),
     "losses.table.iou": ("IoU", "IoU"),
+    "losses.table.iou_of": ("IoU · {name}", "IoU · {name}"),
+    "losses.table.measure": ("IoU of each class, then each loss", "各类别的 IoU，然后是各损失"),
     "losses.iou_table": ("IoU per class", "各类别的 IoU"),
     "losses.range": (
         "{name} must be between {low} and {high}, got {value}.",
