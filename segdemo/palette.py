@@ -198,6 +198,22 @@ def decode_color_mask(rgb: Any, palette: Any) -> np.ndarray:
     return labels[position]
 
 
+def enlarge(picture: np.ndarray, min_side: int = 256) -> np.ndarray:
+    """A small picture repeated by an integer factor (crisp pixels, no blur) so that its shorter side
+    reaches ``min_side``; pictures that would grow past ``4 · min_side`` are returned as they are.
+
+    Args:
+        picture: ``(h, w)`` or ``(h, w, C)`` array.
+
+    Returns:
+        The picture, ``factor`` times larger on both sides (``factor >= 1``).
+    """
+    factor = max(1, -(-min_side // max(1, min(picture.shape[:2]))))
+    if factor > 1 and max(picture.shape[:2]) * factor <= 4 * min_side:
+        picture = picture.repeat(factor, axis=0).repeat(factor, axis=1)
+    return picture
+
+
 def to_hex(colour: Any) -> str:
     """``(r, g, b)`` 0..255 as ``"#rrggbb"`` (for components that take CSS colours)."""
     r, g, b = (int(v) for v in np.asarray(colour).ravel()[:3])

@@ -325,12 +325,10 @@ def confidence_image(confidence: np.ndarray, min_side: int = 256) -> np.ndarray:
     A 256-entry lookup table instead of calling the colormap per pixel; small images are enlarged by
     an integer factor so that they stay visible.
     """
+    from segdemo.palette import enlarge
+
     index = (np.clip(confidence, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
-    rgb = np.take(_magma(), index, axis=0)
-    factor = max(1, -(-min_side // max(1, min(rgb.shape[:2]))))
-    if factor > 1 and max(rgb.shape[:2]) * factor <= 4 * min_side:
-        rgb = rgb.repeat(factor, axis=0).repeat(factor, axis=1)
-    return rgb
+    return enlarge(np.take(_magma(), index, axis=0), min_side)
 
 
 def warm_up(keys: list[str] | None = None) -> list[str]:

@@ -172,6 +172,37 @@ def test_miou_tab_in_browser(browser, app_url, screenshot_dir, lang):
         goto_tab(page, "miou", lang)
         page.locator("#miou-heat img").wait_for(timeout=60_000)  # a model's score shows on first open
         assert "mIoU" in page.locator("#miou-summary").inner_text()
+        placeholder = page.locator("textarea[placeholder], input[placeholder]").filter(
+            has_text="").evaluate_all("els => els.map(e => e.placeholder)")
+        assert ("背景, 圆盘, 方块" if lang == "zh" else "background, disc, square") in placeholder
         settle(page)
         page.screenshot(path=str(screenshot_dir / f"miou-model-{lang}.png"), full_page=True)
         assert not [e for e in errors if "favicon" not in e]
+
+
+def test_outputs_mark_absent_classes_and_enlarge_a_small_error_map():
+    """Class 2 never occurs: "—" on the page and None for API clients, "—" in the normalised matrix
+    row; the per-image column is an mIoU; a 40-px pair's error map is shown 7× larger (crisp)."""
+    from segdemo import miou_tool as M
+    from segdemo.ui.miou import _outputs
+
+    truth = np.zeros((40, 40), np.int64)
+    truth[:20] = 1
+    pred = truth.copy()
+    pred[:5] = 0
+    summary, per_class, heat, errors, per_image, files = _outputs([M.Pair("a", truth, pred)], 3, None, "", "en")
+    assert per_class.data.iloc[2, 2] is None or np.isnan(per_class.data.iloc[2, 2])
+    assert "—" in per_class.to_html() and per_image.columns[1] == "mIoU"
+    assert errors.shape == (280, 280, 3)
+    np.testing.assert_array_equal(errors[::7, ::7], M.error_map(pred, truth, None))
+    assert heat.shape[1] <= 1700  # drawn near the size it is shown at, so its numbers stay readable
+
+
+def test_enlarge_repeats_pixels_by_an_integer_factor():
+    from segdemo.palette import enlarge
+
+    small = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    big = enlarge(small, min_side=8)
+    assert big.shape == (8, 12) and (big[::4, ::4] == small).all() and (big[:4, :4] == 0).all()
+    assert enlarge(small, min_side=1) is small  # already large enough
+    assert enlarge(np.zeros((2, 100)), min_side=8).shape == (2, 100)  # would grow past 4 · min_side

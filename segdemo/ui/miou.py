@@ -13,6 +13,7 @@ import pandas as pd
 
 from segdemo import miou_tool as M
 from segdemo import segment_tool as S
+from segdemo.palette import enlarge
 from segdemo.plotting import figure, to_image
 from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
@@ -30,21 +31,24 @@ def heatmaps(report: M.Report, lang: str) -> np.ndarray:
     rows = cm.sum(axis=1, keepdims=True)
     normalised = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
     k = report.num_classes
-    size = min(12.0, 4.0 + 0.45 * k)
-    fig, axes = figure(1, 2, figsize=(2 * size, size * 0.85))
+    # Sized for the ~900 px the page gives it: drawn bigger, its 7-point numbers shrank to 3 px.
+    size = min(8.0, 3.2 + 0.3 * k)
+    fig, axes = figure(1, 2, figsize=(2 * size, size * 0.9))
     for ax, data, title, fmt in ((axes[0], cm, "miou.plot.counts", "{:.0f}"),
                                  (axes[1], normalised, "miou.plot.normalised", "{:.2f}")):
         ax.imshow(data, cmap="Blues")
         ax.set_title(t(title, lang))
         ax.set_xlabel(t("miou.plot.pred", lang))
         ax.set_ylabel(t("miou.plot.truth", lang))
-        ax.set_xticks(range(k), report.names, rotation=45, ha="right", fontsize=8)
-        ax.set_yticks(range(k), report.names, fontsize=8)
+        ax.set_xticks(range(k), report.names, rotation=45, ha="right", fontsize=9)
+        ax.set_yticks(range(k), report.names, fontsize=9)
         if k <= 12:
             top = data.max() or 1
+            empty = cm.sum(axis=1) == 0  # no pixel of that class: a ratio would be 0/0
             for i in range(k):
                 for j in range(k):
-                    ax.text(j, i, fmt.format(data[i, j]), ha="center", va="center", fontsize=7,
+                    text = "—" if fmt == "{:.2f}" and empty[i] else fmt.format(data[i, j])
+                    ax.text(j, i, text, ha="center", va="center", fontsize=9 if k <= 8 else 7,
                             color="white" if data[i, j] > top / 2 else "black")
     return to_image(fig)
 
@@ -61,12 +65,13 @@ def _outputs(pairs: list[M.Pair], num_classes: float | None, ignore_index: float
     if len(pairs) > 1:
         summary += "\n\n" + t("miou.why_differ", lang)
     columns = [t(f"miou.col.{c}", lang) for c in ("id", "name", "iou", "dice", "precision", "recall", "pixels")]
-    per_class = pd.DataFrame(M.class_rows(report), columns=columns)
+    # Absent classes have no IoU: "—" on the page, None (null) for API clients.
+    per_class = pd.DataFrame(M.class_rows(report), columns=columns).style.format(na_rep="—", precision=4)
     per_image = pd.DataFrame([[r["image"], _num(r["miou"]), _num(r["pixel_accuracy"]), r["pixels"]]
                               for r in report.per_image],
-                             columns=[t(f"miou.col.{c}", lang) for c in ("image", "iou", "accuracy", "pixels")])
+                             columns=[t(f"miou.col.{c}", lang) for c in ("image", "miou", "accuracy", "pixels")])
     first = pairs[0]
-    errors = M.error_map(first.pred, first.truth, ignore)
+    errors = enlarge(M.error_map(first.pred, first.truth, ignore))  # a 96-px scene stays visible
     csv_path, json_path = M.export(report)
     summary += "\n\n" + t("miou.error_caption", lang, name=first.name)
     return summary, per_class, heatmaps(report, lang), errors, per_image, [str(csv_path), str(json_path)]
@@ -133,7 +138,7 @@ def build() -> None:
                     with gr.Row():
                         num_classes = gr.Number(0, precision=0, minimum=0, maximum=256, label=i18n("miou.k"))
                         ignore = gr.Number(255, precision=0, minimum=-1, maximum=255, label=i18n("miou.ignore"))
-                    names = gr.Textbox(label=i18n("miou.names"), placeholder="background, disc, square")
+                    names = gr.Textbox(label=i18n("miou.names"), placeholder=i18n("miou.names_placeholder"))
                     run_files = gr.Button(i18n("miou.run"), variant="primary", elem_id="miou-run")
                 with gr.Tab(i18n("miou.mode.model")):
                     options = [(c.display["en"], c.key) for c in S.choices() if c.key.startswith("shipped:")]
@@ -146,8 +151,10 @@ def build() -> None:
             downloads = gr.File(label=i18n("miou.downloads"), file_count="multiple", interactive=False)
     with gr.Row():
         with gr.Column(scale=3):
-            heat = gr.Image(label=i18n("miou.heatmaps"), type="numpy", interactive=False, elem_id="miou-heat")
-        with gr.Column(scale=2):
+            # The caption as Markdown: an image's label badge covered the matrix's first row.
+            gr.Markdown(i18n("miou.heatmaps_caption"))
+            heat = gr.Image(show_label=False, type="numpy", interactive=False, elem_id="miou-heat")
+        with gr.Column(scale=1, min_width=260):
             errors = gr.Image(label=i18n("miou.error_map"), type="numpy", interactive=False, elem_id="miou-errors")
             gr.Markdown(i18n("miou.legend"))
     per_image = gr.Dataframe(label=i18n("miou.per_image"), interactive=False)

@@ -28,7 +28,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "miou.per_class": ("Per class", "各类别"),
     "miou.per_image": ("Per image", "各图像"),
     "miou.downloads": ("Downloads (CSV, JSON)", "下载（CSV、JSON）"),
-    "miou.heatmaps": ("Confusion matrix", "混淆矩阵"),
+    "miou.heatmaps_caption": ("**Confusion matrix**: rows are the true class, columns the predicted one",
+                              "**混淆矩阵**：行是真实类别，列是预测类别"),
     "miou.error_map": ("Error map of the first pair", "第一对的错误图"),
     "miou.legend": (
         "<span style=\"color:rgb(60, 180, 90)\">■</span> object right (TP) · <span style=\"color:rgb(230, 70, 60)\">■</span> object where there is none (FP) · <span style=\"color:rgb(60, 120, 230)\">■</span> object missed (FN) · "
@@ -44,6 +45,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "miou.col.id": ("id", "编号"),
     "miou.col.name": ("class", "类别"),
     "miou.col.iou": ("IoU", "IoU"),
+    "miou.col.miou": ("mIoU", "mIoU"),
+    "miou.names_placeholder": ("background, disc, square", "背景, 圆盘, 方块"),
     "miou.col.dice": ("Dice", "Dice"),
     "miou.col.precision": ("precision", "精确率"),
     "miou.col.recall": ("recall", "召回率"),
