@@ -230,7 +230,7 @@ needs_shipped = pytest.mark.skipif(not SHIPPED, reason="no checkpoint in checkpo
 @pytest.mark.parametrize("key", SHIPPED)
 def test_api_segments_an_example_and_an_upload(client, key, tmp_path):
     pair, annotated, confidence, table, summary, gallery = _segment(client, model=key)
-    assert "mIoU" in summary and "ms" in summary
+    assert "mIoU" in summary and "ms" in summary and "VOC pretrained" not in summary
     assert table["data"] and sum(float(row[2]) for row in table["data"]) == pytest.approx(100, abs=0.1)
     assert len(gallery) == 3  # prediction, error map, ground truth
     from PIL import Image
@@ -239,6 +239,7 @@ def test_api_segments_an_example_and_an_upload(client, key, tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (70, 90, 3), dtype=np.uint8)).save(path)
     pair, annotated, confidence, table, summary, gallery = _segment(client, source="upload", image=path, model=key)
     assert "90×70" in summary and gallery == []
+    assert "VOC pretrained" in summary  # a photo and a model that only knows the synthetic shapes
 
 
 @needs_shipped

@@ -148,6 +148,8 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
                 h=image_array.shape[0], w=image_array.shape[1])
     if main.miou is not None:
         summary += "  \n" + t("segment.score", lang, miou=f"{main.miou:.3f}")
+    if source != "scene" and not model.startswith("pretrained:"):
+        summary += "  \n" + t("segment.photo_hint", lang)
     gallery = []
     # One row per model (_reveal sets the columns): on a scene its prediction, error map and the
     # ground truth at the size that model saw; the mIoU right after the name, as a caption is one line.
