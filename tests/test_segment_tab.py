@@ -338,13 +338,19 @@ def test_segment_tab_in_browser(browser, app_url, screenshot_dir, lang):
     with open_app(browser, app_url, lang) as (page, errors):
         goto_tab(page, "segment", lang)
         page.locator("#segment-card h3").wait_for(timeout=30_000)
+        # the tab opens on the default scene already segmented: no empty boxes
+        page.locator("#segment-summary").filter(has_text="mIoU").wait_for(timeout=60_000)
+        page.wait_for_function("() => document.querySelectorAll('#segment-gallery img').length == 3",
+                               timeout=30_000)
+        assert page.locator("#segment-table").is_visible()
         if len(SHIPPED) > 1:
             page.locator("#segment-compare input").click()
             page.get_by_role("option").nth(1).click()
             page.keyboard.press("Escape")
         page.locator("#segment-run").click()
-        page.locator("#segment-gallery img").first.wait_for(timeout=60_000)
-        assert page.locator("#segment-gallery img").count() >= 3
+        rows = 2 if len(SHIPPED) > 1 else 1  # prediction, error map and truth per model
+        page.wait_for_function(f"() => document.querySelectorAll('#segment-gallery img').length == {3 * rows}",
+                               timeout=60_000)
         assert "mIoU" in page.locator("#segment-summary").inner_text()
         settle(page)
         # the whole picture in the original/overlay slider (Gradio's draws it taller than its box and
@@ -379,7 +385,12 @@ def test_clicking_an_example_scene_segments_it(browser, app_url, screenshot_dir)
     with open_app(browser, app_url, "en") as (page, errors):
         goto_tab(page, "segment", "en")
         page.locator("#segment-card h3").wait_for(timeout=30_000)
+        first = page.locator("#segment-summary").filter(has_text="mIoU")
+        first.wait_for(timeout=60_000)  # the default scene, segmented on load
+        before = first.inner_text()
         page.locator("#segment-examples .thumbnail-item").nth(2).click()
+        page.wait_for_function("b => document.querySelector('#segment-summary').innerText !== b", arg=before,
+                               timeout=60_000)
         page.locator("#segment-summary").filter(has_text="mIoU").wait_for(timeout=60_000)
         slider = page.locator("#tab-segment input[type=number]").first.input_value()
         assert slider == str(EXAMPLES[2])

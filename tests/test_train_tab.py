@@ -57,7 +57,7 @@ def test_api_second_run_is_refused_and_stop_keeps_the_result(client):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_train_tab_in_browser(browser, app_url, screenshot_dir, lang):
-    from browser import goto_tab, open_app
+    from browser import goto_tab, open_app, settle
 
     with open_app(browser, app_url, lang, height=1000) as (page, errors):
         goto_tab(page, "train", lang)
@@ -84,7 +84,10 @@ def test_train_tab_in_browser(browser, app_url, screenshot_dir, lang):
         page.get_by_role("option", name=mine).first.click(timeout=15_000)
         page.locator("#segment-card h3").filter(has_text=mine).wait_for(timeout=15_000)
         page.locator("#segment-run").click()
+        # the gallery's caption names the model (the tab opened on the default model's result)
+        page.locator("#segment-gallery").filter(has_text=mine).wait_for(timeout=60_000)
         page.locator("#segment-summary").filter(has_text="mIoU").wait_for(timeout=60_000)
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"train-model-in-segment-{lang}.png"), full_page=True)
         assert not [e for e in errors if "favicon" not in e]
 

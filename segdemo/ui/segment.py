@@ -261,13 +261,16 @@ def build() -> None:
     inputs = [source, scene, image, model, compare, opacity]
     outputs = [slider, annotated, confidence, table, summary, gallery]
     shown = {"fn": _reveal, "inputs": [source, model, compare], "outputs": [gallery, table],
-             "api_visibility": "private", "queue": False}
+             "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # no spinner flash
     run.click(segment, inputs=inputs, outputs=outputs, api_name="segment", **SEGMENT_QUEUE).success(**shown)
     examples.select(_pick_example, outputs=[source, scene, image], api_visibility="private").then(
         segment, inputs=inputs, outputs=outputs, api_visibility="private", **SEGMENT_QUEUE).success(**shown)
     photos.select(_pick_photo, outputs=[source, scene, image], api_visibility="private").then(
         segment, inputs=inputs, outputs=outputs, api_visibility="private", **SEGMENT_QUEUE).success(**shown)
     model.change(show_card, inputs=model, outputs=card, api_visibility="private")
+    if S.default_key():  # the default scene, segmented: the tab opens on a result, not on empty boxes
+        gr.context.Context.root_block.load(segment, inputs=inputs, outputs=outputs, api_visibility="private",
+                                           **SEGMENT_QUEUE).success(**shown)
     gr.context.Context.root_block.load(refresh, inputs=[model, compare], outputs=[model, compare, card],
                                        api_visibility="private")
     tab = gr.context.Context.block
