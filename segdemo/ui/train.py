@@ -180,8 +180,10 @@ def build() -> None:
             model = gr.Dropdown([(get_card(n).display["en"], n) for n in names],
                                 value=DEFAULT_MODEL if DEFAULT_MODEL in names else names[0],
                                 label=i18n("train.model"), elem_id="train-model")
-            loss = gr.Dropdown(list_losses(), value="ce", label=i18n("train.loss"), elem_id="train-loss")
-            augment = gr.Dropdown(presets, value="light" if "light" in presets else presets[0],
+            loss = gr.Dropdown([(i18n(f"train.loss_name.{n}"), n) for n in list_losses()], value="ce",
+                               label=i18n("train.loss"), elem_id="train-loss")
+            augment = gr.Dropdown([(i18n(f"augment.preset.{p}"), p) for p in presets],
+                                  value="light" if "light" in presets else presets[0],
                                   label=i18n("train.augment"), elem_id="train-augment")
             size = gr.Radio(list(T.SIZES), value=64, label=i18n("train.size"))
             # Beyond the server's limit on purpose: asking for more shows the clamp notice.

@@ -73,3 +73,14 @@ STRINGS: dict[str, tuple[str, str]] = {
                              "已有 {n} 个训练在排队，请过几分钟再试。"),
     "err.train_busy": ("You already have a run in progress; stop it first.", "你已有一个训练在进行，请先停止它。"),
 }
+
+
+def _loss_names() -> dict[str, tuple[str, str]]:
+    # The dropdown says what a key means and keeps the key, which the curves' legend uses ("unet · ce").
+    from segdemo.losses import DISPLAY_NAMES
+
+    return {f"train.loss_name.{key}": (f"{name['en']} · {key}", f"{name['zh']} · {key}")
+            for key, name in DISPLAY_NAMES.items()}
+
+
+STRINGS.update(_loss_names())
