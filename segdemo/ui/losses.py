@@ -111,8 +111,10 @@ def _outcome_legend(fig, kinds: tuple[str, ...], lang: str, ncol: int, under_las
 def _loss_bars(ax, values: dict[str, float], miou: float, lang: str, title_key: str) -> None:
     names = list(values)
     bars = ax.bar(range(len(names)), [values[n] for n in names], color=[COLOURS[n] for n in names])
-    ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2)
-    ax.axhline(1 - miou, color="black", ls="--", lw=1.3, label=t("losses.plot.one_minus_miou", lang))
+    ax.axhline(1 - miou, color="black", ls="--", lw=1.3, label=t("losses.plot.one_minus_miou", lang), zorder=2)
+    # on a white patch above the dashed line, which ran through the values of bars near 1 − mIoU
+    for label in ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2):
+        label.set(bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5}, zorder=3)
     ax.set_xticks(range(len(names)), [_loss_name(n, lang) for n in names], rotation=30, ha="right")
     ax.set(ylabel=t("losses.plot.loss", lang), title=t(title_key, lang))
     ax.set_ylim(0, max(1.0, max(values.values())) * 1.15)
@@ -142,8 +144,10 @@ def simulator_outputs(fg: float, recall: float, fp: float, confidence: float, ea
     ax_sweep.plot(share, 1 - r.sweep_iou, color="black", ls=":", lw=1.5, label=t("losses.plot.one_minus_iou", lang))
     ax_sweep.plot(share, 1 - r.sweep_miou, color="black", ls="--", lw=1.5, label=t("losses.plot.one_minus_miou", lang))
     ax_sweep.axvline(fg, color="#999999", lw=1)
-    ax_sweep.text(fg * 1.08, 0.97, t("losses.plot.now", lang), transform=ax_sweep.get_xaxis_transform(),
-                  fontsize=9, color="#666666", va="top")
+    # at the foot of the line, on white: at the top it sat on the 1 − IoU curve
+    ax_sweep.text(fg * 1.08, 0.03, t("losses.plot.now", lang), transform=ax_sweep.get_xaxis_transform(),
+                  fontsize=9, color="#666666", va="bottom",
+                  bbox={"facecolor": "white", "edgecolor": "none", "pad": 1}, zorder=5)
     ax_sweep.set_xscale("log")
     ticks = [0.1, 0.3, 1, 3, 10, 30]
     ax_sweep.set_xticks(ticks, [f"{v:g}" for v in ticks])
@@ -187,7 +191,7 @@ def run_simulator(fg_percent: float, recall_percent: float, false_alarm_percent:
     )
     summary, picture, chart, table = simulator_outputs(*(round(v, 4) for v in values), lang)
     headers = [t("losses.table.loss", lang), t("losses.table.value", lang)]
-    return summary, picture, chart, pd.DataFrame(table, columns=headers)
+    return summary, picture, chart, pd.DataFrame(table, columns=headers).style.format({headers[1]: "{:.4f}"})
 
 
 # ---------------------------------------------------------------- section 3: real masks
