@@ -130,6 +130,11 @@ def build() -> None:
     gr.Markdown(i18n("overview.tl.title"))
     timeline_plot = gr.Image(show_label=False, type="numpy", interactive=False, elem_id="overview-timeline",
                              buttons=["fullscreen"])
+    # Above the cards that read "latency not measured yet" (below them, it was found last)
+    with gr.Row():
+        measure_button = gr.Button(i18n("overview.tl.measure"), size="sm", scale=0, min_width=240,
+                                   elem_id="overview-measure")
+        gr.Markdown(i18n("overview.tl.note"))
     entries = tasks.timeline()  # only the names and order are fixed here; the texts are drawn per request
     cards = []
     _links.clear()
@@ -144,10 +149,6 @@ def build() -> None:
                     _links.append((button, entry.name))
                     if isinstance(tabs, gr.Tabs):
                         button.click(lambda: gr.Tabs(selected=SEGMENT_TAB), outputs=tabs, api_visibility="private")
-    with gr.Row():
-        measure_button = gr.Button(i18n("overview.tl.measure"), size="sm", scale=0, min_width=240,
-                                   elem_id="overview-measure")
-        gr.Markdown(i18n("overview.tl.note"))
 
     scene.submit(five_tasks, inputs=scene, outputs=[gallery, summary], api_name="overview_tasks")
     another.click(lambda: random.randrange(SCENES), outputs=scene, api_visibility="private").then(
