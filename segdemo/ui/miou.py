@@ -34,8 +34,10 @@ def heatmaps(report: M.Report, lang: str) -> np.ndarray:
     # Sized for the ~900 px the page gives it: drawn bigger, its 7-point numbers shrank to 3 px.
     size = min(8.0, 3.2 + 0.3 * k)
     fig, axes = figure(1, 2, figsize=(2 * size, size * 0.9))
-    for ax, data, title, fmt in ((axes[0], cm, "miou.plot.counts", "{:.0f}"),
-                                 (axes[1], normalised, "miou.plot.normalised", "{:.2f}")):
+    counted = np.zeros(k, dtype=bool)  # a count of 0 is a number to show
+    empty = rows[:, 0] == 0  # no pixel of that class: its normalised row would be 0/0
+    for ax, data, title, fmt, blank in ((axes[0], cm, "miou.plot.counts", "{:.0f}", counted),
+                                        (axes[1], normalised, "miou.plot.normalised", "{:.2f}", empty)):
         ax.imshow(data, cmap="Blues")
         ax.set_title(t(title, lang))
         ax.set_xlabel(t("miou.plot.pred", lang))
@@ -44,10 +46,9 @@ def heatmaps(report: M.Report, lang: str) -> np.ndarray:
         ax.set_yticks(range(k), report.names, fontsize=9)
         if k <= 12:
             top = data.max() or 1
-            empty = cm.sum(axis=1) == 0  # no pixel of that class: a ratio would be 0/0
             for i in range(k):
                 for j in range(k):
-                    text = "—" if fmt == "{:.2f}" and empty[i] else fmt.format(data[i, j])
+                    text = "—" if blank[i] else fmt.format(data[i, j])
                     ax.text(j, i, text, ha="center", va="center", fontsize=9 if k <= 8 else 7,
                             color="white" if data[i, j] > top / 2 else "black")
     return to_image(fig)
