@@ -1,6 +1,7 @@
 # segdemo: two commands do all set-up on a fresh machine.
 #   make run   create .venv, install, serve at http://127.0.0.1:7860
 #   make test  create .venv, install test extras (+ Debian chromium and a CJK font when root), lint, run every test
+#   make test-fast   lint + the tests that need neither a browser nor the served app (under 90 s)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -19,12 +20,15 @@ HASH_DEV := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 STAMP_RUN := $(VENV)/.installed-run-$(HASH_RUN)
 STAMP_DEV := $(VENV)/.installed-dev-$(HASH_DEV)
 
-.PHONY: run test lint pytest bench loadtest install install-dev system-deps clean
+.PHONY: run test test-fast lint pytest bench loadtest install install-dev system-deps clean
 
 run: $(STAMP_RUN)
 	$(PY) app.py
 
 test: $(STAMP_DEV) system-deps lint pytest
+
+test-fast: $(STAMP_DEV) lint
+	$(PY) -m pytest -m "not browser and not slow"
 
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check .
@@ -33,10 +37,12 @@ pytest: $(STAMP_DEV)
 	$(PY) -m pytest
 
 loadtest: $(STAMP_DEV)
-	$(PY) -m segdemo.loadtest
+	$(PY) -m segdemo.tools.loadtest
 
+# Every benchmark with its defaults, then docs/PERFORMANCE.md generated from their JSON.
 bench: $(STAMP_DEV)
-	$(PY) -m segdemo.bench all
+	$(PY) -m segdemo.tools.bench --threads 2 all
+	$(PY) -m segdemo.tools.perfdoc
 
 install: $(STAMP_RUN)
 install-dev: $(STAMP_DEV)

@@ -28,6 +28,10 @@ from segdemo.errors import InputError
 from segdemo.palette import IGNORE_INDEX, SCENE_CLASSES, SCENE_PALETTE, full_palette, scene_classes
 
 NUM_CLASSES = len(SCENE_CLASSES)
+#: ImageNet's per-channel mean and std (RGB, 0..1): every model here normalises its input with them.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+IMAGENET_NORMALIZATION = {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".npy")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -23,56 +22,6 @@ from torch import nn
 
 #: The zoo's contract needs H, W >= 32; smaller images are upscaled for the forward pass.
 MIN_SIDE = 32
-
-
-@functools.cache
-def configure_threads() -> int:
-    """Set torch's CPU threads for a server process once (at most 2; ``SEGDEMO_THREADS`` overrides).
-
-    The setting is process-wide, whichever thread calls it, so the app sets it in one place: a
-    training run in a worker thread must not change what every inference request gets.
-
-    Returns:
-        The number of threads set.
-    """
-    # Thirty students share two cores: one request should not grab every thread twice over.
-    threads = int(os.environ.get("SEGDEMO_THREADS", "0")) or max(1, min(2, os.cpu_count() or 1))
-    torch.set_num_threads(threads)
-    return threads
-
-
-#: glibc ``mallopt`` parameters (``<malloc.h>``) and the values :func:`configure_allocator` sets.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_MMAP_THRESHOLD = 32 * 2**20  # glibc's maximum on 64-bit systems
-_TRIM_THRESHOLD = 256 * 2**20
-
-
-@functools.cache
-def configure_allocator() -> bool:
-    """Let glibc keep freed memory for the next request instead of returning it to the system.
-
-    A Segment request allocates tens of MB of short-lived buffers (decoded image, normalised
-    input, logits, probabilities, pictures). With glibc's defaults, blocks that size are
-    ``mmap``-ed and, when freed, unmapped or trimmed, so requests fault in fresh zeroed pages:
-    measured with Fast-SCNN, ~4,200 per model call and ~13,000 (53 MB) per whole handler,
-    milliseconds of a request whose forward pass takes ~10 ms. (glibc adapts its mmap threshold
-    to freed blocks, so some processes settle with few faults and others never do.) Raised mmap
-    and trim thresholds make the buffers reusable heap memory: ~0 page faults per request after
-    the first, in worker threads too. The process keeps up to 256 MB of freed memory for reuse.
-
-    Returns:
-        Whether the thresholds were set (False on a C library other than glibc).
-    """
-    import ctypes
-    import platform
-
-    if platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
 
 
 @dataclass

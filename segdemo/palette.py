@@ -42,7 +42,7 @@ VOC_CLASSES: tuple[tuple[str, str], ...] = (
     ("background", "背景"), ("aeroplane", "飞机"), ("bicycle", "自行车"), ("bird", "鸟"), ("boat", "船"),
     ("bottle", "瓶子"), ("bus", "公共汽车"), ("car", "汽车"), ("cat", "猫"), ("chair", "椅子"), ("cow", "牛"),
     ("dining table", "餐桌"), ("dog", "狗"), ("horse", "马"), ("motorbike", "摩托车"), ("person", "人"),
-    ("potted plant", "盆栽"), ("sheep", "羊"), ("sofa", "沙发"), ("train", "火车"), ("tv/monitor", "电视/显示器"),
+    ("potted plant", "盆栽植物"), ("sheep", "羊"), ("sofa", "沙发"), ("train", "火车"), ("tv/monitor", "电视/显示器"),
 )
 
 

@@ -26,8 +26,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from segdemo.data import IMAGENET_NORMALIZATION
+
 #: ImageNet statistics: every model in the zoo sees inputs normalised this way.
-NORMALIZATION = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+NORMALIZATION = IMAGENET_NORMALIZATION  # what the cards record
 
 
 @dataclass

@@ -29,6 +29,23 @@ CHROMIUM_ARGS = [
 ]
 
 
+#: Fixtures that make a test part of a tier: a real browser, or the whole app served on a port.
+_BROWSER_FIXTURES = {"browser"}
+_APP_FIXTURES = {"app_url", "client"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tier the suite by what a test needs: ``browser`` (Chromium) and ``slow`` (a served app, or
+    marked ``slow`` by hand: many seconds of CPU). ``make test-fast`` runs ``-m "not browser and not slow"``."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+        elif fixtures & _APP_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -39,8 +56,10 @@ def free_port() -> int:
 def app_url() -> Iterator[str]:
     """The real app (``app.demo``) served on a free local port for the whole session."""
     import app
+    from segdemo import serving
     from segdemo.ui.shell import launch_kwargs
 
+    serving.start()  # as `python app.py` does before it serves
     port = free_port()
     app.demo.launch(
         server_name="127.0.0.1",
@@ -52,10 +71,10 @@ def app_url() -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
-        from segdemo import train_sessions
+        from segdemo.lessons import train
 
         app.demo.close()
-        train_sessions.shutdown()
+        train.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_import_is_offline_and_loads_no_model(tmp_path):
     # Any socket connection during import fails loudly; no model, no CUDA, no torch hub cache.
     code = textwrap.dedent(

@@ -16,10 +16,10 @@ from segdemo.augment import (
     geometric_names,
     preset_steps,
 )
-from segdemo.augment import controls as C
 from segdemo.augment.export import load_json, steps_from_json, steps_from_text, to_json, to_python
-from segdemo.augment.preview import augment_grid, boundaries, check_pair, draw_contours, summarize_params
 from segdemo.errors import InputError
+from segdemo.lessons import augment as augment_lesson
+from segdemo.lessons.augment import augment_grid, boundaries, check_pair, draw_contours, summarize_params
 
 # Bright, far-apart colours; black is the image fill, so it decodes to the mask's fill (255).
 PAINT = np.array([[230, 30, 30], [30, 200, 30], [40, 60, 230], [240, 220, 40], [200, 40, 220]], dtype=np.uint8)
@@ -213,13 +213,13 @@ def test_steps_from_text_accepts_presets_lists_and_albumentations_json():
 @pytest.mark.parametrize("preset", list(PRESETS))
 def test_controls_round_trip(preset):
     steps = preset_steps(preset)
-    values = C.controls_from_steps(steps)
-    assert C.steps_from_controls(C.unflatten(C.flatten(values))) == steps
+    values = augment_lesson.controls_from_steps(steps)
+    assert augment_lesson.steps_from_controls(augment_lesson.unflatten(augment_lesson.flatten(values))) == steps
 
 
 def test_controls_group_with_one_member_keeps_its_probability():
-    values = C.default_controls() | {"group.photo.p": 0.4, "CLAHE.enabled": True}
-    assert C.steps_from_controls(values) == [{"name": "CLAHE", "p": 0.4, "params": {"clip_limit": 4.0}}]
+    values = augment_lesson.default_controls() | {"group.photo.p": 0.4, "CLAHE.enabled": True}
+    assert augment_lesson.steps_from_controls(values) == [{"name": "CLAHE", "p": 0.4, "params": {"clip_limit": 4.0}}]
 
 
 @pytest.mark.parametrize("mask, key", [
@@ -243,7 +243,7 @@ def test_contours_sit_on_label_changes():
 def test_upload_without_mask_gets_a_checkerboard(tmp_path):
     from PIL import Image
 
-    from segdemo.augment.sources import load_source
+    from segdemo.lessons.augment import load_source
 
     Image.fromarray(np.zeros((40, 64, 3), np.uint8)).save(tmp_path / "im.png")
     image, mask, _, notices = load_source("upload", 0, str(tmp_path / "im.png"), None)
@@ -253,7 +253,7 @@ def test_upload_without_mask_gets_a_checkerboard(tmp_path):
 def test_large_upload_takes_its_mask_along(tmp_path):
     from PIL import Image
 
-    from segdemo.augment import sources
+    from segdemo.lessons import augment as sources
 
     mask = np.zeros((1200, 1600), np.uint8)
     mask[:, 800:] = 7
@@ -265,7 +265,7 @@ def test_large_upload_takes_its_mask_along(tmp_path):
 
 
 def test_no_image_is_an_input_error():
-    from segdemo.augment.sources import load_source
+    from segdemo.lessons.augment import load_source
 
     with pytest.raises(InputError) as info:
         load_source("upload", 0, None, None)

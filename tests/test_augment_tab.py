@@ -152,9 +152,9 @@ def test_augment_tab_in_browser(browser, app_url, screenshot_dir, lang):
 
 
 def test_json_file_sets_the_switches(tmp_path):
-    from segdemo.augment import controls as C
     from segdemo.augment import preset_steps
     from segdemo.augment.export import to_json
+    from segdemo.lessons import augment as augment_lesson
     from segdemo.ui.augment import json_to_controls, preset_to_controls
 
     path = tmp_path / "light.json"
@@ -162,4 +162,4 @@ def test_json_file_sets_the_switches(tmp_path):
     *values, size, steps = json_to_controls(str(path), None)
     assert size == 384 and json.loads(steps) == preset_steps("light")
     assert values == preset_to_controls("light")[:-1]
-    assert C.steps_from_controls(C.unflatten(values)) == preset_steps("light")
+    assert augment_lesson.steps_from_controls(augment_lesson.unflatten(values)) == preset_steps("light")

@@ -190,7 +190,11 @@ def test_voc_palette_known_colours():
     palette = voc_palette()
     assert palette.shape == (256, 3)
     assert palette[1].tolist() == [128, 0, 0]
+    # index 1 = 0b001 → R top bit; 15 = 0b001_111 → all three top bits, then R's second bit
+    assert palette[0].tolist() == [0, 0, 0] and palette[2].tolist() == [0, 128, 0]
     assert palette[15].tolist() == [192, 128, 128]  # person
+    assert palette[20].tolist() == [0, 64, 128]  # tv/monitor
+    assert len({tuple(c) for c in palette[:21].tolist()}) == 21
     assert palette[255].tolist() == [224, 224, 192]
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from segdemo import loadtest
-from segdemo.segment_tool import shipped
+from segdemo.serving import shipped
+from segdemo.tools import loadtest
 
 
 @pytest.mark.skipif(not shipped(), reason="no checkpoint in checkpoints/ yet")

@@ -1,4 +1,4 @@
-"""The Losses tab: its computations (segdemo.loss_explorer), its API and the tab in a real browser."""
+"""The Losses tab: its computations (segdemo.lessons.losses), its API and the tab in a real browser."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from segdemo import loss_explorer as E
 from segdemo import losses as L
+from segdemo.lessons import losses as losses_lesson
 
 
 # ---------------------------------------------------------------- curves
 def test_focal_curves_agree_with_the_losses_and_by_hand():
-    c = E.focal_curves(alpha=1.0)
+    c = losses_lesson.focal_curves(alpha=1.0)
     assert np.allclose(c.focal[0.0], c.ce) and np.allclose(c.focal_grad[0.0], c.ce_grad)
     assert np.allclose(c.ce_grad, c.p - 1)  # d(-log sigmoid z)/dz = p - 1
     i = int(np.argmin(np.abs(c.p - 0.5)))
@@ -25,12 +25,12 @@ def test_focal_curves_agree_with_the_losses_and_by_hand():
     # easy pixels are down-weighted: at p_t = 0.9 gamma = 2 pushes more than 30x less than CE
     j = int(np.argmin(np.abs(c.p - 0.9)))
     assert c.ce_grad[j] / c.focal_grad[2.0][j] > 30
-    quarter = E.focal_curves(alpha=0.25)
+    quarter = losses_lesson.focal_curves(alpha=0.25)
     assert np.allclose(quarter.focal[2.0], 0.25 * c.focal[2.0]) and np.allclose(quarter.ce, c.ce)
 
 
 def test_overlap_curves():
-    o = E.overlap_curves(region_fraction=0.1, num=11)
+    o = losses_lesson.overlap_curves(region_fraction=0.1, num=11)
     assert np.allclose(o.iou, o.overlap / (2 - o.overlap))  # two equal regions overlapping by o
     assert np.allclose(o.dice_region, 1 - o.overlap, atol=0.02)  # Dice = o, softened by the confidence
     assert np.allclose(o.lovasz_region, 1 - o.iou, atol=0.02)
@@ -41,27 +41,27 @@ def test_overlap_curves():
 @pytest.mark.parametrize("num_classes, confidence", [(2, 0.8), (5, 0.9), (5, 0.3)])
 def test_logits_from_labels_give_the_confidence(num_classes, confidence):
     labels = torch.tensor([[0, 1], [num_classes - 1, 0]])
-    probs = E.logits_from_labels(labels, num_classes, confidence).softmax(1)[0]  # (K, 2, 2)
+    probs = losses_lesson.logits_from_labels(labels, num_classes, confidence).softmax(1)[0]  # (K, 2, 2)
     assert torch.allclose(probs.gather(0, labels.unsqueeze(0)), torch.tensor(confidence), atol=1e-6)
 
 
 @pytest.mark.parametrize("confidence", [0.5, 1.0, 0.1])
 def test_logits_from_labels_refuse_impossible_confidence(confidence):
     with pytest.raises(ValueError, match="confidence"):
-        E.logits_from_labels(torch.zeros(2, 2, dtype=torch.long), 2, confidence)
+        losses_lesson.logits_from_labels(torch.zeros(2, 2, dtype=torch.long), 2, confidence)
 
 
 def test_balanced_weights_by_hand():
     target = torch.tensor([[[0, 0, 0, 1], [255, 255, 255, 255]]])
     # 4 counted pixels, 2 classes present: n / (K' n_k) = 4/6 and 4/2; class 2 absent -> 0
-    assert E.balanced_weights(target, 3).tolist() == pytest.approx([2 / 3, 2.0, 0.0])
+    assert losses_lesson.balanced_weights(target, 3).tolist() == pytest.approx([2 / 3, 2.0, 0.0])
 
 
 def test_compare_losses_are_the_losses():
     torch.manual_seed(0)
     logits, target = torch.randn(1, 3, 6, 6), torch.randint(0, 3, (1, 6, 6))
-    values = E.compare_losses(logits, target)
-    assert list(values) == list(E.COMPARED)
+    values = losses_lesson.compare_losses(logits, target)
+    assert list(values) == list(losses_lesson.COMPARED)
     assert values["ce"] == pytest.approx(L.cross_entropy(logits, target).item())
     assert values["lovasz"] == pytest.approx(L.lovasz_softmax(logits, target).item())
     assert values["tversky"] == pytest.approx(L.tversky_loss(logits, target, alpha=0.3, beta=0.7).item())
@@ -69,9 +69,9 @@ def test_compare_losses_are_the_losses():
 
 # ---------------------------------------------------------------- imbalance simulator
 def test_simulated_prediction_by_hand():
-    logits, target, outcome = E.simulate_prediction(0.01, 0.5, 0.005, 0.8, 0.999)
+    logits, target, outcome = losses_lesson.simulate_prediction(0.01, 0.5, 0.005, 0.8, 0.999)
     # 20,000 pixels: 200 object, 100 found; round(0.005 * 19,800) = 99 false alarms
-    counts = {k: int((outcome == E.OUTCOMES.index(k)).sum()) for k in ("tp", "fn", "fp", "tn")}
+    counts = {k: int((outcome == losses_lesson.OUTCOMES.index(k)).sum()) for k in ("tp", "fn", "fp", "tn")}
     assert counts == {"tp": 100, "fn": 100, "fp": 99, "tn": 19_701}
     assert int(target.sum()) == 200 and int(logits.argmax(1).sum()) == 199
     probs = logits.softmax(1)[0]  # (2, H, W)
@@ -81,7 +81,7 @@ def test_simulated_prediction_by_hand():
 
 
 def test_imbalance_shows_which_losses_track_iou():
-    r = E.simulate_imbalance(0.001, 0.5, 0.005, 0.8, 0.999)
+    r = losses_lesson.simulate_imbalance(0.001, 0.5, 0.005, 0.8, 0.999)
     # 20 object pixels, 10 found, round(0.005 * 19,980) = 100 false alarms: IoU = 10 / 120
     assert r.counts == {"tp": 10, "fn": 10, "fp": 100, "tn": 19_880}
     assert r.iou == pytest.approx(10 / 120)
@@ -96,7 +96,7 @@ def test_imbalance_shows_which_losses_track_iou():
 @pytest.mark.parametrize("args", [(0.0005, 0.5, 0, 0.8, 0.99), (0.01, 1.5, 0, 0.8, 0.99), (0.01, 0.5, 0, 0.4, 0.99)])
 def test_simulator_refuses_bad_settings(args):
     with pytest.raises(ValueError):
-        E.simulate_prediction(*args)
+        losses_lesson.simulate_prediction(*args)
 
 
 # ---------------------------------------------------------------- degraded masks
@@ -107,21 +107,21 @@ INSTANCES = np.where(MASK == 1, 1, np.where(MASK == 2, 2, 0))
 
 
 def test_degrade_shift_and_drop():
-    shifted = E.degrade_mask(MASK, INSTANCES, 3, shift=(2, -1))
+    shifted = losses_lesson.degrade_mask(MASK, INSTANCES, 3, shift=(2, -1))
     expected = np.zeros_like(MASK)
     expected[0:3, 3:6] = 1
     expected[4:6, 7:8] = 2  # the rest of object 2 left the image
     assert (shifted == expected).all()
-    dropped = E.degrade_mask(MASK, INSTANCES, 3, drop=1)
+    dropped = losses_lesson.degrade_mask(MASK, INSTANCES, 3, drop=1)
     assert (dropped == np.where(MASK == 2, 0, MASK)).all()  # the smallest object went first
-    assert (E.degrade_mask(MASK, INSTANCES, 3, drop=5) == 0).all()
+    assert (losses_lesson.degrade_mask(MASK, INSTANCES, 3, drop=5) == 0).all()
 
 
 def test_degrade_grow_and_shrink():
-    grown = E.degrade_mask(MASK, INSTANCES, 3, grow=1)
+    grown = losses_lesson.degrade_mask(MASK, INSTANCES, 3, grow=1)
     assert (grown[0:5, 0:5] == 1).all() and grown[4, 4] == 1 and (grown[5:8, 5:8] == 2).all()
     assert grown[7, 0] == 0
-    shrunk = E.degrade_mask(MASK, INSTANCES, 3, grow=-1)
+    shrunk = losses_lesson.degrade_mask(MASK, INSTANCES, 3, grow=-1)
     expected = np.zeros_like(MASK)
     expected[2, 2] = 1  # the 3x3 square keeps its centre; the 2x2 square vanishes
     assert (shrunk == expected).all()
@@ -129,30 +129,30 @@ def test_degrade_grow_and_shrink():
 
 def test_degrade_noise_and_ignore():
     mask = np.where(np.arange(64).reshape(8, 8) < 8, 255, MASK)
-    clean = E.degrade_mask(mask, None, 3)
+    clean = losses_lesson.degrade_mask(mask, None, 3)
     assert (clean[0] == 0).all()  # ignored pixels become background in the prediction
     big = np.zeros((100, 100), dtype=np.int64)
-    noisy = E.degrade_mask(big, None, 5, noise=0.2, seed=1)
+    noisy = losses_lesson.degrade_mask(big, None, 5, noise=0.2, seed=1)
     assert (noisy != 0).mean() == pytest.approx(0.2 * 4 / 5, abs=0.02)
-    assert (noisy == E.degrade_mask(big, None, 5, noise=0.2, seed=1)).all()  # seeded
+    assert (noisy == losses_lesson.degrade_mask(big, None, 5, noise=0.2, seed=1)).all()  # seeded
     with pytest.raises(ValueError):
-        E.degrade_mask(MASK, None, 3, drop=1)
+        losses_lesson.degrade_mask(MASK, None, 3, drop=1)
 
 
 def test_outcome_map_by_hand():
     target = np.array([[0, 0, 1, 1, 2, 255]])
     pred = np.array([[0, 1, 1, 0, 1, 2]])
-    names = [E.OUTCOMES[k] for k in E.outcome_map(pred, target)[0]]
+    names = [losses_lesson.OUTCOMES[k] for k in losses_lesson.outcome_map(pred, target)[0]]
     assert names == ["tn", "fp", "tp", "fn", "wrong_class", "ignored"]
-    assert E.outcome_colours().shape == (len(E.OUTCOMES), 3)
+    assert losses_lesson.outcome_colours().shape == (len(losses_lesson.OUTCOMES), 3)
 
 
 def test_score_masks():
-    perfect = E.score_masks(MASK, MASK, 3, 0.99)
+    perfect = losses_lesson.score_masks(MASK, MASK, 3, 0.99)
     assert perfect.miou == pytest.approx(1.0) and np.allclose(perfect.iou, 1.0)
-    worse = E.score_masks(E.degrade_mask(MASK, INSTANCES, 3, drop=1), MASK, 3, 0.99)
+    worse = losses_lesson.score_masks(losses_lesson.degrade_mask(MASK, INSTANCES, 3, drop=1), MASK, 3, 0.99)
     assert worse.iou[2] == 0 and worse.miou < 1
-    assert all(worse.losses[name] > perfect.losses[name] for name in E.COMPARED)
+    assert all(worse.losses[name] > perfect.losses[name] for name in losses_lesson.COMPARED)
 
 
 # ---------------------------------------------------------------- API (the launched app)
@@ -162,9 +162,9 @@ def test_api_simulator(client):
     summary, picture, chart, table = client.predict(1.0, 50, 0.5, 0.8, 0.999, api_name="/losses")
     assert "0.334" in summary and "200 px" in summary  # IoU 100 / (200 + 99)
     rows = dict(table["data"])
-    expected = E.simulate_imbalance(0.01, 0.5, 0.005, 0.8, 0.999)
+    expected = losses_lesson.simulate_imbalance(0.01, 0.5, 0.005, 0.8, 0.999)
     for name, value in expected.losses.items():
-        assert rows[E.NAMES[name]["en"]] == pytest.approx(value, abs=1e-4), name
+        assert rows[losses_lesson.NAMES[name]["en"]] == pytest.approx(value, abs=1e-4), name
     assert rows["IoU"] == pytest.approx(100 / 299, abs=1e-4)
     for path in (picture, chart):
         with Image.open(path) as image:

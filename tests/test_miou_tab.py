@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from segdemo import miou_tool as M
 from segdemo.errors import InputError
+from segdemo.lessons import miou as miou_lesson
 from segdemo.metrics import ConfusionMatrix, metrics_from_confusion
 
 AppError = pytest.importorskip("gradio_client.exceptions").AppError
@@ -39,7 +39,7 @@ def _random_pairs(tmp_path, n=3, k=4):
 
 def test_batch_equals_the_accumulator_and_differs_from_the_mean_of_images(tmp_path):
     truths, preds, arrays = _random_pairs(tmp_path)
-    report = M.evaluate(M.pairs_from_files(truths, preds[::-1]), 4)  # order does not matter: names pair them
+    report = miou_lesson.evaluate(miou_lesson.pairs_from_files(truths, preds[::-1]), 4)  # order does not matter: names pair them
     acc = ConfusionMatrix(4)
     for gt, pred in arrays:
         acc.update(pred, gt)
@@ -52,7 +52,7 @@ def test_batch_equals_the_accumulator_and_differs_from_the_mean_of_images(tmp_pa
 
 def test_detects_the_number_of_classes_and_ignores_255():
     gt = np.array([[0, 2], [255, 1]])
-    report = M.evaluate([M.Pair("a", gt, np.array([[0, 2], [3, 1]]))])
+    report = miou_lesson.evaluate([miou_lesson.Pair("a", gt, np.array([[0, 2], [3, 1]]))])
     assert report.num_classes == 4 and report.confusion.sum() == 3
     assert report.names == ["0", "1", "2", "3"]
 
@@ -60,8 +60,8 @@ def test_detects_the_number_of_classes_and_ignores_255():
 def test_error_map_colours_by_hand():
     truth = np.array([[0, 1, 1, 0, 2, 255]])
     pred = np.array([[0, 1, 0, 1, 1, 0]])
-    colours = [tuple(c) for c in M.error_map(pred, truth)[0]]
-    assert colours == [M.COLORS[k] for k in ("tn", "tp", "fn", "fp", "wrong", "ignore")]
+    colours = [tuple(c) for c in miou_lesson.error_map(pred, truth)[0]]
+    assert colours == [miou_lesson.COLORS[k] for k in ("tn", "tp", "fn", "fp", "wrong", "ignore")]
 
 
 def test_zip_of_two_folders_and_exports(tmp_path):
@@ -71,9 +71,9 @@ def test_zip_of_two_folders_and_exports(tmp_path):
         for path in truths + preds:
             z.write(path, arcname=f"{'gt' if '/gt/' in path else 'pred'}/{path.rsplit('/', 1)[1]}")
         z.writestr("__MACOSX/._im0.png", b"junk")  # macOS litter is skipped
-    report = M.evaluate(M.pairs_from_zip(str(archive)), 4)
+    report = miou_lesson.evaluate(miou_lesson.pairs_from_zip(str(archive)), 4)
     assert len(report.per_image) == 3
-    csv_path, json_path = M.export(report, tmp_path / "out")
+    csv_path, json_path = miou_lesson.export(report, tmp_path / "out")
     data = json.loads(json_path.read_text())
     assert data["miou"] == pytest.approx(report.metrics["miou"])
     assert csv_path.read_text().splitlines()[0].startswith("class_id,name,iou")
@@ -89,27 +89,27 @@ def _zip_with(tmp_path, members: dict[str, bytes]) -> str:
 
 def test_hostile_zips_are_refused(tmp_path, hostile):
     with pytest.raises(InputError, match="unsafe path"):
-        M.pairs_from_zip(str(hostile["zip_traversal"]))
+        miou_lesson.pairs_from_zip(str(hostile["zip_traversal"]))
     with pytest.raises(InputError, match="too large"):
-        M.pairs_from_zip(str(hostile["zip_bomb"]))
+        miou_lesson.pairs_from_zip(str(hostile["zip_bomb"]))
     with pytest.raises(InputError, match="not a zip"):
-        M.pairs_from_zip(str(hostile["text_named_png"]))
+        miou_lesson.pairs_from_zip(str(hostile["text_named_png"]))
     buffer = io.BytesIO()
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(buffer, format="PNG")
     with pytest.raises(InputError, match="two folders"):
-        M.pairs_from_zip(_zip_with(tmp_path, {"a/x.png": buffer.getvalue()}))
+        miou_lesson.pairs_from_zip(_zip_with(tmp_path, {"a/x.png": buffer.getvalue()}))
 
 
 def test_bad_pairs_get_clear_errors(tmp_path, hostile):
     a = _png(tmp_path / "a.png", np.zeros((4, 4)))
     with pytest.raises(InputError, match="differ in size"):
-        M.evaluate(M.pairs_from_files([a], [_png(tmp_path / "b.png", np.zeros((5, 4)))]))
+        miou_lesson.evaluate(miou_lesson.pairs_from_files([a], [_png(tmp_path / "b.png", np.zeros((5, 4)))]))
     with pytest.raises(InputError, match="partner"):
-        M.pairs_from_files([a, _png(tmp_path / "c.png", np.zeros((4, 4)))], [a, str(tmp_path / "d.png")])
+        miou_lesson.pairs_from_files([a, _png(tmp_path / "c.png", np.zeros((4, 4)))], [a, str(tmp_path / "d.png")])
     with pytest.raises(InputError, match="provide an input"):
-        M.pairs_from_files([], [])
+        miou_lesson.pairs_from_files([], [])
     with pytest.raises(InputError, match="outside"):
-        M.evaluate(M.pairs_from_files([a], [_png(tmp_path / "e.png", np.full((4, 4), 7))]), 3)
+        miou_lesson.evaluate(miou_lesson.pairs_from_files([a], [_png(tmp_path / "e.png", np.full((4, 4), 7))]), 3)
 
 
 # ---------------------------------------------------------------- API
@@ -154,14 +154,14 @@ def test_api_bad_inputs(client, tmp_path, hostile, case, kwargs, message):
 
 
 def test_api_scores_a_shipped_model():
-    from segdemo import segment_tool as S
+    from segdemo import serving
 
-    shipped = [c.key for c in S.choices() if c.key.startswith("shipped:")]
+    shipped = [c.key for c in serving.choices() if c.key.startswith("shipped:")]
     if not shipped:
         pytest.skip("no checkpoint in checkpoints/ yet")
-    pair = M.pair_from_model(shipped[0], 5)
+    pair = miou_lesson.pair_from_model(shipped[0], 5)
     assert pair.truth.shape == pair.pred.shape
-    assert 0.0 <= M.evaluate([pair], 6).metrics["miou"] <= 1.0
+    assert 0.0 <= miou_lesson.evaluate([pair], 6).metrics["miou"] <= 1.0
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -183,18 +183,17 @@ def test_miou_tab_in_browser(browser, app_url, screenshot_dir, lang):
 def test_outputs_mark_absent_classes_and_enlarge_a_small_error_map():
     """Class 2 never occurs: "—" on the page and None for API clients, "—" in the normalised matrix
     row; the per-image column is an mIoU; a 40-px pair's error map is shown 7× larger (crisp)."""
-    from segdemo import miou_tool as M
     from segdemo.ui.miou import _outputs
 
     truth = np.zeros((40, 40), np.int64)
     truth[:20] = 1
     pred = truth.copy()
     pred[:5] = 0
-    summary, per_class, heat, errors, per_image, files = _outputs([M.Pair("a", truth, pred)], 3, None, "", "en")
+    summary, per_class, heat, errors, per_image, files = _outputs([miou_lesson.Pair("a", truth, pred)], 3, None, "", "en")
     assert per_class.data.iloc[2, 2] is None or np.isnan(per_class.data.iloc[2, 2])
     assert "—" in per_class.to_html() and per_image.columns[1] == "mIoU"
     assert errors.shape == (280, 280, 3)
-    np.testing.assert_array_equal(errors[::7, ::7], M.error_map(pred, truth, None))
+    np.testing.assert_array_equal(errors[::7, ::7], miou_lesson.error_map(pred, truth, None))
     assert heat.shape[1] <= 1700  # drawn near the size it is shown at, so its numbers stay readable
 
 

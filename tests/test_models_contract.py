@@ -90,25 +90,12 @@ def test_optimised_path_gives_the_same_logits(name):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_frozen_trace_matches_at_its_shape(name):
-    """The benchmark's TorchScript path gives the eager logits at the shape it was traced for."""
-    from segdemo.models.fuse import freeze_for_shape
-
-    model = _model(name).eval()
-    x = torch.randn(1, 3, 45, 61)
-    with torch.no_grad():
-        expected = model(x)
-        got = freeze_for_shape(model, x)(x.contiguous(memory_format=torch.channels_last))
-    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
-
-
-@pytest.mark.parametrize("name", MODELS)
 def test_bfloat16_path_keeps_the_contract_and_follows_fp32(name):
     """The app's bfloat16 path: any size in, float32 logits at that size out, close to the float32 path's.
 
     bfloat16 keeps 8 bits of mantissa, so each layer adds ~0.4 % relative error; the logits of an
     untrained net stay within a few percent of the float32 ones (the shipped models' val mIoU moves by
-    < 0.001: ``python -m segdemo.bench checkpoints``; ``test_shipped_checkpoints`` keeps it within 0.005)."""
+    < 0.001: ``python -m segdemo.tools.bench checkpoints``; ``test_shipped_checkpoints`` keeps it within 0.005)."""
     model = _model(name).eval()
     x = torch.randn(1, 3, 45, 61)
     with torch.inference_mode():
@@ -119,6 +106,18 @@ def test_bfloat16_path_keeps_the_contract_and_follows_fp32(name):
     assert all(p.dtype == torch.bfloat16 for p in fast.parameters())
     error = float((got - expected).norm() / expected.norm())
     assert error < 0.05, f"bfloat16 logits differ from float32 by {error:.1%}"
+
+
+def test_native_bf16_reads_the_kernels_cpu_flags(tmp_path):
+    from segdemo.models.fuse import native_bf16
+
+    flags = "processor\t: 0\nflags\t\t: fpu sse2 avx2 {}\n"
+    cases = {"avx512f": False, "avx512f avx512_bf16": True, "amx_tile amx_bf16": True}
+    for extra, expected in cases.items():
+        path = tmp_path / f"{len(extra)}.txt"
+        path.write_text(flags.format(extra))
+        assert native_bf16(str(path)) is expected, extra
+    assert native_bf16(str(tmp_path / "missing")) is False  # not Linux: keep float32
 
 
 def test_inference_dtype_reads_the_setting_and_refuses_others(monkeypatch):

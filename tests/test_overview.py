@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segdemo import tasks
 from segdemo.data import render_scene
+from segdemo.lessons import overview as overview_lesson
 
 AppError = pytest.importorskip("gradio_client.exceptions").AppError
 
 
 def test_views_agree_with_the_scene():
-    v = tasks.views(11, 2, size=96)
+    v = overview_lesson.views(11, 2, size=96)
     scene = render_scene(11, 2, 96)
     ids = [i for i in np.unique(scene.instances) if i]
     assert len(v.boxes) == len(ids)
@@ -30,7 +30,7 @@ def test_views_agree_with_the_scene():
 
 
 def test_instance_colours_differ_per_object():
-    colours = tasks.instance_colours(5)
+    colours = overview_lesson.instance_colours(5)
     assert colours[0].tolist() == [0, 0, 0] and len({tuple(c) for c in colours[1:]}) == 5
 
 

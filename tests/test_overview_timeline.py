@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import pytest
 
-from segdemo import tasks
+from segdemo.lessons import overview as overview_lesson
 from segdemo.ui import overview
 
 
 @pytest.fixture
 def fake_latency(monkeypatch):
     # Pretend every model was measured: the test checks the wiring, the benchmark measures.
-    monkeypatch.setattr(tasks, "_latencies", {e.name: 10.0 + i for i, e in enumerate(tasks.timeline())})
+    monkeypatch.setattr(overview_lesson, "_latencies", {e.name: 10.0 + i for i, e in enumerate(overview_lesson.timeline())})
 
 
 def test_segment_key_is_the_shipped_checkpoint():
-    entries = {e.name: e for e in tasks.timeline()}
+    entries = {e.name: e for e in overview_lesson.timeline()}
     for name, entry in entries.items():
         assert overview.segment_key(name) == entry.segment_key
     assert overview.segment_key("no-such-model") is None
@@ -26,11 +26,11 @@ def test_segment_key_is_the_shipped_checkpoint():
 
 def test_api_latency_fills_every_card(client, fake_latency):
     image, *cards = client.predict(api_name="/overview_latency")
-    entries = tasks.timeline()
+    entries = overview_lesson.timeline()
     assert len(cards) == len(entries)
     for card, entry in zip(cards, entries, strict=True):
         assert str(entry.card.year) in card and entry.card.display["en"] in card
-        assert f"{entry.latency_ms:.0f} ms at {tasks.LATENCY_SIZE}²" in card
+        assert f"{entry.latency_ms:.0f} ms at {overview_lesson.LATENCY_SIZE}²" in card
         assert ("not trained yet" in card) == (entry.val_miou is None)
 
 
@@ -38,7 +38,7 @@ def test_api_latency_fills_every_card(client, fake_latency):
 def test_open_in_segment_picks_the_model(browser, app_url, screenshot_dir, lang, fake_latency):
     from browser import open_app
 
-    shipped = [e for e in tasks.timeline() if e.segment_key]
+    shipped = [e for e in overview_lesson.timeline() if e.segment_key]
     if not shipped:
         pytest.skip("no shipped checkpoint")
     target = next((e for e in shipped if e.name == "unet"), shipped[0])
@@ -62,8 +62,7 @@ def test_open_in_segment_picks_the_model(browser, app_url, screenshot_dir, lang,
 
 
 def test_cards_name_the_family_in_the_readers_language():
-    from segdemo import tasks
     from segdemo.ui.overview import _card
 
-    entry = next(e for e in tasks.timeline() if e.card.family == "Real-time")
+    entry = next(e for e in overview_lesson.timeline() if e.card.family == "Real-time")
     assert "*实时*" in _card(entry, "zh") and "*Real-time*" in _card(entry, "en")

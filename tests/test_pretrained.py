@@ -11,7 +11,6 @@ import io
 import urllib.error
 import urllib.request
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -50,18 +49,6 @@ def test_keys_and_unknown_key():
         "lraspp_mobilenet_v3_large_voc", "unet_brain_mri"])
     with pytest.raises(ValueError, match="valid keys"):
         pre.pretrained_info("imagenet_magic")
-
-
-def test_voc_colormap_by_hand():
-    colors = pre.voc_colormap(21)
-    assert colors.shape == (21, 3) and colors.dtype == np.uint8
-    # index 1 = 0b001 → R top bit; 15 = 0b001_111 → all three top bits, then R's second bit
-    assert colors[0].tolist() == [0, 0, 0]
-    assert colors[1].tolist() == [128, 0, 0]
-    assert colors[2].tolist() == [0, 128, 0]
-    assert colors[15].tolist() == [192, 128, 128]  # person
-    assert colors[20].tolist() == [0, 64, 128]  # tv/monitor
-    assert len({tuple(c) for c in colors.tolist()}) == 21
 
 
 @pytest.mark.parametrize("key", pre.list_pretrained())
@@ -175,19 +162,19 @@ def test_download_streams_with_progress_and_checks_the_hash(tmp_path, monkeypatc
     assert info.value.key == "err.weights_offline" and list(bad.parent.iterdir()) == []
 
 
-def test_segment_tool_downloads_published_weights_with_progress(offline, monkeypatch):
+def test_serving_downloads_published_weights_with_progress(offline, monkeypatch):
     """The Segment tab's path: a not-yet-cached key downloads once, reporting progress, then is cached."""
-    from segdemo import segment_tool as S
+    from segdemo import serving
 
     key = "lraspp_mobilenet_v3_large_voc"
     calls: list[tuple[str, object]] = []
     monkeypatch.setattr(pre, "download", lambda url, path, progress: calls.append((url, progress))
                         or path.parent.mkdir(parents=True, exist_ok=True) or path.write_bytes(b"x"))
     reporter = lambda done, total: None  # noqa: E731
-    S.ensure_weights(f"pretrained:{key}", reporter)
+    serving.ensure_weights(f"pretrained:{key}", reporter)
     assert calls == [(pre.pretrained_info(key)["url"], reporter)] and pre.is_cached(key)
-    S.ensure_weights(f"pretrained:{key}", reporter)  # cached: no second download
-    S.ensure_weights("shipped:unet")  # nothing to download
+    serving.ensure_weights(f"pretrained:{key}", reporter)  # cached: no second download
+    serving.ensure_weights("shipped:unet")  # nothing to download
     assert len(calls) == 1
 
 

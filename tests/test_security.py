@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from segdemo.lessons import miou as miou_lesson
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -82,12 +84,11 @@ def test_hostile_corpus_writes_nothing_outside_the_temp_folders(client, hostile)
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
 
-    from segdemo import miou_tool as M
-    from segdemo import segment_tool as S
+    from segdemo import serving
     from segdemo.tempfiles import temp_root
 
     before = _new_files()
-    model = S.default_key()
+    model = serving.default_key()
     for case, path in hostile.items():
         if case == "over_size_limit":  # refused before upload (the test above)
             continue
@@ -100,5 +101,5 @@ def test_hostile_corpus_writes_nothing_outside_the_temp_folders(client, hostile)
             except AppError as error:
                 assert "Traceback" not in str(error) and str(error).strip(), case
     assert _new_files() == before
-    _, files = M.export(M.evaluate([M.Pair("a", np.zeros((4, 4), np.int64), np.zeros((4, 4), np.int64))], 2))
+    _, files = miou_lesson.export(miou_lesson.evaluate([miou_lesson.Pair("a", np.zeros((4, 4), np.int64), np.zeros((4, 4), np.int64))], 2))
     assert files.resolve().is_relative_to(temp_root().resolve())

@@ -10,15 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from segdemo import segment_tool as S
+from segdemo import serving
 from segdemo.checkpoints import save_checkpoint
 from segdemo.inference import ModelCache, Segmenter
+from segdemo.lessons import segment as segment_lesson
 from segdemo.models import create_model, list_models
 from segdemo.palette import scene_classes
 from segdemo.training import NORMALIZATION
 
 AppError = pytest.importorskip("gradio_client.exceptions").AppError
-SHIPPED = [f"shipped:{Path(card['stem']).name}" for card in S.shipped()]
+SHIPPED = [f"shipped:{Path(card['stem']).name}" for card in serving.shipped()]
 
 
 # ---------------------------------------------------------------- backend
@@ -87,8 +88,8 @@ def test_precision_setting_reaches_the_tab(monkeypatch):
     key = SHIPPED[0]
     for setting, expected in (("fp32", "fp32"), ("bf16", "bf16")):
         monkeypatch.setenv("SEGDEMO_PRECISION", setting)
-        monkeypatch.setattr(S, "CACHE", type(S.CACHE)(S._load, max_size=1))
-        assert S.run(key, S.scene(0)[0]).segmentation.precision == expected
+        monkeypatch.setattr(serving, "CACHE", type(serving.CACHE)(serving._load, max_size=1))
+        assert segment_lesson.run(key, segment_lesson.scene(0)[0]).segmentation.precision == expected
 
 
 @pytest.mark.parametrize("num_classes", [1, 2, 6, 21, 129, 300])
@@ -120,7 +121,8 @@ def test_labels_and_confidence_by_hand_and_bad_shapes():
 _FAULTS_PER_REQUEST = """
 import resource, sys
 import numpy as np, torch
-from segdemo.inference import Segmenter, configure_allocator
+from segdemo.inference import Segmenter
+from segdemo.serving import configure_allocator
 from segdemo.models import create_model
 from segdemo.training import NORMALIZATION
 
@@ -142,6 +144,7 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_tuned_allocator_stops_the_page_faults_of_every_request():
     """With glibc's starting thresholds (128 KiB) each 512×512 request maps fresh zeroed pages for its
@@ -185,12 +188,12 @@ def test_model_cache_builds_once_under_concurrency():
 def test_class_table_error_map_and_miou_by_hand():
     pred = np.array([[0, 1], [1, 1]])
     truth = np.array([[0, 1], [0, 255]])
-    assert S.class_table(pred, ["bg", "disc"]) == [(1, "disc", 75.0), (0, "bg", 25.0)]
-    errors = S.error_map(pred, truth)
+    assert segment_lesson.class_table(pred, ["bg", "disc"]) == [(1, "disc", 75.0), (0, "bg", 25.0)]
+    errors = segment_lesson.error_map(pred, truth)
     assert errors[0, 0].tolist() == [40, 170, 90] and errors[1, 0].tolist() == [220, 50, 50]
     assert errors[1, 1].tolist() == [128, 128, 128]
     # class 0: TP 1, FN 1 -> 1/2; class 1: TP 1, FP 1 -> 1/2 (the ignored pixel counts for neither)
-    assert S.miou(pred, truth, 2) == pytest.approx(0.5)
+    assert segment_lesson.miou(pred, truth, 2) == pytest.approx(0.5)
 
 
 def test_choices_and_run_with_a_temporary_checkpoint(tmp_path, monkeypatch):
@@ -202,17 +205,17 @@ def test_choices_and_run_with_a_temporary_checkpoint(tmp_path, monkeypatch):
         "classes": classes, "normalization": NORMALIZATION, "params": 1, "recipe": {"size": 64, "steps_done": 3},
         "validation": {"size": 64}, "metrics": {"miou": 0.5}})
     monkeypatch.setenv("SEGDEMO_CHECKPOINT_DIR", str(tmp_path))
-    keys = [c.key for c in S.choices()]
+    keys = [c.key for c in serving.choices()]
     assert keys[0] == "shipped:tiny" and any(k.startswith("pretrained:") for k in keys)
-    image, truth = S.scene(2)
+    image, truth = segment_lesson.scene(2)
     assert image.shape == (64, 64, 3)  # examples are drawn at the models' training size
-    result = S.run("shipped:tiny", image, truth)
+    result = segment_lesson.run("shipped:tiny", image, truth)
     assert result.segmentation.labels.shape == (64, 64) and 0.0 <= result.miou <= 1.0
     with pytest.raises(ValueError, match="No checkpoint"):
-        S.run("shipped:nope", image)
+        segment_lesson.run("shipped:nope", image)
     with pytest.raises(ValueError, match="no model"):
-        S.run("other:thing", image)
-    S.CACHE.clear()
+        segment_lesson.run("other:thing", image)
+    serving.CACHE.clear()
 
 
 # ---------------------------------------------------------------- API
@@ -250,7 +253,7 @@ def test_api_compare_mode(client):
     # one row per model: prediction (name · mIoU first: a caption is one line), error map, its truth
     assert len(gallery) == 6
     for row, key in zip((gallery[:3], gallery[3:]), SHIPPED[:2], strict=True):
-        assert row[0]["caption"].startswith(f"{S.choice(key).display['en']} · mIoU 0.")
+        assert row[0]["caption"].startswith(f"{serving.choice(key).display['en']} · mIoU 0.")
         assert row[1]["caption"] == "error map" and row[2]["caption"].startswith("ground truth (")
 
 
@@ -261,7 +264,7 @@ def test_api_compare_mode_gives_each_model_the_scene_at_its_own_size(client):
 
     by_size = {}
     for key in SHIPPED:
-        by_size.setdefault(S.choice(key).size, key)
+        by_size.setdefault(serving.choice(key).size, key)
     if len(by_size) < 2:
         pytest.skip("all shipped models share one training size")
     (size_a, key_a), (size_b, key_b) = list(by_size.items())[:2]
@@ -274,7 +277,7 @@ def test_api_compare_mode_gives_each_model_the_scene_at_its_own_size(client):
     assert all("mIoU" in item["caption"] for item in predictions)
     # the main model first, then the compared one (regression: the main slot once ran the last compared model)
     assert [item["caption"].split(" · ")[0] for item in predictions] == [
-        S.choice(key_a).display["en"], S.choice(key_b).display["en"]]
+        serving.choice(key_a).display["en"], serving.choice(key_b).display["en"]]
 
 
 @needs_shipped
@@ -370,11 +373,11 @@ def test_segment_tab_in_browser(browser, app_url, screenshot_dir, lang):
 def test_confidence_image_uses_magma_and_enlarges_small_maps():
     from matplotlib import colormaps
 
-    rgb = S.confidence_image(np.array([[0.0, 0.5, 1.0, 2.0]], np.float32), min_side=1)
+    rgb = segment_lesson.confidence_image(np.array([[0.0, 0.5, 1.0, 2.0]], np.float32), min_side=1)
     expected = (colormaps["magma"]([0.0, 128 / 255, 1.0, 1.0])[:, :3] * 255).round()
     assert rgb.shape == (1, 4, 3) and rgb.dtype == np.uint8
     assert np.abs(rgb[0].astype(int) - expected).max() <= 1
-    assert S.confidence_image(np.ones((8, 8), np.float32), min_side=32).shape == (32, 32, 3)
+    assert segment_lesson.confidence_image(np.ones((8, 8), np.float32), min_side=32).shape == (32, 32, 3)
 
 
 @needs_shipped
@@ -400,24 +403,24 @@ def test_clicking_an_example_scene_segments_it(browser, app_url, screenshot_dir)
 
 
 def test_example_photos_are_shipped_with_their_terms():
-    names = S.example_photos()
+    names = segment_lesson.example_photos()
     assert names == ["astronaut", "cat", "coffee", "rocket"]
-    terms = (S.PHOTOS / "LICENSE.md").read_text()
+    terms = (segment_lesson.PHOTOS / "LICENSE.md").read_text()
     for name in names:
-        photo = S.example_photo(name)
+        photo = segment_lesson.example_photo(name)
         assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3
         assert max(photo.shape[:2]) == 384 and not photo.flags.writeable
         assert f"`{name}.jpg`" in terms
     with pytest.raises(ValueError, match="astronaut, cat"):
-        S.example_photo("../app")
+        segment_lesson.example_photo("../app")
 
 
 @needs_shipped
 @pytest.mark.parametrize("name", ["astronaut", "cat"])
 def test_api_segments_an_example_photo(client, name):
-    path = S.PHOTOS / f"{name}.jpg"
-    height, width = S.example_photo(name).shape[:2]
-    *_, table, summary, gallery = _segment(client, source="upload", image=path, model=S.default_key())
+    path = segment_lesson.PHOTOS / f"{name}.jpg"
+    height, width = segment_lesson.example_photo(name).shape[:2]
+    *_, table, summary, gallery = _segment(client, source="upload", image=path, model=serving.default_key())
     assert f"{width}×{height}" in summary and table["data"] and gallery == []
 
 
@@ -451,7 +454,7 @@ def test_every_family_of_the_registry_has_a_name_in_both_languages(name):
 def test_picker_groups_shipped_models_by_family_and_names_unobvious_families():
     from segdemo.ui.segment import model_dropdown_choices
 
-    shipped = [c for c in S.choices() if c.key.startswith("shipped:")]
+    shipped = [c for c in serving.choices() if c.key.startswith("shipped:")]
     families = [c.family for c in shipped]
     assert families == sorted(families)  # one block per family
     for lang, prefix in (("en", "Real-time · Fast-SCNN"), ("zh", "实时 · Fast-SCNN")):
@@ -469,29 +472,7 @@ def test_shipped_keys_are_names_not_paths():
 
     for key in ("shipped:../checkpoints/unet", "shipped:/etc/passwd", "shipped:sub/unet"):
         with pytest.raises(InputError, match="no model"):
-            S.segmenter(key)
-
-
-def test_class_masks_image_writes_each_mask_in_its_colour():
-    """One 2-colour PNG per class: transparent outside, the annotation's (or the legend's) colour inside."""
-    import gradio as gr
-    from PIL import Image
-
-    from segdemo.ui.common import ClassMasksImage
-
-    labels = np.zeros((20, 30), np.int64)
-    labels[5:10, 5:25] = 1
-    labels[12:, :4] = 2
-    with gr.Blocks():
-        component = ClassMasksImage(color_map={"disc": "#102030"}, format="jpeg")
-    assert component.get_block_name() == "annotatedimage"  # the page draws it as an AnnotatedImage
-    out = component.postprocess((np.zeros((20, 30, 3), np.uint8),
-                                 [((labels == 1).view(np.uint8), "disc"), (labels == 2, "ring", "#ff8000")]))
-    assert out.image.path.endswith(".jpeg") and [a.label for a in out.annotations] == ["disc", "ring"]
-    for annotation, k, colour in zip(out.annotations, (1, 2), ((16, 32, 48), (255, 128, 0)), strict=True):
-        rgba = np.asarray(Image.open(annotation.image.path).convert("RGBA"))
-        inside = labels == k
-        assert (rgba[inside] == (*colour, 255)).all() and (rgba[~inside][:, 3] == 0).all()
+            serving.segmenter(key)
 
 
 def test_legend_colours_cover_both_languages_and_prefer_the_scene_palette():
@@ -506,35 +487,11 @@ def test_legend_colours_cover_both_languages_and_prefer_the_scene_palette():
 
 
 def test_warm_up_loads_the_default_model_first_and_stays_within_the_cache():
-    S.CACHE.clear()
-    keys = S.warm_up()
-    assert keys[0] == S.default_key() and len(keys) == len(set(keys)) <= S.CACHE.max_size
-    assert all(key in S.CACHE for key in keys)
-    assert S.warm_up(["shipped:fastscnn"]) == ["shipped:fastscnn"]
-
-
-def test_picture_gallery_keeps_label_maps_lossless_and_sends_photos_as_jpeg():
-    import gradio as gr
-    from PIL import Image
-
-    from segdemo.palette import SCENE_PALETTE
-    from segdemo.ui.common import PictureGallery, is_flat
-
-    rng = np.random.default_rng(0)
-    photo = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
-    labels = np.asarray(SCENE_PALETTE, np.uint8)[rng.integers(0, 6, (30, 40))]  # six colours
-    assert not is_flat(photo) and is_flat(labels) and is_flat(photo[:, :, 0])  # one channel: ≤ 256 values
-    assert not is_flat(labels, limit=5)
-    with gr.Blocks():
-        gallery = PictureGallery()
-    assert gallery.get_block_name() == "gallery"
-    out = gallery.postprocess([(photo, "noisy"), (labels, "labels"), photo[:, :, 0]]).root
-    assert [item.caption for item in out] == ["noisy", "labels", None]
-    assert out[0].image.path.endswith(".jpeg") and out[1].image.path.endswith(".png")
-    sent = np.asarray(Image.open(out[0].image.path)).astype(int)
-    assert np.abs(sent - photo).mean() < 8  # quality 95, no chroma subsampling, on pure noise
-    np.testing.assert_array_equal(np.asarray(Image.open(out[1].image.path)), labels)  # lossless
-    np.testing.assert_array_equal(np.asarray(Image.open(out[2].image.path)), photo[:, :, 0])
+    serving.CACHE.clear()
+    keys = segment_lesson.warm_up()
+    assert keys[0] == serving.default_key() and len(keys) == len(set(keys)) <= serving.CACHE.max_size
+    assert all(key in serving.CACHE for key in keys)
+    assert segment_lesson.warm_up(["shipped:fastscnn"]) == ["shipped:fastscnn"]
 
 
 @pytest.mark.parametrize(("source", "compare", "shown", "columns"), [

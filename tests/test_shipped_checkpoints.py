@@ -22,6 +22,7 @@ def test_checkpoint_folder_is_small():
     assert sum(sizes) <= 40 * 2**20
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("card", SHIPPED, ids=IDS)
 def test_checkpoint_loads_and_matches_its_card(card):
     """Hash checked on load; re-measured on the card's own held-out set (200 scenes: 32 alone vary by more
@@ -38,6 +39,7 @@ def test_checkpoint_loads_and_matches_its_card(card):
         assert key in card
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("card", SHIPPED, ids=IDS)
 def test_bfloat16_path_scores_like_float32(card):
     """The app runs the shipped models in bfloat16 where the CPU has it: on 32 held-out scenes the

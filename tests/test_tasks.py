@@ -1,19 +1,19 @@
-"""segdemo.tasks without gradio: the five task views of a scene, and the architectures' timeline."""
+"""segdemo.lessons.overview without gradio: the five task views of a scene, and the architectures' timeline."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from segdemo import tasks
 from segdemo.data import render_scene
+from segdemo.lessons import overview as overview_lesson
 from segdemo.palette import SCENE_PALETTE
 
 
 @pytest.mark.parametrize("seed, index, size", [(11, 0, 64), (11, 5, 96), (3, 42, 128)])
 def test_five_views_are_drawn_from_the_scene(seed, index, size):
     scene = render_scene(seed, index, size)
-    v = tasks.views(seed, index, size)
+    v = overview_lesson.views(seed, index, size)
     np.testing.assert_array_equal(v.image, scene.image)
     # semantic: every pixel in its class colour
     np.testing.assert_array_equal(v.semantic, np.asarray(SCENE_PALETTE, np.uint8)[scene.mask])
@@ -31,11 +31,11 @@ def test_classification_names_the_largest_object_class():
     scene = render_scene(11, 2, 96)
     counts = np.bincount(scene.mask.ravel(), minlength=6)
     counts[0] = 0  # the background is stuff, never the image's label
-    assert tasks.views(11, 2, 96).label == counts.argmax()
+    assert overview_lesson.views(11, 2, 96).label == counts.argmax()
 
 
 def test_views_are_labelled_in_chinese():
-    en, zh = tasks.views(11, 2, 128, "en"), tasks.views(11, 2, 128, "zh")
+    en, zh = overview_lesson.views(11, 2, 128, "en"), overview_lesson.views(11, 2, 128, "zh")
     np.testing.assert_array_equal(en.semantic, zh.semantic)
     assert not np.array_equal(en.detection, zh.detection)  # other glyphs in the box labels
 
@@ -47,7 +47,7 @@ def card(model: str, miou: float, stem: str) -> dict:
 def test_timeline_orders_by_year_and_reads_the_cards():
     from segdemo.models import list_models
 
-    entries = tasks.timeline([card("unet", 0.5, "unet"), card("unet", 0.7, "unet-long"), card("fcn8s", 0.6, "f")])
+    entries = overview_lesson.timeline([card("unet", 0.5, "unet"), card("unet", 0.7, "unet-long"), card("fcn8s", 0.6, "f")])
     assert sorted(e.name for e in entries) == sorted(list_models())
     years = [e.card.year for e in entries]
     assert years == sorted(years) and years[0] == 2015 and entries[-1].name == "segformer"
@@ -62,14 +62,14 @@ def test_timeline_orders_by_year_and_reads_the_cards():
 
 def test_latency_is_measured_once_per_model(monkeypatch):
     calls = []
-    monkeypatch.setattr(tasks, "_latencies", {})
-    import segdemo.bench
+    monkeypatch.setattr(overview_lesson, "_latencies", {})
+    from segdemo import serving
 
-    monkeypatch.setattr(segdemo.bench, "median_latency_ms", lambda run, warmup, repeats: calls.append(1) or 12.5)
-    assert tasks.measure_latency(["fastscnn"], size=64) == {"fastscnn": 12.5}
-    tasks.measure_latency(["fastscnn"], size=64)
+    monkeypatch.setattr(serving, "median_latency_ms", lambda run, warmup, repeats: calls.append(1) or 12.5)
+    assert overview_lesson.measure_latency(["fastscnn"], size=64) == {"fastscnn": 12.5}
+    overview_lesson.measure_latency(["fastscnn"], size=64)
     assert len(calls) == 1
-    entry = next(e for e in tasks.timeline([]) if e.name == "fastscnn")
+    entry = next(e for e in overview_lesson.timeline([]) if e.name == "fastscnn")
     assert entry.latency_ms == 12.5
 
 
@@ -77,8 +77,8 @@ def test_latency_is_measured_once_per_model(monkeypatch):
 def test_timeline_figure_has_a_dot_per_architecture(lang):
     from segdemo.plotting import to_image
 
-    entries = tasks.timeline([card("unet", 0.7, "unet")])
-    fig = tasks.timeline_figure(entries, lang)
+    entries = overview_lesson.timeline([card("unet", 0.7, "unet")])
+    fig = overview_lesson.timeline_figure(entries, lang)
     ax = fig.axes[0]
     dots = sum(len(c.get_offsets()) for c in ax.collections)
     assert dots == len(entries)
@@ -90,8 +90,8 @@ def test_timeline_figure_zooms_to_the_scores_and_keeps_its_legend_off_the_dots()
     from segdemo.models import list_models
 
     cards = [card(name, 0.80 + 0.01 * i, name) for i, name in enumerate(list_models())]  # 0.80 … 0.88
-    entries = tasks.timeline(cards)
-    fig = tasks.timeline_figure(entries, "zh", families={"Real-time": "实时"})
+    entries = overview_lesson.timeline(cards)
+    fig = overview_lesson.timeline_figure(entries, "zh", families={"Real-time": "实时"})
     ax = fig.axes[0]
     assert ax.get_ylim() == pytest.approx((0.7, 1.0))  # all trained: zoomed to floor(min − 0.1)
     legend = ax.get_legend()
@@ -101,8 +101,8 @@ def test_timeline_figure_zooms_to_the_scores_and_keeps_its_legend_off_the_dots()
     xs = [tuple(c.get_offsets()[0]) for c in ax.collections if len(c.get_offsets())]
     assert len(set(xs)) == len(xs)
     assert "FCN-8s" in [text.get_text() for text in ax.texts]
-    untrained = tasks.timeline([card("unet", 0.7, "unet")])  # the rest sit at the bottom: full range
-    assert tasks.timeline_figure(untrained).axes[0].get_ylim() == pytest.approx((0.0, 1.0))
+    untrained = overview_lesson.timeline([card("unet", 0.7, "unet")])  # the rest sit at the bottom: full range
+    assert overview_lesson.timeline_figure(untrained).axes[0].get_ylim() == pytest.approx((0.0, 1.0))
 
 
 @pytest.mark.parametrize("corner", [(0, 0), (150, 5), (60, 60), (190, 190)])
@@ -110,7 +110,7 @@ def test_detection_tags_sit_on_a_filled_label_inside_the_picture(corner):
     from PIL import Image, ImageDraw
 
     canvas = Image.new("RGB", (192, 192), (0, 0, 0))
-    tasks._draw_tag(ImageDraw.Draw(canvas), corner, "三角形 triangle", (0, 158, 115), tasks._font(12), canvas.size)
+    overview_lesson._draw_tag(ImageDraw.Draw(canvas), corner, "三角形 triangle", (0, 158, 115), overview_lesson._font(12), canvas.size)
     pixels = np.asarray(canvas)
     ys, xs = np.nonzero((pixels == (0, 158, 115)).all(axis=2))
     assert len(ys) > 100  # a filled tag, not just coloured glyphs

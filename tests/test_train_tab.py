@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from segdemo import train_sessions as T
+from segdemo.lessons import train as train_lesson
 
 AppError = pytest.importorskip("gradio_client.exceptions").AppError
 
@@ -14,7 +14,7 @@ AppError = pytest.importorskip("gradio_client.exceptions").AppError
 @pytest.fixture
 def small_limits(monkeypatch):
     # The app runs in this process: its tab reads these module limits.
-    monkeypatch.setattr(T, "MAX_STEPS", 20)
+    monkeypatch.setattr(train_lesson, "MAX_STEPS", 20)
 
 
 def test_api_train_returns_final_metrics_and_clamps(client, small_limits):
@@ -44,7 +44,7 @@ def test_api_train_refuses_bad_settings(client, args, message):
 def test_api_second_run_is_refused_and_stop_keeps_the_result(client):
     job = client.submit("unet", "ce", "none", 64, 200, 1, api_name="/train")
     deadline = time.monotonic() + 60
-    while not any(r.active and r.state == "running" for runs in T._runs.values() for r in runs):
+    while not any(r.active and r.state == "running" for runs in train_lesson._runs.values() for r in runs):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     with pytest.raises(AppError, match="already have a run"):
@@ -111,7 +111,7 @@ def test_status_says_how_busy_the_server_is_now(monkeypatch):
 
     from segdemo.ui.train import limits_text, status_text
 
-    monkeypatch.setattr(T, "load", lambda: {"running": 1, "waiting": 3, "slots": 1})
+    monkeypatch.setattr(train_lesson, "load", lambda: {"running": 1, "waiting": 3, "slots": 1})
     assert "1 running, 3 waiting" in status_text(None, "en")
     assert "1 个进行中，3 个排队" in status_text(None, "zh")
     run = SimpleNamespace(state="running", active=True, steps=[0.9] * 4, vals=[(4, 0.25)], best={},
@@ -119,10 +119,10 @@ def test_status_says_how_busy_the_server_is_now(monkeypatch):
                           elapsed=lambda: 2.0, remaining=lambda: 3.0)
     text = status_text(run, "en")
     assert "**Step 4/10**" in text and "1 running, 3 waiting" in text
-    monkeypatch.setattr(T, "load", lambda: {"running": 0, "waiting": 0, "slots": 1})
+    monkeypatch.setattr(train_lesson, "load", lambda: {"running": 0, "waiting": 0, "slots": 1})
     assert "0 running, 0 waiting" in status_text(run, "en")
     finished = SimpleNamespace(**{**vars(run), "state": "done", "active": False, "best": {"miou": 0.5}})
     assert "waiting" not in status_text(finished, "en") and "0.500" in status_text(finished, "en")
     assert "left" in text and "left" not in status_text(finished, "en")  # no "about 0 s left" after a run
     assert "约剩" not in status_text(finished, "zh")
-    assert "running" not in limits_text("en") and str(T.MAX_STEPS) in limits_text("en")
+    assert "running" not in limits_text("en") and str(train_lesson.MAX_STEPS) in limits_text("en")

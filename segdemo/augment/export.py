@@ -13,6 +13,7 @@ import albumentations as A
 
 from segdemo.augment.catalogue import CATALOGUE
 from segdemo.augment.pipeline import PRESETS, Step, build, build_transform, preset_steps
+from segdemo.data import IMAGENET_MEAN, IMAGENET_STD
 from segdemo.errors import InputError
 
 # cv2 constants by argument, so the exported code reads `cv2.INTER_NEAREST` rather than `0`.
@@ -76,7 +77,7 @@ def to_python(steps: list[Step], *, size: int, normalize: bool = True) -> str:
     for step in steps:
         lines += _step_code(step, size, " " * 12)
     if normalize:
-        lines.append("            A.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),")
+        lines.append(f"            A.Normalize(mean={IMAGENET_MEAN}, std={IMAGENET_STD}),")
     lines += [
         "        ],",
         "        mask_interpolation=cv2.INTER_NEAREST,  # masks hold class ids: never blend them",

@@ -15,12 +15,12 @@ import albumentations as A
 import cv2
 
 from segdemo.augment.catalogue import transform_info
+from segdemo.data import IMAGENET_MEAN, IMAGENET_STD
 
 Step = dict[str, Any]
 
 #: ImageNet statistics, as ``A.Normalize`` uses by default and the models expect.
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
+MEAN, STD = IMAGENET_MEAN, IMAGENET_STD
 
 # The course's pipeline, ported to albumentations 2.0.8: ShiftScaleRotate became Affine (uniform scale),
 # IAASharpen/IAAEmboss became Sharpen/Emboss, and IAAPiecewiseAffine became ElasticTransform (the

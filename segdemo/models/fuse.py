@@ -5,14 +5,16 @@ weights and bias of the convolution before it: one pass over the feature map ins
 two. Channels-last (NHWC) lets oneDNN run convolutions without reordering memory. On CPUs
 with native bfloat16 arithmetic (AVX512-BF16 or AMX) oneDNN runs convolutions on 16-bit
 floats at up to twice the fp32 rate and with half the memory traffic; the shipped models'
-val mIoU moves by less than 0.001 (``python -m segdemo.bench checkpoints``).
+val mIoU moves by less than 0.001 (``python -m segdemo.tools.bench checkpoints``).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import logging
 import os
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -63,15 +65,24 @@ def fuse_conv_bn(model: nn.Module) -> int:
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
-@functools.cache
-def native_bf16() -> bool:
-    """Whether this CPU does bfloat16 arithmetic in hardware (AVX512-BF16 or AMX).
+#: ``/proc/cpuinfo`` flags of native bfloat16 arithmetic: AVX512-BF16, and AMX's bf16 tiles.
+_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
 
-    Without it oneDNN emulates bfloat16 and is slower than fp32, so ``"auto"`` keeps fp32.
+
+@functools.cache
+def native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU does bfloat16 arithmetic in hardware (AVX512-BF16 or AMX), from the kernel's flags.
+
+    Without it oneDNN emulates bfloat16 and is slower than fp32, so ``"auto"`` keeps fp32. PyTorch has no
+    public query for it; where ``cpuinfo`` cannot be read (not Linux) the answer is False, and logged.
     """
-    cpu = getattr(torch, "cpu", None)
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, so looked up defensively
-    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+    try:
+        text = Path(cpuinfo).read_text(errors="replace")
+    except OSError:
+        logging.getLogger("segdemo").info("no %s: cannot tell whether the CPU has bfloat16; using float32", cpuinfo)
+        return False
+    flags = {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+    return bool(flags & _BF16_FLAGS)
 
 
 def inference_dtype(precision: str | None = None) -> torch.dtype:
@@ -108,30 +119,3 @@ def prepare_for_inference(model: nn.Module, *, channels_last: bool = True, fuse:
     if channels_last:
         fast = fast.to(memory_format=torch.channels_last)
     return fast.to(dtype)
-
-
-def freeze_for_shape(model: nn.Module, example: torch.Tensor) -> torch.jit.ScriptModule:
-    """:func:`prepare_for_inference`, then traced and frozen with TorchScript for ``example``'s shape.
-
-    Freezing inlines the weights as constants and lets TorchScript fuse what eager mode runs op by op
-    (convolution + bias + activation, in-place chains); on 2 CPU cores that is another 5–20 % on top
-    of the folded channels-last model. The trace records the sizes the model computes from its input
-    as constants (crop offsets, padding), so the result is valid for inputs of exactly this shape:
-    the benchmark uses it at 512×512; the app, which sees every size, keeps the eager model.
-
-    Args:
-        model: a model in eval mode.
-        example: an input of the shape and dtype the frozen module will get, e.g. ``(1, 3, 512, 512)``
-            float32 or bfloat16 (the weights are cast to it).
-
-    Returns:
-        A frozen ``ScriptModule``; call it under ``torch.no_grad()`` with channels-last inputs.
-    """
-    import warnings
-
-    fast = prepare_for_inference(model, dtype=example.dtype)
-    example = example.contiguous(memory_format=torch.channels_last)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # TracerWarnings about sizes: exactly what "one shape" means
-        traced = torch.jit.trace(fast, example, check_trace=False)
-        return torch.jit.freeze(traced.eval())

@@ -22,41 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
+from segdemo.data import IMAGENET_NORMALIZATION
 from segdemo.errors import InputError
+from segdemo.palette import VOC_CLASSES, voc_palette
 
-#: Pascal VOC's 21 classes (index 0 = background), as torchvision's VOC-label weights use them.
-VOC_CLASSES: list[dict[str, str]] = [
-    {"en": en, "zh": zh} for en, zh in [
-        ("background", "背景"), ("aeroplane", "飞机"), ("bicycle", "自行车"), ("bird", "鸟"), ("boat", "船"),
-        ("bottle", "瓶子"), ("bus", "公共汽车"), ("car", "汽车"), ("cat", "猫"), ("chair", "椅子"),
-        ("cow", "牛"), ("dining table", "餐桌"), ("dog", "狗"), ("horse", "马"), ("motorbike", "摩托车"),
-        ("person", "人"), ("potted plant", "盆栽植物"), ("sheep", "羊"), ("sofa", "沙发"), ("train", "火车"),
-        ("tv/monitor", "电视/显示器"),
-    ]
-]
-IMAGENET_NORMALIZATION = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")  # torch.hub's convention: name-<sha256 prefix>.pt
-
-
-def voc_colormap(n: int = 21) -> np.ndarray:
-    """Pascal VOC's colour map: the bits of the class index, spread over R, G, B from the top bit.
-
-    Returns:
-        ``(n, 3)`` uint8; row 1 (aeroplane) is ``[128, 0, 0]``, row 15 (person) ``[192, 128, 128]``.
-    """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    index = np.arange(n)
-    colors = np.zeros((n, 3), dtype=np.int64)
-    for shift in range(8):  # 8 rounds of 3 bits each, from the top colour bit down
-        for channel in range(3):
-            bit = (index >> (3 * shift + channel)) & 1
-            colors[:, channel] |= bit << (7 - shift)
-    return colors.astype(np.uint8)
 
 
 def _without_aux(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -122,7 +95,7 @@ class _Source:
 
 
 _VOC = {
-    "classes": VOC_CLASSES,
+    "classes": [{"en": en, "zh": zh} for en, zh in VOC_CLASSES],
     "normalization": IMAGENET_NORMALIZATION,
     "input_size": 520,
     "output": "softmax",
@@ -219,7 +192,7 @@ def pretrained_info(key: str) -> dict[str, Any]:
     source = _source(key)
     path = weights_path(key)
     classes = source.info["classes"]
-    palette = source.info.get("palette") or voc_colormap(len(classes)).tolist()
+    palette = source.info.get("palette") or voc_palette()[: len(classes)].tolist()
     return {
         "key": key,
         "display": dict(source.display),

@@ -20,20 +20,11 @@ import numpy as np
 import pandas as pd
 
 from segdemo.augment import CATALOGUE, PRESETS, preset_steps
-from segdemo.augment import controls as C
 from segdemo.augment.export import steps_from_json, steps_from_text, to_json, to_python
-from segdemo.augment.preview import (
-    Sample,
-    augment_grid,
-    format_applied,
-    hstack,
-    ignored_fraction,
-    sample_panels,
-)
-from segdemo.augment.sources import SCENES, load_source
 from segdemo.errors import InputError
+from segdemo.lessons import augment as lesson
 from segdemo.tempfiles import temp_root
-from segdemo.ui.common import FIGURES_QUEUE, PictureGallery, friendly_errors
+from segdemo.ui.common import FIGURES_QUEUE, friendly_errors, picture_gallery
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "augment"
@@ -87,24 +78,24 @@ _CSS = """<style>
 
 def _strip(panels: dict[str, np.ndarray]) -> np.ndarray:
     size = panels["image"].shape[0]
-    return hstack([panels["image"], panels["mask"], panels["overlay"]], gap=max(2, size // 64))
+    return lesson.hstack([panels["image"], panels["mask"], panels["overlay"]], gap=max(2, size // 64))
 
 
 def _source_preview(image: np.ndarray, mask: np.ndarray, palette: np.ndarray) -> np.ndarray:
     from segdemo.palette import colorize, overlay
 
-    return hstack([image, colorize(mask, palette), overlay(image, mask, palette)])
+    return lesson.hstack([image, colorize(mask, palette), overlay(image, mask, palette)])
 
 
-def _applied_text(sample: Sample, lang: str) -> str:
+def _applied_text(sample: lesson.Sample, lang: str) -> str:
     """What ran on ``sample``, and whether it changed anything at all."""
     if not sample.applied:
         return t("augment.nothing", lang)
-    text = format_applied(sample.applied)
+    text = lesson.format_applied(sample.applied)
     return text + " " + t("augment.no_effect", lang) if sample.unchanged else text
 
 
-def _caption(i: int, sample: Sample, lang: str) -> str:
+def _caption(i: int, sample: lesson.Sample, lang: str) -> str:
     return f"#{i + 1}  " + _applied_text(sample, lang)
 
 
@@ -118,19 +109,19 @@ def _grid(source: str, scene: float, image: str | None, mask: str | None, steps:
     if size not in SIZES:
         raise gr.Error(t("augment.range", lang, name=t("augment.size", lang), low=SIZES[0], high=SIZES[-1],
                          value=size))
-    scene = int(_number("augment.scene", scene, 0, SCENES - 1, lang))
+    scene = int(_number("augment.scene", scene, 0, lesson.SCENES - 1, lang))
     if source not in ("synthetic", "upload"):
         raise gr.Error(t("augment.range", lang, name=t("augment.source", lang), low="synthetic", high="upload",
                          value=source))
-    img, msk, palette, notices = load_source(source, scene, image, mask)
+    img, msk, palette, notices = lesson.load_source(source, scene, image, mask)
     for key in notices:
         gr.Info(t(key, lang))
-    samples = augment_grid(img, msk, steps, n=n, seed=seed, size=size)
+    samples = lesson.augment_grid(img, msk, steps, n=n, seed=seed, size=size)
     return samples, palette, _source_preview(img, msk, palette), n, seed, size
 
 
 def _strips(samples: list, palette: np.ndarray, lang: str) -> list[tuple[np.ndarray, str]]:
-    return [(_strip(sample_panels(s, palette)), _caption(i, s, lang)) for i, s in enumerate(samples)]
+    return [(_strip(lesson.sample_panels(s, palette)), _caption(i, s, lang)) for i, s in enumerate(samples)]
 
 
 @friendly_errors
@@ -160,11 +151,11 @@ def run_augment(source: str, scene: float, image: str | None, mask: str | None, 
     samples, palette, preview, n, seed, size = _grid(source, scene, image, mask, steps, n, seed, size, lang)
     grid, align, rows = [], [], []
     for i, sample in enumerate(samples):
-        panels = sample_panels(sample, palette)
+        panels = lesson.sample_panels(sample, palette)
         grid.append((_strip(panels), _caption(i, sample, lang)))
         align.append((panels["contours"], f"#{i + 1}"))
         rows.append([f"#{i + 1}", _applied_text(sample, lang)])
-    borders = sum(ignored_fraction(s.mask) > 0 for s in samples)
+    borders = sum(lesson.ignored_fraction(s.mask) > 0 for s in samples)
     unchanged = sum(s.unchanged for s in samples)
     summary = t("augment.summary", lang, n=n, seed=seed, size=size, borders=borders, unchanged=unchanged)
     table = pd.DataFrame(rows, columns=[t("augment.table.sample", lang), t("augment.table.applied", lang)])
@@ -240,13 +231,13 @@ def explore_sliders(transform: str, request: gr.Request):
 
 def controls_to_pipeline(*values: Any) -> str:
     """The JSON steps of the switches and sliders."""
-    return json.dumps(C.steps_from_controls(C.unflatten(values)))
+    return json.dumps(lesson.steps_from_controls(lesson.unflatten(values)))
 
 
 def preset_to_controls(preset: str) -> list[Any]:
     """Switch and slider values of ``preset``, then its JSON steps."""
     steps = preset_steps(preset)
-    return [*C.flatten(C.controls_from_steps(steps)), json.dumps(steps)]
+    return [*lesson.flatten(lesson.controls_from_steps(steps)), json.dumps(steps)]
 
 
 @friendly_errors
@@ -258,12 +249,12 @@ def json_to_controls(path: str | None, request: gr.Request) -> list[Any]:
     name = Path(path).name
     steps, size, _ = steps_from_json(Path(path).read_bytes(), name=name)
     try:
-        values = C.controls_from_steps(steps)
+        values = lesson.controls_from_steps(steps)
     except ValueError as exc:
         raise gr.Error(t("augment.bad_pipeline", lang, detail=str(exc))) from None
     gr.Info(t("augment.loaded_json", lang, name=name))
     size = min(SIZES, key=lambda s: abs(s - size))
-    return [*C.flatten(values), size, json.dumps(steps)]
+    return [*lesson.flatten(values), size, json.dumps(steps)]
 
 
 # ---------------------------------------------------------------- layout
@@ -281,11 +272,11 @@ def _control(key: str, value: Any) -> gr.components.Component:
 
 
 def _pipeline_controls() -> list[gr.components.Component]:
-    """The switches and sliders, in :func:`segdemo.augment.controls.control_keys` order."""
-    values = C.controls_from_steps(preset_steps(DEFAULTS["preset"]))
+    """The switches and sliders, in :func:`segdemo.lessons.augment.control_keys` order."""
+    values = lesson.controls_from_steps(preset_steps(DEFAULTS["preset"]))
     made: dict[str, gr.components.Component] = {}
     kind = None
-    for name, group in C.TEMPLATE:
+    for name, group in lesson.TEMPLATE:
         info = CATALOGUE[name]
         if info.kind != kind:
             kind = info.kind
@@ -299,7 +290,7 @@ def _pipeline_controls() -> list[gr.components.Component]:
                 made[key] = _control(key, values[key])
             for _ in range(MAX_PARAMS - len(info.params)):  # keep the columns aligned
                 gr.HTML("", min_width=140, scale=1)
-    return [made[key] for key in C.control_keys()]
+    return [made[key] for key in lesson.control_keys()]
 
 
 def build() -> None:
@@ -310,7 +301,7 @@ def build() -> None:
         with gr.Column(scale=1, min_width=300):
             source = gr.Radio([(i18n("augment.source.synthetic"), "synthetic"), (i18n("augment.source.upload"), "upload")],
                               value=DEFAULTS["source"], label=i18n("augment.source"))
-            scene = gr.Slider(0, SCENES - 1, value=DEFAULTS["scene"], step=1, label=i18n("augment.scene"))
+            scene = gr.Slider(0, lesson.SCENES - 1, value=DEFAULTS["scene"], step=1, label=i18n("augment.scene"))
             image = gr.File(label=i18n("augment.image"), file_types=["image"], visible=False)
             mask = gr.File(label=i18n("augment.mask"), file_types=[".png", ".npy", ".bmp", ".tif", ".tiff", ".gif"],
                            visible=False)
@@ -329,14 +320,14 @@ def build() -> None:
             summary = gr.Markdown(elem_id="augment-summary")
             with gr.Tabs():
                 with gr.Tab(i18n("augment.view.grid"), id="augment-grid-tab"):
-                    grid = PictureGallery(label=i18n("augment.grid"), columns=2, object_fit="contain",
+                    grid = picture_gallery(label=i18n("augment.grid"), columns=2, object_fit="contain",
                                       height=640, elem_id="augment-grid", buttons=["fullscreen"])
                     applied = gr.Dataframe(label=i18n("augment.applied"), interactive=False, wrap=True,
                                            max_height=440, column_widths=["90px", "100%"],
                                            elem_id="augment-applied")
                 with gr.Tab(i18n("augment.view.align"), id="augment-align-tab"):
                     gr.Markdown(i18n("augment.align.help"))
-                    align = PictureGallery(label=i18n("augment.align"), columns=4, object_fit="contain",
+                    align = picture_gallery(label=i18n("augment.align"), columns=4, object_fit="contain",
                                        height=640, elem_id="augment-align", buttons=["fullscreen"])
                 with gr.Tab(i18n("augment.view.explore"), id="augment-explore-tab"):
                     gr.Markdown(i18n("augment.explore.help"))
@@ -352,7 +343,7 @@ def build() -> None:
                                                    label=i18n(f"augment.param.{DEFAULTS['explore']}.{p.name}")
                                                    if p else None, min_width=160))
                     explain = gr.Markdown(elem_id="augment-explain")
-                    explore_grid = PictureGallery(label=i18n("augment.explore.grid"), columns=2,
+                    explore_grid = picture_gallery(label=i18n("augment.explore.grid"), columns=2,
                                                   object_fit="contain", height=640, elem_id="augment-explore")
     with gr.Accordion(i18n("augment.pipeline"), open=False, elem_id="augment-pipeline"):
         gr.Markdown(i18n("augment.pipeline.help"))

@@ -1,20 +1,17 @@
-"""Helpers every tab's handlers share: language, friendly errors."""
+"""What every tab's UI shares: queue groups, friendly errors, and the components with faster encoding."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
-import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import gradio as gr
-import numpy as np
-from PIL import Image, ImageColor
 
 from segdemo.errors import InputError
+from segdemo.ui import gradio_compat
 from segdemo.ui.i18n import lang_of, strings, t
 
 log = logging.getLogger("segdemo.ui")
@@ -83,136 +80,20 @@ def friendly_errors(fn: F) -> F:
 
 
 def upload_image(**kwargs: Any) -> gr.Image:
-    """A ``gr.Image(type="filepath")`` that hands the handler the uploaded path without decoding it first.
+    """A ``gr.Image(type="filepath")`` that hands the handler the uploaded path without decoding it first
+    (so :func:`segdemo.imageio.load_image` gives the clear, translated error; see ``gradio_compat``)."""
+    return gradio_compat.pass_upload_path(gr.Image(type="filepath", **kwargs))
 
-    Plain ``gr.Image`` opens uploads with PIL before the handler runs, so a text file named ``.png``
-    or a decompression bomb fails inside Gradio with a technical message. This one passes the path on,
-    and :func:`segdemo.imageio.load_image` gives the clear, translated error. (An instance attribute,
-    not a subclass: Gradio writes a ``.pyi`` file next to any module that subclasses a component.)
+
+def class_masks_image(**kwargs: Any) -> gr.AnnotatedImage:
+    """A ``gr.AnnotatedImage`` for one 0/1 mask per class, each sent as a 2-colour palette PNG.
+
+    Handlers return ``(image, [(mask, label, "#rrggbb"), ...])``: a plain value, so Gradio never
+    postprocesses a returned component on its event loop.
     """
-    image = gr.Image(type="filepath", **kwargs)
-    image.preprocess = lambda payload: None if payload is None else str(payload.path)  # type: ignore[method-assign]
-    return image
+    return gradio_compat.fast_class_masks(gr.AnnotatedImage(**kwargs))
 
 
-@contextlib.contextmanager
-def _no_stub_files() -> Iterator[None]:
-    """Gradio writes a ``.pyi`` stub beside the source of every component class defined; the
-    app's folder may be read-only (a Space) and must not change when it is imported."""
-    from gradio import component_meta
-
-    write = component_meta.create_or_modify_pyi
-    component_meta.create_or_modify_pyi = lambda *args, **kwargs: None
-    try:
-        yield
-    finally:
-        component_meta.create_or_modify_pyi = write
-
-
-def png_to_cache(image: Any, cache_dir: str, name: str = "image.png", **save: Any) -> str:
-    """Encode a PIL image or ``(H, W[, C])`` uint8 array as PNG at zlib level 1 into Gradio's cache.
-
-    Level 1 is ~3× faster than PIL's default 6 on noisy pictures and the files are barely larger;
-    on a shared 2-core server that is CPU time given back to the other students.
-
-    Returns:
-        The cached file's path (named by the hash of its bytes, as Gradio does).
-    """
-    if isinstance(image, np.ndarray):
-        image = Image.fromarray(np.ascontiguousarray(image))
-    return _save_to_cache(image, cache_dir, name, format="png", compress_level=1, **save)
-
-
-#: More distinct colours than this and a picture is photo-like (textures, blends, noise).
-FLAT_COLOURS = 256
-
-
-def is_flat(image: np.ndarray, limit: int = FLAT_COLOURS) -> bool:
-    """Whether an ``(H, W[, 3])`` uint8 picture has at most ``limit`` distinct colours (a label map,
-    a mask, an error map) rather than photo-like content. A sparse sample rules photos out first."""
-    image = np.asarray(image)
-    pixels = image.reshape(-1, image.shape[-1]) if image.ndim == 3 else image.reshape(-1, 1)
-    packed = pixels[:, 0].astype(np.uint32)
-    for channel in range(1, pixels.shape[1]):
-        packed = (packed << 8) | pixels[:, channel]
-    return len(np.unique(packed[::31])) <= limit and len(np.unique(packed)) <= limit
-
-
-def picture_to_cache(image: np.ndarray, cache_dir: str) -> str:
-    """Cache a uint8 picture in the cheapest format that keeps what a student looks at.
-
-    Flat-colour pictures go out as PNG: lossless, and small because they compress well. Photo-like
-    ones (scenes with noise and texture, overlays, augmented samples) as JPEG quality 95 without chroma
-    subsampling: on a 256×776 sample strip ~15× faster to encode than PNG and ~8× smaller (what thirty
-    students download at each click), while edges keep their place, within a few grey levels.
-    """
-    if is_flat(image):
-        return png_to_cache(image, cache_dir)
-    picture = Image.fromarray(np.ascontiguousarray(image))
-    return _save_to_cache(picture, cache_dir, "image.jpeg", format="jpeg", quality=95, subsampling=0)
-
-
-def _save_to_cache(image: Image.Image, cache_dir: str, name: str, **save: Any) -> str:
-    from gradio import processing_utils
-
-    buffer = io.BytesIO()
-    image.save(buffer, **save)
-    return processing_utils.save_bytes_to_cache(buffer.getvalue(), name, cache_dir)
-
-
-with _no_stub_files():
-    class ClassMasksImage(gr.AnnotatedImage):
-        """``gr.AnnotatedImage`` (same page component, same API) for one 0/1 mask per class.
-
-        Gradio's own postprocess builds every mask as a float64 RGBA array and saves it as a 4-channel
-        PNG; for five classes at 512×512 that is most of a Segment request's server time. Here each mask
-        is a 2-colour palette PNG (transparent / the class colour), written at the fastest zlib level:
-        the same picture in the browser, several times cheaper to make.
-
-        An annotation may carry its colour, ``(mask, label, "#rrggbb")``, so that a handler returns a
-        plain value: returning a component with a new ``color_map`` makes Gradio postprocess it on
-        its event loop, where the encoding would stall every other user's request.
-        """
-
-        is_template = True  # rendered by the AnnotatedImage front end
-
-        def postprocess(self, value: Any) -> Any:
-            from gradio import processing_utils
-            from gradio.components.annotated_image import AnnotatedImageData, Annotation
-            from gradio.data_classes import FileData
-
-            if value is None:
-                return None
-            base, annotations = value
-            if not isinstance(base, np.ndarray) or any(not isinstance(a[0], np.ndarray) for a in annotations):
-                return super().postprocess(value)  # paths, PIL images, boxes: Gradio's own way
-            base_path = processing_utils.save_img_array_to_cache(base, cache_dir=self.GRADIO_CACHE, format=self.format)
-            colours = self.color_map or {}
-            sections = []
-            for mask, label, *colour in annotations:
-                index = Image.fromarray((np.asarray(mask) > 0).astype(np.uint8), mode="P")
-                index.putpalette([0, 0, 0, *ImageColor.getrgb(colour[0] if colour else colours.get(label, "#ff0000"))])
-                path = png_to_cache(index, self.GRADIO_CACHE, "mask.png", transparency=0)
-                sections.append(Annotation(image=FileData(path=path), label=label))
-            return AnnotatedImageData(image=FileData(path=base_path), annotations=sections)
-
-    class PictureGallery(gr.Gallery):
-        """``gr.Gallery`` (same page component, same API) whose numpy images go out in the format
-        :func:`picture_to_cache` picks: label maps as lossless PNG, photo-like pictures as JPEG 95.
-
-        Gradio's own choice is one format for every item (WebP by default, ~20× slower than JPEG);
-        lossless PNG for every item made an Augment request 3 MB and three times its handler's time.
-        """
-
-        is_template = True  # rendered by the Gallery front end
-
-        def postprocess(self, value: Any) -> Any:
-            if value:
-                value = [self._encoded(item) for item in value]
-            return super().postprocess(value)
-
-        def _encoded(self, item: Any) -> Any:
-            media, caption = item if isinstance(item, (tuple, list)) else (item, None)
-            if isinstance(media, np.ndarray):
-                media = picture_to_cache(media, self.GRADIO_CACHE)
-            return media if caption is None else (media, caption)
+def picture_gallery(**kwargs: Any) -> gr.Gallery:
+    """A ``gr.Gallery`` whose numpy pictures go out as PNG (label maps) or JPEG 95 (photo-like ones)."""
+    return gradio_compat.fast_gallery(gr.Gallery(**kwargs))

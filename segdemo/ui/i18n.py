@@ -1,6 +1,6 @@
 """Bilingual text (English / Simplified Chinese) for the whole UI.
 
-Two ways to show a string, both reading the tables in :mod:`segdemo.ui.strings`:
+Two ways to show a string, both reading the tables in :mod:`segdemo.strings`:
 
 - ``i18n("key")`` for component labels and static text: Gradio translates it in the
   browser from the browser's language (``gr.I18n``).
@@ -12,38 +12,15 @@ Two ways to show a string, both reading the tables in :mod:`segdemo.ui.strings`:
 from __future__ import annotations
 
 import functools
-import importlib
-from typing import Any
 
 import gradio as gr
 
-from segdemo.ui.strings import MODULES
+from segdemo.strings import LANGS, strings, t
 
-LANGS = ("en", "zh")
+__all__ = ["LANGS", "gradio_i18n", "i18n", "lang_of", "strings", "t"]
+
 # Browsers send zh-CN, zh-Hans, zh-SG ...: every Chinese variant gets the Simplified table.
 _GRADIO_LOCALES = {"en": ("en",), "zh": ("zh", "zh-CN", "zh-Hans", "zh-SG", "zh-TW", "zh-HK")}
-_SHARED_PREFIXES = ("app.", "tab.", "err.", "common.")
-
-
-@functools.cache
-def strings() -> dict[str, tuple[str, str]]:
-    """All string tables merged: ``key -> (English, Chinese)``.
-
-    Raises:
-        ValueError: a key defined twice, or outside its module's namespace.
-    """
-    merged: dict[str, tuple[str, str]] = {}
-    for module in MODULES:
-        table = importlib.import_module(f"segdemo.ui.strings.{module}").STRINGS
-        for key, pair in table.items():
-            # err.* keys are the backends' InputError keys: any tab may define the ones it raises.
-            allowed = _SHARED_PREFIXES if module == "common" else (f"{module}.", "err.")
-            if not key.startswith(allowed):
-                raise ValueError(f"string key {key!r} in strings/{module}.py must start with {allowed}")
-            if key in merged:
-                raise ValueError(f"string key {key!r} is defined twice")
-            merged[key] = pair
-    return merged
 
 
 @functools.cache
@@ -62,13 +39,6 @@ def i18n(key: str) -> gr.I18nData:
 def gradio_i18n() -> gr.I18n:
     """The ``gr.I18n`` to pass to ``demo.launch(i18n=...)``."""
     return _gradio_i18n()
-
-
-def t(key: str, lang: str = "en", **params: Any) -> str:
-    """The string ``key`` in ``lang`` (``"en"`` or ``"zh"``), formatted with ``params``."""
-    pair = strings()[key]
-    text = pair[1] if lang == "zh" else pair[0]
-    return text.format(**params) if params else text
 
 
 def lang_of(request: gr.Request | None) -> str:

@@ -1,6 +1,6 @@
 """Losses tab: loss curves, an imbalance simulator and degraded real masks.
 
-Logic lives in :mod:`segdemo.loss_explorer` (which calls :mod:`segdemo.losses`); this module only
+Logic lives in :mod:`segdemo.lessons.losses` (which calls :mod:`segdemo.losses`); this module only
 draws figures and wires the three sections. Figures are rendered to arrays and cached per
 (settings, language): the first view of the tab costs nothing after the first student.
 """
@@ -14,7 +14,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from segdemo import loss_explorer as E
+from segdemo.lessons import losses as lesson
 from segdemo.plotting import figure, to_image
 from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
@@ -43,14 +43,14 @@ def _check(name_key: str, value: float | None, low: float, high: float, lang: st
 
 
 def _loss_name(name: str, lang: str) -> str:
-    return E.NAMES[name][lang]
+    return lesson.NAMES[name][lang]
 
 
 # ---------------------------------------------------------------- section 1: curves
 @functools.lru_cache(maxsize=16)
 def focal_figure(alpha: float, lang: str) -> np.ndarray:
     """The Focal/CE curves beside their gradients (Lin et al. 2017, Fig. 1), as an RGB array."""
-    c = E.focal_curves(alpha=alpha)
+    c = lesson.focal_curves(alpha=alpha)
     fig, (ax_loss, ax_grad) = figure(1, 2, figsize=(11.0, 3.6))
     for ax in (ax_loss, ax_grad):
         ax.axvspan(0.6, 1.0, color="#55a868", alpha=0.08)
@@ -75,7 +75,7 @@ def focal_figure(alpha: float, lang: str) -> np.ndarray:
 @functools.lru_cache(maxsize=16)
 def overlap_figure(region_percent: float, lang: str) -> np.ndarray:
     """Dice and Lovász loss against the overlap of a predicted and a true region, as an RGB array."""
-    o = E.overlap_curves(region_fraction=region_percent / 100)
+    o = lesson.overlap_curves(region_fraction=region_percent / 100)
     fig, ax = figure(figsize=(11.0, 3.4))
     ax.plot(o.overlap, o.dice_region, color=COLOURS["dice"], lw=2.2, label=t("losses.plot.dice_region", lang))
     ax.plot(o.overlap, o.dice_mean, color=COLOURS["dice"], lw=1.6, ls="--", label=t("losses.plot.dice_mean", lang))
@@ -102,8 +102,8 @@ def _outcome_legend(fig, kinds: tuple[str, ...], lang: str, ncol: int, under_las
     (centred under four panels, "missed" read as the orange of a class in the others)."""
     from matplotlib.patches import Patch
 
-    colours = E.outcome_colours() / 255
-    handles = [Patch(color=colours[E.OUTCOMES.index(k)], label=t(f"losses.outcome.{k}", lang)) for k in kinds]
+    colours = lesson.outcome_colours() / 255
+    handles = [Patch(color=colours[lesson.OUTCOMES.index(k)], label=t(f"losses.outcome.{k}", lang)) for k in kinds]
     fig.legend(handles=handles, loc="outside lower right" if under_last else "outside lower center", ncol=ncol,
                fontsize=9, frameon=False)
 
@@ -126,12 +126,12 @@ def _loss_bars(ax, values: dict[str, float], miou: float, lang: str, title_key: 
 def simulator_outputs(fg: float, recall: float, fp: float, confidence: float, easy: float,
                       lang: str) -> tuple[str, np.ndarray, np.ndarray, list[list]]:
     """(summary Markdown, picture of the prediction, loss chart, [[loss, value], ...]) for percentages."""
-    r = E.simulate_imbalance(fg / 100, recall / 100, fp / 100, confidence, easy)
+    r = lesson.simulate_imbalance(fg / 100, recall / 100, fp / 100, confidence, easy)
     summary = t("losses.sim.summary", lang, iou=f"{r.iou:.3f}", miou=f"{r.miou:.3f}", fg=r.counts["tp"] + r.counts["fn"],
                 tp=r.counts["tp"], fn=r.counts["fn"], fp=r.counts["fp"])
 
     fig, ax = figure(figsize=(4.0, 2.5))
-    ax.imshow(E.outcome_colours()[r.outcome], interpolation="nearest")
+    ax.imshow(lesson.outcome_colours()[r.outcome], interpolation="nearest")
     ax.set_axis_off()
     _outcome_legend(fig, ("tn", "tp", "fn", "fp"), lang, ncol=2)
     picture = _frozen(to_image(fig))
@@ -201,15 +201,15 @@ def masks_outputs(scene: int, drop: int, grow: int, shift_x: int, shift_y: int, 
     """(summary, [image | truth | prediction | mistakes] figure, loss chart, [[class, IoU], ...])."""
     from segdemo.palette import colorize
 
-    info = E.scene(scene)
+    info = lesson.scene(scene)
     image, mask, num_classes = info.image, info.mask, len(info.palette)
-    pred = E.degrade_mask(mask, info.instances, num_classes, drop=drop, grow=grow, shift=(shift_x, shift_y),
+    pred = lesson.degrade_mask(mask, info.instances, num_classes, drop=drop, grow=grow, shift=(shift_x, shift_y),
                           noise=noise / 100, seed=scene)
-    scores = E.score_masks(pred, mask, num_classes, confidence)
+    scores = lesson.score_masks(pred, mask, num_classes, confidence)
 
     fig, axes = figure(1, 4, figsize=(11.0, 3.4))
     panels = (image, colorize(mask, info.palette), colorize(pred, info.palette),
-              E.outcome_colours()[E.outcome_map(pred, mask)])
+              lesson.outcome_colours()[lesson.outcome_map(pred, mask)])
     for ax, panel, key in zip(axes, panels, ("image", "truth", "prediction", "mistakes"), strict=True):
         ax.imshow(panel, interpolation="nearest")
         ax.set_title(t(f"losses.plot.{key}", lang))

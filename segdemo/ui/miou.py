@@ -1,6 +1,6 @@
 """mIoU tab: score masks (one pair, many files, a zip, or a shipped model on a scene) and explain each number.
 
-Logic lives in :mod:`segdemo.miou_tool` and :mod:`segdemo.metrics`; this module draws and wires.
+Logic lives in :mod:`segdemo.lessons.miou` and :mod:`segdemo.metrics`; this module draws and wires.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from segdemo import miou_tool as M
-from segdemo import segment_tool as S
+from segdemo import serving
+from segdemo.lessons import miou as lesson
 from segdemo.palette import enlarge
 from segdemo.plotting import figure, to_image
 from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
@@ -25,7 +25,7 @@ def _num(x: float | None) -> str:
     return "—" if x is None or np.isnan(x) else f"{x:.4f}"
 
 
-def heatmaps(report: M.Report, lang: str) -> np.ndarray:
+def heatmaps(report: lesson.Report, lang: str) -> np.ndarray:
     """The confusion matrix as counts and row-normalised (rows = truth, columns = prediction)."""
     cm = report.confusion.astype(float)
     rows = cm.sum(axis=1, keepdims=True)
@@ -54,11 +54,11 @@ def heatmaps(report: M.Report, lang: str) -> np.ndarray:
     return to_image(fig)
 
 
-def _outputs(pairs: list[M.Pair], num_classes: float | None, ignore_index: float | None, names_text: str | None,
+def _outputs(pairs: list[lesson.Pair], num_classes: float | None, ignore_index: float | None, names_text: str | None,
              lang: str):
     ignore = None if ignore_index is None or int(ignore_index) < 0 else int(ignore_index)
     names = [n.strip() for n in (names_text or "").split(",") if n.strip()]
-    report = M.evaluate(pairs, int(num_classes or 0) or None, ignore, names)
+    report = lesson.evaluate(pairs, int(num_classes or 0) or None, ignore, names)
     m = report.metrics
     summary = t("miou.summary", lang, miou=_num(m["miou"]), mean=_num(report.mean_of_images),
                 acc=_num(m["pixel_accuracy"]), macc=_num(m["mean_accuracy"]), fwiou=_num(m["fwiou"]),
@@ -67,13 +67,13 @@ def _outputs(pairs: list[M.Pair], num_classes: float | None, ignore_index: float
         summary += "\n\n" + t("miou.why_differ", lang)
     columns = [t(f"miou.col.{c}", lang) for c in ("id", "name", "iou", "dice", "precision", "recall", "pixels")]
     # Absent classes have no IoU: "—" on the page, None (null) for API clients.
-    per_class = pd.DataFrame(M.class_rows(report), columns=columns).style.format(na_rep="—", precision=4)
+    per_class = pd.DataFrame(lesson.class_rows(report), columns=columns).style.format(na_rep="—", precision=4)
     per_image = pd.DataFrame([[r["image"], _num(r["miou"]), _num(r["pixel_accuracy"]), r["pixels"]]
                               for r in report.per_image],
                              columns=[t(f"miou.col.{c}", lang) for c in ("image", "miou", "accuracy", "pixels")])
     first = pairs[0]
-    errors = enlarge(M.error_map(first.pred, first.truth, ignore))  # a 96-px scene stays visible
-    csv_path, json_path = M.export(report)
+    errors = enlarge(lesson.error_map(first.pred, first.truth, ignore))  # a 96-px scene stays visible
+    csv_path, json_path = lesson.export(report)
     summary += "\n\n" + t("miou.error_caption", lang, name=first.name)
     return summary, per_class, heatmaps(report, lang), errors, per_image, [str(csv_path), str(json_path)]
 
@@ -96,8 +96,8 @@ def score_files(truths: list[str] | None, preds: list[str] | None, archive: str 
         (summary, per-class table, confusion heatmaps, error map, per-image table, [CSV, JSON])
     """
     lang = lang_of(request)
-    pal = M.palette_by_name(palette)
-    pairs = M.pairs_from_zip(archive, pal) if archive else M.pairs_from_files(truths or [], preds or [], pal)
+    pal = lesson.palette_by_name(palette)
+    pairs = lesson.pairs_from_zip(archive, pal) if archive else lesson.pairs_from_files(truths or [], preds or [], pal)
     return _outputs(pairs, num_classes, ignore_index, names, lang)
 
 
@@ -115,7 +115,7 @@ def _score_model(model: str, scene: int, lang: str):
     # Deterministic, and shown on every page load: computed once, not once per student.
     from segdemo.palette import scene_classes
 
-    pair = M.pair_from_model(model, scene)
+    pair = lesson.pair_from_model(model, scene)
     names = scene_classes()["names_zh" if lang == "zh" else "names"]
     return _outputs([pair], len(names), 255, ",".join(names), lang)
 
@@ -142,8 +142,8 @@ def build() -> None:
                     names = gr.Textbox(label=i18n("miou.names"), placeholder=i18n("miou.names_placeholder"))
                     run_files = gr.Button(i18n("miou.run"), variant="primary", elem_id="miou-run")
                 with gr.Tab(i18n("miou.mode.model")):
-                    options = [(c.display["en"], c.key) for c in S.choices() if c.key.startswith("shipped:")]
-                    model = gr.Dropdown(options, value=S.default_key() if options else None, label=i18n("miou.model"))
+                    options = [(c.display["en"], c.key) for c in serving.choices() if c.key.startswith("shipped:")]
+                    model = gr.Dropdown(options, value=serving.default_key() if options else None, label=i18n("miou.model"))
                     scene = gr.Slider(0, 99, value=5, step=1, label=i18n("miou.scene"))
                     run_model = gr.Button(i18n("miou.run_model"), variant="primary", elem_id="miou-run-model")
         with gr.Column(scale=3):

@@ -7,10 +7,10 @@ import random
 
 import gradio as gr
 
-from segdemo import tasks
+from segdemo.lessons import overview as lesson
 from segdemo.palette import SCENE_CLASSES
 from segdemo.plotting import to_image
-from segdemo.ui.common import PictureGallery, friendly_errors
+from segdemo.ui.common import friendly_errors, picture_gallery
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "overview"
@@ -32,7 +32,7 @@ def five_tasks(index: float, request: gr.Request):
     index = int(index)
     if not 0 <= index < SCENES:
         raise gr.Error(t("overview.bad_scene", lang, last=SCENES - 1))
-    v = tasks.views(SEED, index, lang=lang)
+    v = lesson.views(SEED, index, lang=lang)
     name = SCENE_CLASSES[v.label][1 if lang == "zh" else 0]
     gallery = [
         (v.image, t("overview.view.classification", lang, label=name)),
@@ -44,8 +44,8 @@ def five_tasks(index: float, request: gr.Request):
     return gallery, t("overview.five_summary", lang, index=index, label=name, n=len(v.boxes))
 
 
-def _card(e: tasks.TimelineEntry, lang: str) -> str:
-    latency = (t("overview.tl.latency", lang, ms=f"{e.latency_ms:.0f}", size=tasks.LATENCY_SIZE)
+def _card(e: lesson.TimelineEntry, lang: str) -> str:
+    latency = (t("overview.tl.latency", lang, ms=f"{e.latency_ms:.0f}", size=lesson.LATENCY_SIZE)
                if e.latency_ms is not None else t("overview.tl.not_measured", lang))
     miou = (t("overview.tl.miou", lang, miou=f"{e.val_miou:.3f}") if e.val_miou is not None
             else t("overview.tl.untrained", lang))
@@ -60,7 +60,7 @@ def _card(e: tasks.TimelineEntry, lang: str) -> str:
 def timeline(request: gr.Request):
     """The timeline figure and one Markdown card per architecture (in the registry's timeline order)."""
     lang = lang_of(request)
-    entries = tasks.timeline()
+    entries = lesson.timeline()
     image = _timeline_image(lang, tuple((e.name, e.latency_ms, e.val_miou) for e in entries))
     return (image, *[_card(e, lang) for e in entries])
 
@@ -70,21 +70,21 @@ def _timeline_image(lang: str, state: tuple):  # state: the cache key (changes o
     # Every page load shows it: drawn once per language instead of once per student.
     labels = {"year": t("overview.tl.year", lang), "miou": t("overview.tl.axis_miou", lang),
               "untrained": t("overview.tl.untrained", lang)}
-    entries = tasks.timeline()
+    entries = lesson.timeline()
     families = {e.card.family: t(f"segment.family.{e.card.family}", lang) for e in entries}
-    return to_image(tasks.timeline_figure(entries, lang, labels, families))
+    return to_image(lesson.timeline_figure(entries, lang, labels, families))
 
 
 @friendly_errors
 def measure(request: gr.Request):
     """Measure every architecture's latency on this server (once per process), then redraw the cards."""
-    tasks.measure_latency()
+    lesson.measure_latency()
     return timeline(request)
 
 
 def segment_key(name: str) -> str | None:
     """The Segment tab's picker value for architecture ``name`` (its shipped checkpoint), or None."""
-    for entry in tasks.timeline():
+    for entry in lesson.timeline():
         if entry.name == name:
             return entry.segment_key
     return None
@@ -118,7 +118,7 @@ def build() -> None:
                           scale=0, min_width=140)
         another = gr.Button(i18n("overview.another"), scale=0, min_width=160, elem_id="overview-another")
         summary = gr.Markdown(elem_id="overview-summary")
-    gallery = PictureGallery(columns=5, height=300, object_fit="contain", show_label=False, elem_id="overview-tasks",
+    gallery = picture_gallery(columns=5, height=300, object_fit="contain", show_label=False, elem_id="overview-tasks",
                              allow_preview=True)
     gr.Markdown(i18n("overview.tasks"))
     with gr.Row():
@@ -135,7 +135,7 @@ def build() -> None:
         measure_button = gr.Button(i18n("overview.tl.measure"), size="sm", scale=0, min_width=240,
                                    elem_id="overview-measure")
         gr.Markdown(i18n("overview.tl.note"))
-    entries = tasks.timeline()  # only the names and order are fixed here; the texts are drawn per request
+    entries = lesson.timeline()  # only the names and order are fixed here; the texts are drawn per request
     cards = []
     _links.clear()
     tabs = gr.context.get_render_context()

@@ -1,6 +1,6 @@
 """Segment tab: pick an architecture, segment a synthetic scene or your own image, compare models.
 
-Logic lives in :mod:`segdemo.segment_tool` (models, cache, scoring) and :mod:`segdemo.inference`.
+Logic lives in :mod:`segdemo.lessons.segment`; models come from :mod:`segdemo.serving`.
 """
 
 from __future__ import annotations
@@ -8,10 +8,12 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from segdemo import segment_tool as S
+from segdemo import serving
 from segdemo.imageio import load_image
+from segdemo.lessons import segment as lesson
+from segdemo.lessons.train import SESSION_PREFIX
 from segdemo.palette import colorize, to_hex
-from segdemo.ui.common import SEGMENT_QUEUE, ClassMasksImage, PictureGallery, friendly_errors, upload_image
+from segdemo.ui.common import SEGMENT_QUEUE, class_masks_image, friendly_errors, picture_gallery, upload_image
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "segment"
@@ -21,9 +23,9 @@ DEFAULT_SCENE = 3
 EXAMPLES = (3, 0, 7, 12, 21, 33, 42, 58)
 
 
-def _label(choice: S.Choice, lang: str) -> str:
+def _label(choice: serving.Choice, lang: str) -> str:
     name = choice.display.get(lang, choice.display["en"])
-    if choice.key.startswith(S.SESSION_PREFIX):
+    if choice.key.startswith(SESSION_PREFIX):
         return name  # "Your run 2: U-Net · dice · val mIoU 0.41" already
     if choice.key.startswith("shipped:"):  # sorted by family; named where the model's name does not say it
         score = t("segment.val_score", lang, miou=f"{choice.miou:.2f}") if choice.miou is not None else ""
@@ -35,7 +37,7 @@ def _label(choice: S.Choice, lang: str) -> str:
 
 
 def model_dropdown_choices(lang: str, user: str | None = None) -> list[tuple[str, str]]:
-    return [(_label(c, lang), c.key) for c in S.choices(user)]
+    return [(_label(c, lang), c.key) for c in serving.choices(user)]
 
 
 def card_markdown(key: str | None, lang: str, user: str | None = None) -> str:
@@ -44,7 +46,7 @@ def card_markdown(key: str | None, lang: str, user: str | None = None) -> str:
         return t("segment.no_models", lang)
     from segdemo.models import list_models, model_card
 
-    c = S.choice(key, user)
+    c = serving.choice(key, user)
     lines = [f"### {c.display.get(lang, c.display['en'])}"]
     if c.model in list_models():
         info = model_card(c.model, None, 21)
@@ -63,7 +65,7 @@ def card_markdown(key: str | None, lang: str, user: str | None = None) -> str:
 def legend_colours() -> dict[str, str]:
     """Legend colour of every class name a model here can answer with (scene and VOC, en and zh).
 
-    Fixed when the page is built, so that the handler returns a plain value (see ClassMasksImage);
+    Fixed when the page is built, so that the handler returns a plain value (see class_masks_image);
     the masks themselves carry their model's exact colours. Scene classes win a shared name.
     """
     from segdemo.palette import scene_classes, voc_classes
@@ -82,16 +84,16 @@ def _pick_example(evt: gr.SelectData):
 
 def _pick_photo(evt: gr.SelectData):
     """A click on an example photo: it becomes the uploaded image (then it is segmented)."""
-    return "upload", gr.update(), gr.update(value=S.example_photo(S.example_photos()[evt.index]), visible=True)
+    return "upload", gr.update(), gr.update(value=lesson.example_photo(lesson.example_photos()[evt.index]), visible=True)
 
 
 def _read_input(source: str, scene: float, image_path: str | None, lang: str, size: int | None = None):
     if source == "scene":  # at the size the model was trained on: objects at the scale it knows
-        image, truth = S.scene(int(scene), size)
+        image, truth = lesson.scene(int(scene), size)
         return image, truth
     if not image_path:
         raise gr.Error(t("err.no_input", lang))
-    loaded = load_image(image_path, max_side=S.max_side())
+    loaded = load_image(image_path, max_side=lesson.max_side())
     for key, params in loaded.notices:
         gr.Warning(t(key, lang, **params))
     return loaded.array, None
@@ -120,23 +122,23 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
     if not 0.0 <= float(opacity) <= 1.0:
         raise gr.Error(t("segment.bad_opacity", lang))
     keys = [model] + [k for k in (compare or []) if k != model]
-    if len(keys) > S.MAX_COMPARE:
-        raise gr.Error(t("segment.too_many", lang, n=S.MAX_COMPARE))
-    image_array, truth = _read_input(source, scene, image, lang, S.choice(model, user).size)
+    if len(keys) > lesson.MAX_COMPARE:
+        raise gr.Error(t("segment.too_many", lang, n=lesson.MAX_COMPARE))
+    image_array, truth = _read_input(source, scene, image, lang, serving.choice(model, user).size)
     for key in keys:  # published weights download once, with a progress bar in the page
-        chosen = S.choice(key, user)
+        chosen = serving.choice(key, user)
         if not chosen.cached:
             desc = t("segment.downloading", lang, name=chosen.display.get(lang, key))
-            S.ensure_weights(key, lambda done, total, desc=desc: progress(done / total if total else None, desc=desc))
+            serving.ensure_weights(key, lambda done, total, desc=desc: progress(done / total if total else None, desc=desc))
     results, truths = [], []
     for key in keys:  # the chosen model first; on a scene, each model sees it drawn at the size it knows
         key_image, key_truth = (image_array, truth) if key == model or source != "scene" else \
-            _read_input(source, scene, None, lang, S.choice(key, user).size)
-        results.append(S.run(key, key_image, key_truth, user))
+            _read_input(source, scene, None, lang, serving.choice(key, user).size)
+        results.append(lesson.run(key, key_image, key_truth, user))
         truths.append(key_truth)
     main = results[0]
     names = main.names_zh if lang == "zh" else main.names
-    view = S.present(main, image_array, float(opacity), names)
+    view = lesson.present(main, image_array, float(opacity), names)
     annotations = [(mask, names[k] if k < len(names) else str(k),
                     to_hex(main.palette[k]) if k < len(main.palette) else "#ff0000") for mask, k in view.masks]
     table = pd.DataFrame([[k, name, round(share, 2)] for k, name, share in view.classes],
@@ -154,7 +156,7 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
     # One row per model (_reveal sets the columns): on a scene its prediction, error map and the
     # ground truth at the size that model saw; the mIoU right after the name, as a caption is one line.
     for r, r_truth in zip(results, truths, strict=True) if len(results) > 1 or truth is not None else []:
-        choice = S.choice(r.key, user)
+        choice = serving.choice(r.key, user)
         name = choice.display.get(lang, choice.display["en"])
         if r.miou is not None:
             name += f" · mIoU {r.miou:.3f}"
@@ -163,7 +165,7 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
         gallery.append((colorize(r.segmentation.labels, r.palette), caption))
         if r_truth is not None:
             if r.miou is not None:
-                gallery.append((S.error_map(r.segmentation.labels, r_truth), t("segment.error_caption", lang)))
+                gallery.append((lesson.error_map(r.segmentation.labels, r_truth), t("segment.error_caption", lang)))
             gallery.append((colorize(r_truth, main.palette), t("segment.truth", lang, h=r_truth.shape[0],
                                                                 w=r_truth.shape[1])))
     return ((image_array, view.overlay), (image_array, annotations),
@@ -177,7 +179,7 @@ def _reveal(source: str, model: str | None, compare: list[str] | None) -> tuple[
     The gallery has one row per model: prediction, error map, truth on a scene; on an upload, the
     predictions side by side."""
     models = 1 + len({k for k in compare or [] if k != model})
-    columns = 3 if source == "scene" else min(models, S.MAX_COMPARE)
+    columns = 3 if source == "scene" else min(models, lesson.MAX_COMPARE)
     return gr.update(visible=source == "scene" or models > 1, columns=columns), gr.update(visible=True)
 
 
@@ -196,7 +198,7 @@ def refresh(model: str | None, compare: list[str] | None, request: gr.Request):
         # Values left alone: "Open in Segment" may be setting the picker at this very moment.
         return (gr.update(choices=options), gr.update(choices=options, **({} if kept == compare else {"value": kept})),
                 card_markdown(model, lang, user))
-    value = S.default_key()
+    value = serving.default_key()
     return (gr.update(choices=options, value=value), gr.update(choices=options, value=kept),
             card_markdown(value, lang, user))
 
@@ -214,10 +216,10 @@ def build() -> None:
             source = gr.Radio([(i18n("segment.source_scene"), "scene"), (i18n("segment.source_upload"), "upload")],
                               value="scene", label=i18n("segment.source"))
             scene = gr.Slider(0, SCENES - 1, value=DEFAULT_SCENE, step=1, label=i18n("segment.scene"))
-            examples = gr.Gallery([(S.scene(i)[0], f"{i}") for i in EXAMPLES], columns=4, rows=2,
+            examples = gr.Gallery([(lesson.scene(i)[0], f"{i}") for i in EXAMPLES], columns=4, rows=2,
                                   height=310, allow_preview=False, object_fit="cover", label=i18n("segment.examples"),
                                   elem_id="segment-examples")
-            photos = gr.Gallery([S.example_photo(name) for name in S.example_photos()],
+            photos = gr.Gallery([lesson.example_photo(name) for name in lesson.example_photos()],
                                 columns=4, rows=1, height=140, allow_preview=False, object_fit="cover",
                                 label=i18n("segment.photos"), elem_id="segment-photos")
             image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
@@ -227,9 +229,9 @@ def build() -> None:
             # "session:..." model (its own Train run) is not in the list the page was built with.
             # A name typed into the page that is no model gets the handler's clear message.
             picker = {"allow_custom_value": True}
-            model = gr.Dropdown(options, value=S.default_key(), label=i18n("segment.model"),
+            model = gr.Dropdown(options, value=serving.default_key(), label=i18n("segment.model"),
                                 elem_id="segment-model", **picker)
-            compare = gr.Dropdown(options, value=[], multiselect=True, max_choices=S.MAX_COMPARE - 1,
+            compare = gr.Dropdown(options, value=[], multiselect=True, max_choices=lesson.MAX_COMPARE - 1,
                                   label=i18n("segment.compare"), elem_id="segment-compare", **picker)
             opacity = gr.Slider(0, 1, value=0.55, step=0.05, label=i18n("segment.opacity"))
             run = gr.Button(i18n("segment.run"), variant="primary", elem_id="segment-run")
@@ -240,7 +242,7 @@ def build() -> None:
         # costs ~20× JPEG's encoding time per image, and thirty students share two cores.
         slider = gr.ImageSlider(label=i18n("segment.slider"), type="numpy", height=360, format="jpeg",
                                 elem_id="segment-slider")
-        annotated = ClassMasksImage(label=i18n("segment.annotated"), height=360, format="jpeg",
+        annotated = class_masks_image(label=i18n("segment.annotated"), height=360, format="jpeg",
                                     color_map=legend_colours())
     with gr.Row():
         with gr.Column(scale=1):
@@ -251,7 +253,7 @@ def build() -> None:
                                  elem_id="segment-table")
             summary = gr.Markdown(elem_id="segment-summary")
     # shown when there is something to compare: several models, or a scene's ground truth (_reveal)
-    gallery = PictureGallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery",
+    gallery = picture_gallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery",
                              visible=False)
     with gr.Accordion(i18n("segment.guide_title"), open=False):
         gr.Markdown(i18n("segment.guide"))
@@ -268,7 +270,7 @@ def build() -> None:
     photos.select(_pick_photo, outputs=[source, scene, image], api_visibility="private").then(
         segment, inputs=inputs, outputs=outputs, api_visibility="private", **SEGMENT_QUEUE).success(**shown)
     model.change(show_card, inputs=model, outputs=card, api_visibility="private")
-    if S.default_key():  # the default scene, segmented: the tab opens on a result, not on empty boxes
+    if serving.default_key():  # the default scene, segmented: the tab opens on a result, not on empty boxes
         gr.context.Context.root_block.load(segment, inputs=inputs, outputs=outputs, api_visibility="private",
                                            **SEGMENT_QUEUE).success(**shown)
     gr.context.Context.root_block.load(refresh, inputs=[model, compare], outputs=[model, compare, card],

@@ -48,9 +48,6 @@ def theme() -> gr.themes.Base:
 
 def launch_kwargs() -> dict[str, Any]:
     """Keyword arguments for ``demo.launch`` shared by ``python app.py`` and the tests."""
-    from segdemo.ui import lazy_session
-
-    lazy_session.install()  # a new session costs the event loop ~0.06 ms instead of 20–35 ms
     return {
         "i18n": gradio_i18n(),
         "theme": theme(),
@@ -66,18 +63,43 @@ def queue_kwargs() -> dict[str, Any]:
     return {"default_concurrency_limit": 2, "max_size": 256}
 
 
+def build_demo() -> gr.Blocks:
+    """The whole app: title, the tabs in order, and the queue (what ``app.py`` serves)."""
+    from segdemo.ui import gradio_compat
+    from segdemo.ui.i18n import i18n
+
+    gradio_compat.install()  # stops here on an untested Gradio; see segdemo/ui/gradio_compat.py
+    with gr.Blocks(title="segdemo") as demo:
+        gr.Markdown(i18n("app.title"), elem_id="app-title")
+        gr.Markdown(i18n("app.subtitle"))
+        with gr.Tabs(elem_id="tabs"):
+            for name, build in TABS:
+                with gr.Tab(i18n(f"tab.{name}"), id=name, elem_id=f"tab-{name}"):
+                    build()
+        overview.link_segment()  # the timeline's "Open in Segment" also picks the model there
+    demo.queue(**queue_kwargs())
+    return demo
+
+
+def main() -> None:
+    """Console script ``segdemo-serve``: build the app and serve it (like ``python app.py``)."""
+    serve(build_demo())
+
+
 def serve(demo: gr.Blocks) -> None:
     """Launch ``demo`` and block; once the page is served, warm the Segment tab up in the background."""
     import logging
     import threading
 
-    from segdemo import segment_tool, train_sessions
+    from segdemo import serving
+    from segdemo.lessons import segment, train
 
+    serving.start()  # thread count and allocator, once, before the first model runs
     demo.launch(prevent_thread_lock=True, **launch_kwargs())
 
     def warm() -> None:
         try:
-            segment_tool.warm_up()
+            segment.warm_up()
         except Exception:  # noqa: BLE001 - a failed warm-up only means a slower first request
             logging.getLogger("segdemo").warning("Segment warm-up failed", exc_info=True)
 
@@ -85,4 +107,4 @@ def serve(demo: gr.Blocks) -> None:
     try:
         demo.block_thread()  # returns on Ctrl-C, after Gradio closed the server
     finally:
-        train_sessions.shutdown()
+        train.shutdown()

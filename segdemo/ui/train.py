@@ -1,6 +1,6 @@
 """Train tab: train a small model live on synthetic scenes, watch its curves and predictions, compare runs.
 
-Runs live in :mod:`segdemo.train_sessions` (one per user, bounded, queued); this module polls and draws.
+Runs live in :mod:`segdemo.lessons.train` (one per user, bounded, queued); this module polls and draws.
 The main handler is an *async* generator: while it waits between updates it holds no worker thread, so
 thirty students watching their runs do not block the other tabs' handlers.
 """
@@ -14,7 +14,7 @@ import anyio
 import gradio as gr
 import numpy as np
 
-from segdemo import train_sessions as T
+from segdemo.lessons import train as lesson
 from segdemo.plotting import figure, to_image
 from segdemo.ui.common import friendly_errors, to_gradio_error
 from segdemo.ui.i18n import i18n, lang_of, t
@@ -30,16 +30,16 @@ def _user(request: gr.Request | None) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _curves_cached(versions: tuple, user: str, lang: str) -> np.ndarray:  # versions: the cache key
-    return curves(T.runs_of(user), lang)
+    return curves(lesson.runs_of(user), lang)
 
 
 def _plot(user: str, lang: str) -> np.ndarray:
     """The user's curves, drawn again only when a run changed; one shared empty plot for new users."""
-    runs = T.runs_of(user)
+    runs = lesson.runs_of(user)
     return _curves_cached(tuple(r.version() for r in runs), user if runs else "", lang)
 
 
-def curves(runs: list[T.Run], lang: str) -> np.ndarray:
+def curves(runs: list[lesson.Run], lang: str) -> np.ndarray:
     """Loss and val mIoU of ``runs``, the newest bold, earlier ones faint for comparison."""
     fig, (ax_loss, ax_miou) = figure(1, 2, figsize=(10.0, 3.3))
     for i, run in enumerate(runs):
@@ -70,7 +70,7 @@ def curves(runs: list[T.Run], lang: str) -> np.ndarray:
     return to_image(fig)
 
 
-def status_text(run: T.Run | None, lang: str) -> str:
+def status_text(run: lesson.Run | None, lang: str) -> str:
     """One Markdown paragraph: queue position, progress and timing, or the final result.
 
     While nothing or the caller's own run is running it also says how busy the server is: the
@@ -80,7 +80,7 @@ def status_text(run: T.Run | None, lang: str) -> str:
     if run is None:
         return t("train.idle", lang) + "  \n" + _server_load(lang)
     if run.state == "queued":
-        load = T.load()
+        load = lesson.load()
         return t("train.queued", lang, position=run.queue_position(), running=load["running"], slots=load["slots"])
     if run.state == "failed":
         return t("train.failed", lang, error=run.error or "")
@@ -94,16 +94,16 @@ def status_text(run: T.Run | None, lang: str) -> str:
 
 
 def _server_load(lang: str) -> str:
-    load = T.load()
+    load = lesson.load()
     return t("train.server_load", lang, running=load["running"], waiting=load["waiting"])
 
 
 def limits_text(lang: str) -> str:
-    return t("train.limits", lang, steps=T.MAX_STEPS, seconds=f"{T.MAX_SECONDS:.0f}", slots=T.MAX_CONCURRENT)
+    return t("train.limits", lang, steps=lesson.MAX_STEPS, seconds=f"{lesson.MAX_SECONDS:.0f}", slots=lesson.MAX_CONCURRENT)
 
 
-def _outputs(user: str, run: T.Run, lang: str) -> tuple:
-    return _plot(user, lang), T.preview_grid(run), status_text(run, lang)
+def _outputs(user: str, run: lesson.Run, lang: str) -> tuple:
+    return _plot(user, lang), lesson.preview_grid(run), status_text(run, lang)
 
 
 async def train(model: str, loss: str, augment: str, size: float, steps: float, seed: float,
@@ -124,8 +124,8 @@ async def train(model: str, loss: str, augment: str, size: float, steps: float, 
     """
     lang, user = lang_of(request), _user(request)
     try:
-        config, notices = T.make_config(model, loss, augment, int(size), int(steps), int(seed))
-        run = T.start(user, config, notices)
+        config, notices = lesson.make_config(model, loss, augment, int(size), int(steps), int(seed))
+        run = lesson.start(user, config, notices)
     except Exception as exc:  # noqa: BLE001 - friendly_errors does not wrap async generators
         raise to_gradio_error(exc, lang) from None
     for key, params in notices:
@@ -144,17 +144,17 @@ async def train(model: str, loss: str, augment: str, size: float, steps: float, 
                 break
             await asyncio.sleep(POLL_SECONDS)
     except (asyncio.CancelledError, GeneratorExit):
-        T.stop(user)  # the page went away: nobody is watching this run
+        lesson.stop(user)  # the page went away: nobody is watching this run
         raise
     plot, grid, status = await anyio.to_thread.run_sync(_outputs, user, run, lang)
-    yield plot, grid, status, T.checkpoint_files(run) or None, run.summary()
+    yield plot, grid, status, lesson.checkpoint_files(run) or None, run.summary()
 
 
 @friendly_errors
 def stop(request: gr.Request) -> str:
     """Stop the caller's run; it keeps the best model so far (returns a short message)."""
     lang = lang_of(request)
-    run = T.stop(_user(request))
+    run = lesson.stop(_user(request))
     return t("train.stopping" if run is not None and run.active else "train.nothing_to_stop", lang)
 
 
@@ -162,8 +162,8 @@ def stop(request: gr.Request) -> str:
 def show(request: gr.Request):
     """What the tab shows on (re)load: the caller's latest run, or the untrained previews."""
     lang, user = lang_of(request), _user(request)
-    run = T.current(user)
-    return _plot(user, lang), T.preview_grid(run), status_text(run, lang), limits_text(lang)
+    run = lesson.current(user)
+    return _plot(user, lang), lesson.preview_grid(run), status_text(run, lang), limits_text(lang)
 
 
 def build() -> None:
@@ -172,7 +172,7 @@ def build() -> None:
     from segdemo.models import list_models
     from segdemo.models.registry import get_card
 
-    presets = T.presets()
+    presets = lesson.presets()
     gr.Markdown(i18n("train.intro"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
@@ -185,11 +185,11 @@ def build() -> None:
             augment = gr.Dropdown([(i18n(f"augment.preset.{p}"), p) for p in presets],
                                   value="light" if "light" in presets else presets[0],
                                   label=i18n("train.augment"), elem_id="train-augment")
-            size = gr.Radio(list(T.SIZES), value=64, label=i18n("train.size"))
+            size = gr.Radio(list(lesson.SIZES), value=64, label=i18n("train.size"))
             # Beyond the server's limit on purpose: asking for more shows the clamp notice.
-            steps = gr.Slider(10, max(1000, T.MAX_STEPS), value=min(150, T.MAX_STEPS), step=10,
+            steps = gr.Slider(10, max(1000, lesson.MAX_STEPS), value=min(150, lesson.MAX_STEPS), step=10,
                               label=i18n("train.steps"), elem_id="train-steps")
-            seed = gr.Number(0, precision=0, minimum=0, maximum=T.MAX_SEED, label=i18n("train.seed"))
+            seed = gr.Number(0, precision=0, minimum=0, maximum=lesson.MAX_SEED, label=i18n("train.seed"))
             with gr.Row():
                 go = gr.Button(i18n("train.go"), variant="primary", elem_id="train-go")
                 halt = gr.Button(i18n("train.stop"), variant="stop", elem_id="train-stop")
@@ -217,4 +217,4 @@ def build() -> None:
     root = gr.context.Context.root_block
     root.load(show, outputs=[plot, previews, status, limits], api_visibility="private")
     # No root.unload(end_session): an unload listener makes Gradio hold a heartbeat stream open on every
-    # page (the tests' "networkidle" never comes); idle sessions are evicted by train_sessions instead.
+    # page (the tests' "networkidle" never comes); idle sessions are evicted by the train lesson instead.

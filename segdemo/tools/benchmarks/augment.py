@@ -12,10 +12,10 @@ GOAL_MS = 500.0
 def run(quick: bool = False, size: int = 512, n: int = 8) -> dict[str, Any]:
     """Time ``augment_grid`` alone and with the tab's panels (image, mask, overlay, contours); print and return."""
     from segdemo.augment import preset_steps
-    from segdemo.augment.preview import augment_grid, sample_panels
-    from segdemo.bench import median_latency_ms
     from segdemo.data import render_scene
+    from segdemo.lessons.augment import augment_grid, sample_panels
     from segdemo.palette import SCENE_PALETTE
+    from segdemo.serving import median_latency_ms
 
     scene = render_scene(0, 4, size=size)
     palette = np.asarray(SCENE_PALETTE, dtype=np.uint8)

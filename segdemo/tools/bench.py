@@ -1,4 +1,4 @@
-"""Benchmarks, one argparse sub-command each: ``python -m segdemo.bench <command> [options]``.
+"""Benchmarks, one argparse sub-command each: ``python -m segdemo.tools.bench <command> [options]``.
 
 ``models``: for every registered model and variant, parameters, GFLOPs at 512×512 and the
 median CPU latency at 512×512, batch 1, of
@@ -6,10 +6,9 @@ median CPU latency at 512×512, batch 1, of
 * the eager path: ``model.eval()`` under ``torch.no_grad()``, NCHW, BatchNorm unfused;
 * the optimised path in float32: :func:`segdemo.models.fuse.prepare_for_inference` (BatchNorm
   folded into convolutions, channels-last) under ``torch.inference_mode()``, valid at any size;
-* the optimised path as the app runs it: the same in :func:`segdemo.models.fuse.inference_dtype`
-  (bfloat16 on CPUs with native bfloat16, else float32; ``SEGDEMO_PRECISION`` overrides);
-* that traced and frozen with TorchScript for one input shape
-  (:func:`segdemo.models.fuse.freeze_for_shape`), checked against the optimised path's output;
+* the optimised path as the app runs it (:func:`segdemo.serving.optimise`): the same in
+  :func:`segdemo.models.fuse.inference_dtype` (bfloat16 on CPUs with native bfloat16, else float32;
+  ``SEGDEMO_PRECISION`` overrides);
 
 plus torchvision's ``deeplabv3_resnet50`` measured in the same run, interleaved with ours,
 and the ratio ours / torchvision. ``all`` runs every sub-command with its defaults.
@@ -24,12 +23,10 @@ import argparse
 import gc
 import importlib
 import json
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +35,6 @@ from torch import nn
 
 SIZE = 512
 NUM_CLASSES = 21
-
-
-def median_latency_ms(run: Callable[[], Any], warmup: int, repeats: int) -> float:
-    """Median wall time of ``run()`` in milliseconds, after ``warmup`` untimed calls."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
-    for _ in range(warmup):
-        run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(times)
 
 
 def _runners(model: nn.Module, size: int, dtypes: tuple[torch.dtype, ...] = (torch.float32,)
@@ -81,33 +64,6 @@ def _runners(model: nn.Module, size: int, dtypes: tuple[torch.dtype, ...] = (tor
     return [eager] + [optimised(dtype) for dtype in dtypes]
 
 
-def _frozen_runner(model: nn.Module, size: int, reference: Callable[[], Any],
-                   dtype: torch.dtype = torch.float32) -> Callable[[], Any] | None:
-    """The TorchScript-frozen forward for ``size``×``size`` in ``dtype``, or None if it cannot be traced
-    or its logits differ from ``reference()``'s (the optimised path in ``dtype``) by more than rounding."""
-    from segdemo.models.fuse import freeze_for_shape
-
-    torch.manual_seed(0)
-    x = torch.randn(1, 3, size, size).to(dtype).contiguous(memory_format=torch.channels_last)
-    try:
-        frozen = freeze_for_shape(model, x)
-    except Exception as exc:  # noqa: BLE001 - a model TorchScript cannot trace simply has no such column
-        print(f"  (not traceable: {type(exc).__name__})", file=sys.stderr)
-        return None
-
-    def run() -> Any:
-        with torch.no_grad():
-            return frozen(x)
-
-    expected, got = reference().float(), run().float()
-    # fused kernels round differently; in bfloat16 (8-bit mantissa) that is ~1 % of the logits' range
-    tolerance = 1e-3 if dtype == torch.float32 else 3e-2
-    if not torch.allclose(got, expected, rtol=tolerance, atol=tolerance * float(expected.abs().max().clamp_min(1))):
-        print(f"  (frozen output differs: max {float((got - expected).abs().max()):.2e})", file=sys.stderr)
-        return None
-    return run
-
-
 def _interleaved(runs: list[Callable[[], Any]], warmup: int, repeats: int) -> list[float]:
     """Median ms of each run, alternating them so that load changes hit all alike."""
     for run in runs:
@@ -130,14 +86,12 @@ def _repetitions(variant: str, quick: bool) -> tuple[int, int]:
 
 
 def bench_model(name: str, variant: str, *, quick: bool = False, size: int = SIZE,
-                num_classes: int = NUM_CLASSES, frozen_path: bool = True) -> dict[str, Any]:
-    """Params, GFLOPs and eager/optimised/frozen median latency of one registry entry.
+                num_classes: int = NUM_CLASSES) -> dict[str, Any]:
+    """Params, GFLOPs and eager/optimised median latency of one registry entry.
 
     Returns:
         ``{"name", "variant", "params", "gflops", "eager_ms", "optimized_fp32_ms", "precision",
-        "optimized_ms", "speedup", "frozen_ms", "speedup_frozen"}``: ``optimized_ms`` and
-        ``frozen_ms`` in the app's ``precision``; the frozen ones None where TorchScript cannot
-        trace the model.
+        "optimized_ms", "speedup"}``: ``optimized_ms`` in the app's ``precision``.
     """
     from segdemo.models import create_model
     from segdemo.models.complexity import count_gflops, count_params
@@ -149,17 +103,12 @@ def bench_model(name: str, variant: str, *, quick: bool = False, size: int = SIZ
     warmup, repeats = _repetitions(variant, quick)
     dtype = inference_dtype()
     runs = _runners(model, size, (torch.float32,) if dtype == torch.float32 else (torch.float32, dtype))
-    app_path = runs[-1]
-    frozen = _frozen_runner(model, size, app_path, dtype) if frozen_path else None
-    times = _interleaved(runs + ([frozen] if frozen else []), warmup, repeats)
-    eager_ms, fp32_ms, fast_ms = times[0], times[1], times[len(runs) - 1]
-    frozen_ms = times[-1] if frozen else None
+    times = _interleaved(runs, warmup, repeats)
+    eager_ms, fp32_ms, fast_ms = times[0], times[1], times[-1]
     return {"name": name, "variant": variant, "params": params, "gflops": round(gflops, 3),
             "eager_ms": round(eager_ms, 1), "optimized_fp32_ms": round(fp32_ms, 1),
             "precision": "bf16" if dtype == torch.bfloat16 else "fp32",
-            "optimized_ms": round(fast_ms, 1), "speedup": round(eager_ms / fast_ms, 2),
-            "frozen_ms": round(frozen_ms, 1) if frozen_ms else None,
-            "speedup_frozen": round(eager_ms / frozen_ms, 2) if frozen_ms else None}
+            "optimized_ms": round(fast_ms, 1), "speedup": round(eager_ms / fast_ms, 2)}
 
 
 def bench_torchvision_parity(*, quick: bool = False, size: int = SIZE) -> dict[str, Any]:
@@ -196,14 +145,12 @@ def bench_torchvision_parity(*, quick: bool = False, size: int = SIZE) -> dict[s
 
 def _format_table(rows: list[dict[str, Any]]) -> str:
     header = (f"{'model':<16}{'variant':<9}{'params':>12}{'GFLOPs':>9}{'eager ms':>10}{'fp32 opt':>10}"
-              f"{'opt ms':>9}{'':<6}{'speedup':>8}{'frozen ms':>11}{'speedup':>9}")
+              f"{'opt ms':>9}{'':<6}{'speedup':>8}")
     lines = [header, "-" * len(header)]
     for r in rows:
-        frozen = (f"{r['frozen_ms']:>11.1f}{r['speedup_frozen']:>8.2f}x" if r.get("frozen_ms")
-                  else f"{'-':>11}{'-':>9}")
         lines.append(f"{r['name']:<16}{r['variant']:<9}{r['params']:>12,}{r['gflops']:>9.1f}"
                      f"{r['eager_ms']:>10.1f}{r['optimized_fp32_ms']:>10.1f}{r['optimized_ms']:>9.1f}"
-                     f" {r['precision']:<5}{r['speedup']:>7.2f}x{frozen}")
+                     f" {r['precision']:<5}{r['speedup']:>7.2f}x")
     return "\n".join(lines)
 
 
@@ -217,7 +164,6 @@ def add_models_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_models(args: argparse.Namespace) -> int:
     from segdemo.models import get_card, list_models
-    from segdemo.models.fuse import native_bf16
 
     names = [n for n in args.only.split(",") if n] or list_models()
     wanted = {v for v in args.variants.split(",") if v}
@@ -238,11 +184,10 @@ def run_models(args: argparse.Namespace) -> int:
               f"{parity['torchvision_eager_ms']:.0f} ms = {parity['ratio_eager']:.3f}, optimised "
               f"{parity['ours_optimized_ms']:.0f} / {parity['torchvision_optimized_ms']:.0f} ms = "
               f"{parity['ratio_optimized']:.3f} (goal <= 1.05)")
+    command = f"python -m segdemo.tools.bench --threads {torch.get_num_threads()} models" + (
+        " --quick" if args.quick else "")
     report = {
-        "meta": {"date": datetime.now(UTC).isoformat(timespec="seconds"), "torch": torch.__version__,
-                 "threads": torch.get_num_threads(), "machine": platform.machine(),
-                 "processor": platform.processor(), "native_bf16": native_bf16(), "size": SIZE, "batch": 1,
-                 "num_classes": NUM_CLASSES, "quick": args.quick,
+        "meta": {**machine_meta(command), "size": SIZE, "batch": 1, "num_classes": NUM_CLASSES, "quick": args.quick,
                  "gflops_convention": "1 multiply-add = 2 FLOPs (torch.utils.flop_counter)"},
         "models": rows,
         "torchvision_deeplabv3_resnet50": parity,
@@ -253,9 +198,18 @@ def run_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def machine_meta(command: str) -> dict[str, Any]:
+    """What a benchmark JSON records about where and how it was measured (the docs print it)."""
+    from segdemo.models.fuse import native_bf16
+    from segdemo.tools.perfdoc import host_meta
+
+    return {**host_meta(command), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "native_bf16": native_bf16()}
+
+
 def module_command(module: str, help_text: str) -> tuple[str, Callable[[argparse.ArgumentParser], None],
                                                        Callable[[argparse.Namespace], int]]:
-    """A sub-command for ``segdemo.benchmarks.<module>.run(quick=...)`` (imported only when used),
+    """A sub-command for ``segdemo.tools.benchmarks.<module>.run(quick=...)`` (imported only when used),
     with ``--quick`` and ``--json`` (default ``bench-output/<module>.json``)."""
 
     def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -263,7 +217,9 @@ def module_command(module: str, help_text: str) -> tuple[str, Callable[[argparse
         parser.add_argument("--json", type=Path, default=Path(f"bench-output/{module}.json"), help="output JSON")
 
     def main(args: argparse.Namespace) -> int:
-        result = importlib.import_module(f"segdemo.benchmarks.{module}").run(quick=args.quick)
+        result = importlib.import_module(f"segdemo.tools.benchmarks.{module}").run(quick=args.quick)
+        command = f"python -m segdemo.tools.bench --threads {torch.get_num_threads()} {module}"
+        result = {"meta": machine_meta(command + (" --quick" if args.quick else "")), **result}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"wrote {args.json}", file=sys.stderr)
@@ -284,7 +240,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
 
 def build_parser() -> argparse.ArgumentParser:
     """The CLI: one sub-parser per entry of :data:`COMMANDS`, plus ``all``."""
-    parser = argparse.ArgumentParser(prog="python -m segdemo.bench",
+    parser = argparse.ArgumentParser(prog="python -m segdemo.tools.bench",
                                      description="segdemo benchmarks, one sub-command each.")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -47,6 +47,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "segment.paper": ("paper", "论文"),
     "segment.card_numbers": ("**Params** {params} · **GFLOPs** at 512×512: {gflops}",
                              "**参数量** {params} · 512×512 下 **GFLOPs**：{gflops}"),
+    "segment.trained_on_shipped": ("synthetic scenes, {size} px, {steps} steps", "合成场景，{size} 像素，{steps} 步"),
+    "segment.trained_on_session": ("synthetic scenes, trained by you in the Train tab", "合成场景，由你在“训练”页训练"),
     "segment.trained_on": ("**Weights**: {data}", "**权重**：{data}"),
     "segment.val_miou": ("**Validation mIoU** (200 held-out scenes): {miou}", "**验证集 mIoU**（200 张留出场景）：{miou}"),
     "segment.needs_download": (

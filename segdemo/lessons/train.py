@@ -168,7 +168,7 @@ def make_config(model: str, loss: str, augment: str, size: int, steps: int, seed
     config = TrainConfig(model=model, variant="small", loss=loss, augment=augment, size=int(size), batch_size=8,
                          epochs=1, steps_per_epoch=steps, val_size=16, eval_every=max(5, steps // 10),
                          seed=int(seed), time_budget=MAX_SECONDS, lr=3e-3)
-    # threads stays None: torch's setting is process-wide; the server's is inference.configure_threads().
+    # threads stays None: torch's setting is process-wide, set once by serving.start().
     return config, notices
 
 
@@ -179,9 +179,6 @@ def start(user: str, config: TrainConfig, notices: list | None = None) -> Run:
         InputError: ``err.train_busy`` (this user already has a queued or running run) or
             ``err.train_queue_full`` (:data:`MAX_QUEUE` runs are already waiting).
     """
-    from segdemo.inference import configure_threads
-
-    configure_threads()
     _evict_idle()
     dropped: list[Run] = []
     with _cond:

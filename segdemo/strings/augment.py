@@ -5,8 +5,8 @@ both languages) as ``augment.t.<Transform>`` and ``augment.param.<Transform>.<na
 """
 
 from segdemo.augment.catalogue import CATALOGUE
-from segdemo.augment.controls import GROUPS
 from segdemo.augment.pipeline import PRESET_LABELS
+from segdemo.lessons.augment import GROUPS
 
 STRINGS: dict[str, tuple[str, str]] = {
     "augment.intro": (

@@ -25,27 +25,28 @@ def run(quick: bool = False, size: int = 512) -> dict[str, Any]:
 
     from PIL import Image
 
-    from segdemo import segment_tool as S
-    from segdemo.bench import median_latency_ms
+    from segdemo import serving
     from segdemo.imageio import load_image
+    from segdemo.lessons import segment as segment_lesson
+    from segdemo.serving import median_latency_ms
 
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
     folder = Path(tempfile.mkdtemp())
     uploads = {"png_noise": folder / "noise.png", "jpeg_photo": folder / "photo.jpg"}
     Image.fromarray(image).save(uploads["png_noise"])
-    photo = Image.fromarray(S.example_photo("astronaut")).resize((size, size), Image.Resampling.BICUBIC)
+    photo = Image.fromarray(segment_lesson.example_photo("astronaut")).resize((size, size), Image.Resampling.BICUBIC)
     photo.save(uploads["jpeg_photo"], quality=90)
     repeats = 3 if quick else 10
     # Reading the upload is work every handler must do before the forward can start: the forward
     # plus the decode alone is the least any handler could take.
-    decode = {kind: median_latency_ms(lambda upload=upload: load_image(str(upload), max_side=S.max_side()),
+    decode = {kind: median_latency_ms(lambda upload=upload: load_image(str(upload), max_side=segment_lesson.max_side()),
                                       warmup=2, repeats=3 * repeats) for kind, upload in uploads.items()}
     print("decoding the upload alone: " + ", ".join(f"{kind} {ms:.1f} ms" for kind, ms in decode.items()))
     rows = []
-    for card in S.shipped():
+    for card in serving.shipped():
         key = f"shipped:{Path(card['stem']).name}"
-        seg = S.segmenter(key)
+        seg = serving.segmenter(key)
         x = seg.preprocess(image)
         with torch.inference_mode():
             bare = median_latency_ms(lambda seg=seg, x=x: seg.model(x), warmup=2, repeats=repeats)
@@ -54,9 +55,9 @@ def run(quick: bool = False, size: int = 512) -> dict[str, Any]:
             # What the Segment handler computes for an upload: read it, run the model, draw the
             # overlay, the per-class masks, the confidence map and the class table (Gradio's own
             # encoding of the outputs is not ours to speed up and is left out).
-            array = load_image(str(upload), max_side=S.max_side()).array
-            result = S.run(key, array)
-            S.present(result, array, 0.55, result.names)
+            array = load_image(str(upload), max_side=segment_lesson.max_side()).array
+            result = segment_lesson.run(key, array)
+            segment_lesson.present(result, array, 0.55, result.names)
 
         full = median_latency_ms(handler, warmup=2, repeats=repeats)
         photo_ms = median_latency_ms(lambda key=key: handler(key, uploads["jpeg_photo"]), warmup=2, repeats=repeats)
@@ -77,7 +78,7 @@ def run(quick: bool = False, size: int = 512) -> dict[str, Any]:
 
 def cold_start() -> float:
     """Seconds from starting ``python app.py`` to its first served page."""
-    from segdemo.loadtest import free_port, launch_app
+    from segdemo.tools.loadtest import free_port, launch_app
 
     started = time.perf_counter()
     process = launch_app(free_port())

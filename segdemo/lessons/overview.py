@@ -141,13 +141,13 @@ def timeline(cards: list[dict[str, Any]] | None = None) -> list[TimelineEntry]:
 
     Args:
         cards: checkpoint cards (with ``stem``) to read params and val mIoU from; default: the shipped
-            ones (:func:`segdemo.segment_tool.shipped`).
+            ones (:func:`segdemo.serving.shipped`).
     """
     from segdemo.models import list_models, model_card
     from segdemo.models.registry import get_card
 
     if cards is None:
-        from segdemo.segment_tool import shipped
+        from segdemo.serving import shipped
 
         cards = shipped()
     best: dict[str, dict[str, Any]] = {}
@@ -174,21 +174,17 @@ def measure_latency(names: list[str] | None = None, size: int = LATENCY_SIZE, re
 
     Measured once per process (later calls return the stored numbers); one caller measures at a time so
     a class pressing the button together costs one measurement. Weights do not change the time, so a
-    freshly built model stands in for the checkpoint.
+    freshly built model stands in for the checkpoint; it runs on the app's path
+    (:func:`segdemo.serving.forward_latency_ms`), so the timeline and Segment show the same figure.
     """
-    import torch
-
-    from segdemo.bench import median_latency_ms
     from segdemo.models import create_model, list_models
+    from segdemo.serving import forward_latency_ms
 
-    x = torch.rand(1, 3, size, size)
     with _latency_lock:
         for name in names or list_models():
-            if name in _latencies:
-                continue
-            model = create_model(name, len(SCENE_CLASSES)).eval()
-            with torch.inference_mode():
-                _latencies[name] = median_latency_ms(lambda m=model: m(x), warmup=1, repeats=repeats)
+            if name not in _latencies:
+                model = create_model(name, len(SCENE_CLASSES))
+                _latencies[name] = forward_latency_ms(model, size, repeats=repeats)
         return dict(_latencies)
 
 

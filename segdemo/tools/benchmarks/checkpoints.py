@@ -16,15 +16,15 @@ import torch
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
-    from segdemo import segment_tool as S
-    from segdemo.bench import median_latency_ms
+    from segdemo import serving
     from segdemo.models import model_card
+    from segdemo.serving import median_latency_ms
 
     image = np.random.default_rng(0).integers(0, 255, (512, 512, 3), dtype=np.uint8)
     rows = []
-    for card in sorted(S.shipped(), key=lambda c: -c["metrics"]["miou"]):
+    for card in sorted(serving.shipped(), key=lambda c: -c["metrics"]["miou"]):
         info = model_card(card["model"], card.get("variant"), card["num_classes"])
-        seg = S.segmenter(f"shipped:{Path(card['stem']).name}")
+        seg = serving.segmenter(f"shipped:{Path(card['stem']).name}")
         x = seg.preprocess(image)
         with torch.inference_mode():
             ms = median_latency_ms(lambda seg=seg, x=x: seg.model(x), warmup=2, repeats=3 if quick else 10)
@@ -44,7 +44,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         print(f"| {r['model']} | {r['params']:,} | {r['gflops_512']:.2f} | {r['latency_ms_512']:.1f} | "
               f"{r['val_miou']:.3f} | {r['miou_app']:.3f} | {r['pixel_accuracy']:.3f} | {r['steps']} | "
               f"{r['train_s']:.0f} |")
-    return rows
+    return {"precision": precision, "checkpoints": rows}
 
 
 class _CastInput(torch.nn.Module):

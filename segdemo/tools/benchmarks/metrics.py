@@ -26,7 +26,7 @@ def run(quick: bool = False, size: int = 4096, num_classes: int = 21) -> dict[st
     """Time the three ways on one ``size``×``size`` pair; print and return the numbers."""
     from torchmetrics.classification import MulticlassJaccardIndex
 
-    from segdemo.bench import median_latency_ms
+    from segdemo.serving import median_latency_ms
 
     rng = np.random.default_rng(0)
     target = rng.integers(0, num_classes, size=(size, size), dtype=np.uint8)

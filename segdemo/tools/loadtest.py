@@ -1,6 +1,6 @@
 """A classroom in a script: N simulated students hit a launched app at once through ``gradio_client``.
 
-``python -m segdemo.loadtest --users 30 --requests 4`` launches ``python app.py`` on a free port (or uses
+``python -m segdemo.tools.loadtest --users 30 --requests 4`` launches ``python app.py`` on a free port (or uses
 ``--url``), lets every user run a realistic mix (segment an example, augment, losses, mIoU) and prints the
 requests, failures, p50/p95 latency per endpoint and the server's peak resident memory. ``make loadtest``
 runs it with the defaults.
@@ -26,13 +26,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from segdemo.tools.perfdoc import host_meta
+
+ROOT = Path(__file__).resolve().parents[2]
 
 #: One user's possible actions: endpoint name → a function of (client, rng) that calls it.
 Action = Callable[[Any, random.Random], Any]
 
 
-#: The fastest architectures first (`python -m segdemo.bench checkpoints`: Fast-SCNN 14 ms, LR-ASPP 24 ms at 512²).
+#: The fastest architectures first (`python -m segdemo.tools.bench checkpoints`: Fast-SCNN 14 ms, LR-ASPP 24 ms at 512²).
 FAST_FIRST = ("fastscnn", "lraspp", "fcn8s", "deeplabv3plus", "unet", "fcn16s", "fcn32s", "deeplabv3", "segformer")
 
 
@@ -44,7 +46,7 @@ def fastest_shipped() -> str:
     that import inside the first actions held every simulated student's first ``segment`` back by
     seconds on the client side, which the server was then blamed for.
     """
-    from segdemo.segment_tool import shipped
+    from segdemo.serving import shipped
 
     names = {Path(card["stem"]).name for card in shipped()}
     for name in FAST_FIRST:
@@ -183,7 +185,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m segdemo.loadtest", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m segdemo.tools.loadtest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=30)
     parser.add_argument("--requests", type=int, default=4, help="requests per user")
@@ -206,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             process.terminate()
             process.wait(timeout=30)
     result.update(users=args.users, requests_per_user=args.requests)
+    command = "python -m segdemo.tools.loadtest" + (f" --users {args.users} --requests {args.requests}")
+    result = {"meta": host_meta(command), **result}
     print(f"{args.users} users × {args.requests} requests in {result['seconds']} s: "
           f"{result['requests']} requests, {result['failures']} failed")
     for name, row in result["endpoints"].items():

@@ -230,10 +230,11 @@ def _f(x: float) -> float | None:
 
 def pair_from_model(key: str, scene: int) -> Pair:
     """The ground truth of a synthetic scene and a shipped model's prediction of it."""
-    from segdemo import segment_tool
+    from segdemo import serving
+    from segdemo.lessons import segment
 
-    image, truth = segment_tool.scene(scene, segment_tool.choice(key).size)  # at the size the model knows
-    pred = segment_tool.run(key, image).segmentation.labels
+    image, truth = segment.scene(scene, serving.choice(key).size)  # at the size the model knows
+    pred = segment.run(key, image).segmentation.labels
     return Pair(f"scene_{scene:04d}", truth, pred)
 
 

@@ -1,0 +1,280 @@
+"""The model service: every tab, benchmark and the load test get their models here.
+
+It names models by keys: ``"shipped:<name>"`` for a checkpoint in ``checkpoints/`` (trained on synthetic
+scenes by ``python -m segdemo.train``), ``"session:<run>"`` for a model a user trained in the Train tab, and
+``"pretrained:<key>"`` for published VOC weights (:mod:`segdemo.models.pretrained`, downloaded once). It
+loads them, optimises them for inference the one way the app runs them (BatchNorm folded, channels_last,
+bfloat16 where the CPU has it: :func:`segdemo.models.fuse.prepare_for_inference`), keeps them in one
+bounded thread-safe cache and warms them up. :func:`start` sets the process-wide thread count and the
+allocator once, when the app starts serving.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from segdemo.errors import InputError
+from segdemo.inference import ModelCache, Segmenter
+from segdemo.lessons.train import SESSION_PREFIX
+from segdemo.strings import both
+
+#: Published weights the tab offers (21 VOC classes, softmax).
+PRETRAINED = ("deeplabv3_mobilenet_v3_large_voc", "lraspp_mobilenet_v3_large_voc", "fcn_resnet50_voc",
+              "deeplabv3_resnet50_voc")
+
+
+@functools.cache
+def configure_threads() -> int:
+    """Set torch's CPU threads for a server process once (at most 2; ``SEGDEMO_THREADS`` overrides).
+
+    The setting is process-wide, whichever thread calls it, so the app sets it in one place: a
+    training run in a worker thread must not change what every inference request gets.
+
+    Returns:
+        The number of threads set.
+    """
+    # Thirty students share two cores: one request should not grab every thread twice over.
+    threads = int(os.environ.get("SEGDEMO_THREADS", "0")) or max(1, min(2, os.cpu_count() or 1))
+    torch.set_num_threads(threads)
+    return threads
+
+
+#: glibc ``mallopt`` parameters (``<malloc.h>``) and the values :func:`configure_allocator` sets.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD = 32 * 2**20  # glibc's maximum on 64-bit systems
+_TRIM_THRESHOLD = 256 * 2**20
+
+
+@functools.cache
+def configure_allocator() -> bool:
+    """Let glibc keep freed memory for the next request instead of returning it to the system.
+
+    A Segment request allocates tens of MB of short-lived buffers (decoded image, normalised
+    input, logits, probabilities, pictures). With glibc's defaults, blocks that size are
+    ``mmap``-ed and, when freed, unmapped or trimmed, so requests fault in fresh zeroed pages:
+    measured with Fast-SCNN, ~4,200 per model call and ~13,000 (53 MB) per whole handler,
+    milliseconds of a request whose forward pass takes ~10 ms. (glibc adapts its mmap threshold
+    to freed blocks, so some processes settle with few faults and others never do.) Raised mmap
+    and trim thresholds make the buffers reusable heap memory: ~0 page faults per request after
+    the first, in worker threads too. The process keeps up to 256 MB of freed memory for reuse.
+
+    Returns:
+        Whether the thresholds were set (False on a C library other than glibc).
+    """
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+
+def start() -> None:
+    """Set up this process for serving, once: torch's thread count and glibc's allocator.
+
+    Called by ``segdemo.ui.shell.serve`` (and the benchmarks) before the first model runs, not as a side
+    effect of loading one: both settings are process-wide.
+    """
+    configure_threads()
+    configure_allocator()
+
+
+def optimise(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` as the app runs it: BatchNorm folded, channels_last, bfloat16 where the CPU has it."""
+    from segdemo.models.fuse import inference_dtype, prepare_for_inference
+
+    return prepare_for_inference(model, dtype=inference_dtype())
+
+
+def median_latency_ms(run: Callable[[], Any], warmup: int, repeats: int) -> float:
+    """Median wall time of ``run()`` in milliseconds, after ``warmup`` untimed calls."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - begin) * 1000.0)
+    return statistics.median(times)
+
+
+def forward_latency_ms(model: nn.Module, size: int, *, warmup: int = 1, repeats: int = 3) -> float:
+    """Median time (ms) of one forward pass of ``model`` on a ``size``×``size`` image, on the app's path
+    (:func:`optimise`): the one latency figure every tab and benchmark shows for a model."""
+    fast = optimise(model)
+    dtype = next(fast.parameters()).dtype
+    x = torch.rand(1, 3, size, size).to(dtype).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        return median_latency_ms(lambda: fast(x), warmup, repeats)
+
+
+def checkpoint_dir() -> Path:
+    """The shipped-checkpoint folder (``SEGDEMO_CHECKPOINT_DIR`` overrides it, e.g. in tests)."""
+    from segdemo.checkpoints import CHECKPOINT_DIR
+
+    return Path(os.environ.get("SEGDEMO_CHECKPOINT_DIR", CHECKPOINT_DIR))
+
+
+def shipped() -> list[dict[str, Any]]:
+    """Cards of the shipped checkpoints, sorted by model name (read again only when the folder changes)."""
+    folder = checkpoint_dir()
+    try:
+        stamp = folder.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return list(_cards(str(folder), stamp))
+
+
+@functools.lru_cache(maxsize=8)
+def _cards(folder: str, stamp: int | None) -> tuple[dict[str, Any], ...]:  # stamp: the cache key
+    # Every Segment request asks for the picker's entries: reading nine JSON files each time was
+    # a fifth of the handler's time.
+    from segdemo.checkpoints import list_checkpoints
+
+    return tuple(list_checkpoints(folder))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One entry of the model picker."""
+
+    key: str
+    model: str  # registry name (or torchvision architecture for pretrained)
+    family: str
+    display: dict[str, str]
+    trained_on: dict[str, str]
+    miou: float | None
+    params: int | None
+    cached: bool = True
+    size: int | None = None  # side of the synthetic scenes it was trained and validated on
+
+
+def choices(user: str | None = None) -> list[Choice]:
+    """Every model the tab can run: shipped first (grouped by family), then the models ``user``
+    trained in the Train tab this session, then published weights."""
+    from segdemo.models.pretrained import pretrained_info
+    from segdemo.models.registry import get_card
+
+    out = []
+    for card in shipped():
+        info = get_card(card["model"])  # no model is built: the picker must be cheap
+        rec = card.get("recipe", {})
+        out.append(Choice(
+            key=f"shipped:{Path(card['stem']).name}", model=card["model"], family=info.family,
+            display=dict(info.display),
+            trained_on=both("segment.trained_on_shipped", size=rec.get("size", "?"), steps=rec.get("steps_done", "?")),
+            miou=card.get("metrics", {}).get("miou"), params=card.get("params"),
+            size=card.get("validation", {}).get("size") or rec.get("size")))
+    out.sort(key=lambda c: (c.family, c.model))
+    if user:
+        from segdemo.lessons.train import session_models
+
+        for item in session_models(user):
+            out.append(Choice(key=item.key, model=item.model, family=get_card(item.model).family,
+                              display=item.display, trained_on=both("segment.trained_on_session"), miou=item.miou,
+                              params=item.params, size=item.size))
+    for key in PRETRAINED:
+        info = pretrained_info(key)
+        out.append(Choice(key=f"pretrained:{key}", model=info["architecture"], family="pretrained",
+                          display=info["display"], trained_on=info["source"], miou=None, params=None,
+                          cached=info["cached"]))
+    return out
+
+
+def default_key() -> str | None:
+    """The shipped model with the best validation mIoU (what the tabs show first), else the first choice."""
+    options = choices()
+    shipped_ones = [c for c in options if c.miou is not None and c.key.startswith("shipped:")]
+    if shipped_ones:
+        return max(shipped_ones, key=lambda c: c.miou).key
+    return options[0].key if options else None
+
+
+def choice(key: str, user: str | None = None) -> Choice:
+    for item in choices(user):
+        if item.key == key:
+            return item
+    raise InputError("err.unknown_model", "There is no model {name}.", name=key)
+
+
+def _load(key: str) -> Segmenter:
+    kind, _, name = key.partition(":")
+    if kind == "shipped" and Path(name).name != name:  # a stem in the folder, never a path of the caller's
+        raise InputError("err.unknown_model", "There is no model {name}.", name=key)
+    if kind in ("shipped", "session"):
+        from segdemo.checkpoints import load_checkpoint
+
+        # A session name is a checkpoint stem that segmenter() found among the user's own runs.
+        checkpoint = load_checkpoint(checkpoint_dir() / name if kind == "shipped" else name)
+        card = checkpoint.card
+        return Segmenter(optimise(checkpoint.model), card["normalization"], card)
+    if kind == "pretrained" and name in PRETRAINED:
+        from segdemo.models.pretrained import load_pretrained
+
+        model, info = load_pretrained(name, progress=True)
+        card = {"classes": {"names": [c["en"] for c in info["classes"]],
+                            "names_zh": [c["zh"] for c in info["classes"]],
+                            "palette": info["palette"]}, "model": info["architecture"]}
+        return Segmenter(optimise(model), info["normalization"], card)
+    raise InputError("err.unknown_model", "There is no model {name}.", name=key)
+
+
+def ensure_weights(key: str, progress: Callable[[int, int | None], None] | None = None) -> None:
+    """Download the published weights of a ``"pretrained:..."`` key if they are not cached yet.
+
+    Args:
+        progress: called with ``(bytes so far, total bytes or None)`` while downloading.
+
+    Raises:
+        InputError: ``err.weights_offline`` without network (the shipped models keep working).
+    """
+    kind, _, name = key.partition(":")
+    if kind != "pretrained" or name not in PRETRAINED:
+        return
+    from segdemo.models.pretrained import download, pretrained_info
+
+    info = pretrained_info(name)
+    if not info["cached"]:
+        download(info["url"], Path(info["path"]), progress or False)
+
+
+CACHE = ModelCache(_load, max_size=int(os.environ.get("SEGDEMO_MODEL_CACHE", "6")))
+
+
+def segmenter(key: str, user: str | None = None) -> Segmenter:
+    """The cached segmenter of ``key`` (loaded on first use).
+
+    Args:
+        key: a picker key; ``"session:<run id>"`` keys are looked up among ``user``'s runs only,
+            so nobody can load another user's model or a path of their choice.
+    """
+    if key.startswith(SESSION_PREFIX):
+        from segdemo.lessons.train import session_checkpoint
+
+        return CACHE.get(SESSION_PREFIX + session_checkpoint(user or "", key))
+    return CACHE.get(key)
+
+
+def class_info(seg: Segmenter) -> tuple[list[str], list[str], np.ndarray]:
+    """English names, Chinese names and ``(K, 3)`` uint8 palette of a segmenter's classes."""
+    classes = seg.card.get("classes", {})
+    names = list(classes.get("names", []))
+    return names, list(classes.get("names_zh", names)), np.asarray(classes.get("palette"), dtype=np.uint8)
+
+

@@ -1,0 +1,162 @@
+"""Write ``docs/PERFORMANCE.md`` from the benchmark JSON files: ``python -m segdemo.tools.perfdoc``.
+
+``make bench`` runs every benchmark (``bench-output/<name>.json``) and then this; ``make loadtest`` writes
+``bench-output/loadtest.json``. Nothing in the document is typed by hand: each section prints the numbers of
+one JSON file with the machine, date and command recorded in it, and a section whose file is missing says
+which command makes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+OUTPUT = Path("docs/PERFORMANCE.md")
+INPUT = Path("bench-output")
+
+
+def host_meta(command: str) -> dict[str, Any]:
+    """Date, command and machine of a measurement (no torch needed: the load test's client uses it too)."""
+    name = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "command": command,
+            "cpus": os.cpu_count(), "machine": platform.machine(), "processor": name}
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    def cell(value: Any) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, float):
+            return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _meta_line(meta: dict[str, Any] | None) -> str:
+    if not meta:
+        return "_(no machine recorded)_"
+    extra = f", torch {meta['torch']}, {meta['threads']} threads" if "torch" in meta else ""
+    bf16 = {True: ", native bfloat16", False: ", no native bfloat16"}.get(meta.get("native_bf16"), "")
+    return (f"Measured {meta.get('date', '?')} with `{meta.get('command', '?')}` on {meta.get('processor', '?')} "
+            f"({meta.get('cpus', '?')} CPUs{bf16}{extra}).")
+
+
+def _models(data: dict[str, Any]) -> list[str]:
+    rows = [[r["name"], r["variant"], r["params"], r["gflops"], r["eager_ms"], r["optimized_fp32_ms"],
+             r["optimized_ms"], r["precision"], f"{r['speedup']:.2f}×"] for r in data["models"]]
+    out = ["512×512, batch 1. *eager*: `model.eval()` under `no_grad`, NCHW, float32. *optimised*: the app's path "
+           "(`segdemo.serving.optimise`: BatchNorm folded, channels_last, `inference_mode`), in float32 and in the "
+           "precision the app picks on this CPU. GFLOPs count a multiply-add as 2 FLOPs.", ""]
+    out += _table(["model", "variant", "params", "GFLOPs", "eager ms", "optimised fp32 ms", "app path ms",
+                   "precision", "speed-up"], rows)
+    parity = data.get("torchvision_deeplabv3_resnet50")
+    if parity:
+        out += ["", f"DeepLabV3-ResNet50, ours / torchvision's `deeplabv3_resnet50` (float32, interleaved): eager "
+                f"{parity['ours_eager_ms']:.0f} / {parity['torchvision_eager_ms']:.0f} ms = {parity['ratio_eager']:.3f}, "
+                f"optimised {parity['ours_optimized_ms']:.0f} / {parity['torchvision_optimized_ms']:.0f} ms = "
+                f"{parity['ratio_optimized']:.3f}."]
+    return out
+
+
+def _checkpoints(data: dict[str, Any]) -> list[str]:
+    precision = data.get("precision", "?")
+    rows = [[r["model"], r["params"], r["gflops_512"], r["latency_ms_512"], r["val_miou"], r["miou_fp32"],
+             r["miou_app"], r["pixel_accuracy"], r["steps"], r["train_s"], r["size"]] for r in data["checkpoints"]]
+    out = [f"The shipped checkpoints on the app's path ({precision}), 512×512, batch 1. *card*: the val mIoU its "
+           f"training run wrote; *fp32* and *{precision}*: re-measured on the card's held-out set.", ""]
+    return out + _table(["model", "params", "GFLOPs", "latency ms", "val mIoU (card)", "fp32", precision,
+                         "pixel acc", "steps", "train s", "train size"], rows)
+
+
+def _segment(data: dict[str, Any]) -> list[str]:
+    decode = data.get("decode_ms", {})
+    rows = [[r["model"], r["forward_ms"], r["handler_photo_ms"], round(r["handler_photo_ms"] - r["forward_ms"], 1),
+             r["handler_ms"], round(r["handler_ms"] - r["forward_ms"], 1), r["images_per_s"]] for r in data["models"]]
+    out = [f"The Segment handler at {data['size']}² (decode, preprocess, forward, arg-max, overlay, masks, confidence, "
+           f"class table) against the bare forward, for a photo JPEG (decode {decode.get('jpeg_photo', '?')} ms) and a "
+           f"noise PNG (the worst case, decode {decode.get('png_noise', '?')} ms). Cold start (process start to the "
+           f"first page served): {data.get('cold_start_s', '?')} s.", ""]
+    return out + _table(["model", "forward ms", "handler ms (photo)", "above forward (photo)", "handler ms (PNG)",
+                         "above forward (PNG)", "images/s"], rows)
+
+
+def _metrics(data: dict[str, Any]) -> list[str]:
+    return [f"Confusion matrix of a {data['size']}² mask pair, {data['num_classes']} classes: ours (one `bincount`) "
+            f"{data['ours_ms']:.1f} ms, torchmetrics' `MulticlassJaccardIndex` {data['torchmetrics_ms']:.1f} ms "
+            f"({data['speedup_vs_torchmetrics']:.1f}×), the course's per-class loop {data['course_loop_ms']:.1f} ms "
+            f"({data['speedup_vs_course_loop']:.1f}×)."]
+
+
+def _augment(data: dict[str, Any]) -> list[str]:
+    return [f"Augmentation grid: {data['n']} pairs at {data['size']}² with the `{data['preset']}` preset in "
+            f"{data['grid_ms']:.0f} ms, {data['grid_and_panels_ms']:.0f} ms with the drawn panels "
+            f"(goal ≤ {data['goal_ms']} ms)."]
+
+
+def _loadtest(data: dict[str, Any]) -> list[str]:
+    rows = [[name, row["n"], row["p50_s"], row["p95_s"]] for name, row in data["endpoints"].items()]
+    out = [f"{data['users']} simulated students × {data['requests_per_user']} requests, all starting together: "
+           f"{data['requests']} requests, {data['failures']} failed, {data['seconds']} s; server peak RSS "
+           f"{data.get('server_peak_rss_mb') or '?'} MiB.", ""]
+    return out + _table(["endpoint", "requests", "p50 s", "p95 s"], rows)
+
+
+#: (JSON name, section title, renderer, the command that writes the JSON)
+SECTIONS: tuple[tuple[str, str, Callable[[dict[str, Any]], list[str]], str], ...] = (
+    ("models", "Model zoo: latency of every registered model", _models, "make bench"),
+    ("checkpoints", "Shipped checkpoints", _checkpoints, "make bench"),
+    ("segment", "Segment handler", _segment, "make bench"),
+    ("metrics", "Metrics", _metrics, "make bench"),
+    ("augment", "Augmentation", _augment, "make bench"),
+    ("loadtest", "Classroom load test", _loadtest, "make loadtest"),
+)
+
+
+def render(folder: Path = INPUT) -> str:
+    """The whole document from the JSON files in ``folder``."""
+    lines = ["# Performance", "",
+             "Generated by `python -m segdemo.tools.perfdoc` (run by `make bench`) from `bench-output/*.json`; "
+             "do not edit by hand. Each section names the machine, the date and the command that measured it.", ""]
+    for name, title, renderer, command in SECTIONS:
+        lines += [f"## {title}", ""]
+        path = folder / f"{name}.json"
+        if not path.exists():
+            lines += [f"_Not measured yet: `{command}` writes `{path}`._", ""]
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        lines += [_meta_line(data.get("meta")), ""] + renderer(data) + [""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m segdemo.tools.perfdoc", description=__doc__.splitlines()[0])
+    parser.add_argument("--input", type=Path, default=INPUT, help="folder of benchmark JSON files")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="the Markdown file to write")
+    args = parser.parse_args(argv)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(render(args.input), encoding="utf-8")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,272 @@
+"""Every use of a Gradio internal in segdemo, in one place, each tied to the Gradio version it was tested on.
+
+segdemo relies on four behaviours of Gradio 6.31.0 that have no public switch:
+
+1. **Per-session component configs** (``state_holder.SessionState.__init__``): Gradio builds the config of
+   *every* component for each new browser session, on the server's event loop: 20–35 ms for this
+   356-component app while nothing else is served; thirty students opening the page queue thirty of them
+   in front of their first clicks. :class:`LazyBlockConfigs` builds each entry when Gradio first reads it
+   (an event updating that component, or a deep link asking for all), from the same session copy with the
+   same function. Installed by :func:`install`.
+2. **Uploads decoded before the handler** (``gr.Image.preprocess``): a plain ``gr.Image`` opens every upload
+   with PIL first, so a text file named ``.png`` or a decompression bomb fails inside Gradio with a technical
+   message. :func:`pass_upload_path` makes the component hand the handler the path, and
+   :func:`segdemo.imageio.load_image` gives the clear, translated error.
+3. **One image format per output** (``gr.AnnotatedImage.postprocess``, ``gr.Gallery.postprocess``): Gradio
+   saves every AnnotatedImage mask as a float64 RGBA PNG (most of a Segment request's server time) and every
+   gallery item in one format (WebP, ~20× slower than JPEG). :func:`fast_class_masks` writes 2-colour palette
+   PNGs; :func:`fast_gallery` writes label maps as lossless PNG and photo-like pictures as JPEG 95.
+4. **Gradio's upload cache** (``processing_utils.save_bytes_to_cache``, ``Component.GRADIO_CACHE``): where
+   those encoded files go, so that Gradio serves them like its own.
+
+(2) and (3) replace a method on the component *instance*: a subclass would make Gradio's component
+metaclass write a ``.pyi`` stub into the app's folder (read-only on a Space). :func:`check_version` stops the
+app at start-up on any Gradio version these were not tested on; ``tests/test_gradio_compat.py`` tests each.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import types
+from collections.abc import Iterable, Iterator
+from copy import copy
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageColor
+
+#: The Gradio versions whose internals this module was written against and tested with.
+TESTED_GRADIO = ("6.31.0",)
+
+
+def check_version(version: str | None = None) -> None:
+    """Stop with a clear message when the installed Gradio is not one this module was tested with.
+
+    Raises:
+        RuntimeError: naming the installed and the tested versions, and what to do.
+    """
+    if version is None:
+        import gradio
+
+        version = gradio.__version__
+    if version not in TESTED_GRADIO:
+        raise RuntimeError(
+            f"segdemo was tested with gradio {', '.join(TESTED_GRADIO)} and relies on some of its internals "
+            f"(segdemo/ui/gradio_compat.py); gradio {version} is installed. Install the pinned version "
+            "(pip install -r requirements.txt) or test the workarounds in gradio_compat.py on the new one "
+            "and add it to TESTED_GRADIO.")
+
+
+# ---- 1. per-session component configs ----
+
+class LazyBlockConfigs(dict):
+    """``{block id: config}`` that computes an entry on first access, in the original order when listed."""
+
+    def __init__(self, blocks_config: Any, keys: Iterable[int]) -> None:
+        super().__init__()
+        self._blocks_config = blocks_config
+        self._order = list(keys)
+        self._pending = set(self._order)
+
+    def __missing__(self, key: int) -> Any:
+        if key not in self._pending:
+            raise KeyError(key)
+        self._pending.discard(key)
+        value = self._blocks_config.config_for_block(key, [], self._blocks_config.blocks[key])
+        super().__setitem__(key, value)
+        return value
+
+    def __setitem__(self, key: int, value: Any) -> None:
+        self._pending.discard(key)
+        super().__setitem__(key, value)
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or key in self._pending
+
+    def _fill(self) -> None:
+        if not self._pending:
+            return
+        for key in self._order:
+            if key in self._pending:
+                self[key]
+        # listed in the blocks' order, as Gradio's eager dict is
+        entries = {k: dict.__getitem__(self, k) for k in self._order if dict.__contains__(self, k)}
+        extra = {k: v for k, v in dict.items(self) if k not in entries}
+        dict.clear(self)
+        dict.update(self, {**entries, **extra})
+
+    def items(self):  # type: ignore[override]
+        self._fill()
+        return super().items()
+
+    def keys(self):  # type: ignore[override]
+        self._fill()
+        return super().keys()
+
+    def values(self):  # type: ignore[override]
+        self._fill()
+        return super().values()
+
+    def __iter__(self) -> Iterator[int]:
+        self._fill()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        return super().__len__() + len(self._pending)
+
+    def get(self, key: int, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+
+def _init(self: Any, blocks: Any) -> None:
+    # Mirrors gradio 6.31.0 state_holder.SessionState.__init__, with config_values computed lazily.
+    self.blocks_config = copy(blocks.default_config)
+    self.config_values = LazyBlockConfigs(self.blocks_config,
+                                          [k for k in self.blocks_config.blocks if k in blocks.blocks])
+    self.state_data = {}
+    self._state_ttl = {}
+    self.is_closed = False
+    self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
+
+
+
+def _init(self: Any, blocks: Any) -> None:
+    # Mirrors gradio 6.31.0 state_holder.SessionState.__init__, with config_values computed lazily.
+    self.blocks_config = copy(blocks.default_config)
+    self.config_values = LazyBlockConfigs(self.blocks_config,
+                                          [k for k in self.blocks_config.blocks if k in blocks.blocks])
+    self.state_data = {}
+    self._state_ttl = {}
+    self.is_closed = False
+    self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
+
+
+#: Gradio's own ``SessionState.__init__`` once :func:`install` replaced it (for the tests' comparison).
+original_init: Any = None
+
+
+def install() -> None:
+    """Check the Gradio version, then make new sessions build component configs lazily (idempotent).
+
+    Called once by ``app.py`` before the UI is built.
+
+    Raises:
+        RuntimeError: on a Gradio version not in :data:`TESTED_GRADIO`.
+    """
+    from gradio import state_holder
+
+    global original_init
+    check_version()
+    if state_holder.SessionState.__init__ is not _init:
+        original_init = state_holder.SessionState.__init__
+        state_holder.SessionState.__init__ = _init  # type: ignore[method-assign]
+
+
+# ---- 2. uploads handed over as paths ----
+
+def pass_upload_path(component: Any) -> Any:
+    """Make a ``gr.Image(type="filepath")`` give the handler the uploaded file's path without decoding it."""
+    component.preprocess = lambda payload: None if payload is None else str(payload.path)
+    return component
+
+
+# ---- 3. and 4. encoding outputs into Gradio's cache ----
+
+#: More distinct colours than this and a picture is photo-like (textures, blends, noise).
+FLAT_COLOURS = 256
+
+
+def is_flat(image: np.ndarray, limit: int = FLAT_COLOURS) -> bool:
+    """Whether an ``(H, W[, 3])`` uint8 picture has at most ``limit`` distinct colours (a label map,
+    a mask, an error map) rather than photo-like content. A sparse sample rules photos out first."""
+    image = np.asarray(image)
+    pixels = image.reshape(-1, image.shape[-1]) if image.ndim == 3 else image.reshape(-1, 1)
+    packed = pixels[:, 0].astype(np.uint32)
+    for channel in range(1, pixels.shape[1]):
+        packed = (packed << 8) | pixels[:, channel]
+    return len(np.unique(packed[::31])) <= limit and len(np.unique(packed)) <= limit
+
+
+def _save_to_cache(image: Image.Image, cache_dir: str, name: str, **save: Any) -> str:
+    from gradio import processing_utils
+
+    buffer = io.BytesIO()
+    image.save(buffer, **save)
+    return processing_utils.save_bytes_to_cache(buffer.getvalue(), name, cache_dir)
+
+
+def png_to_cache(image: Any, cache_dir: str, name: str = "image.png", **save: Any) -> str:
+    """Encode a PIL image or ``(H, W[, C])`` uint8 array as PNG at zlib level 1 into Gradio's cache.
+
+    Level 1 is ~3× faster than PIL's default 6 on noisy pictures and the files are barely larger;
+    on a shared 2-core server that is CPU time given back to the other students.
+
+    Returns:
+        The cached file's path (named by the hash of its bytes, as Gradio does).
+    """
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(np.ascontiguousarray(image))
+    return _save_to_cache(image, cache_dir, name, format="png", compress_level=1, **save)
+
+
+def picture_to_cache(image: np.ndarray, cache_dir: str) -> str:
+    """Cache a uint8 picture in the cheapest format that keeps what a student looks at.
+
+    Flat-colour pictures go out as PNG: lossless, and small because they compress well. Photo-like
+    ones (scenes with noise and texture, overlays, augmented samples) as JPEG quality 95 without chroma
+    subsampling: on a 256×776 sample strip ~15× faster to encode than PNG and ~8× smaller (what thirty
+    students download at each click), while edges keep their place, within a few grey levels.
+    """
+    if is_flat(image):
+        return png_to_cache(image, cache_dir)
+    picture = Image.fromarray(np.ascontiguousarray(image))
+    return _save_to_cache(picture, cache_dir, "image.jpeg", format="jpeg", quality=95, subsampling=0)
+
+
+def _class_masks_postprocess(self: Any, value: Any) -> Any:
+    from gradio import processing_utils
+    from gradio.components.annotated_image import AnnotatedImageData, Annotation
+    from gradio.data_classes import FileData
+
+    if value is None:
+        return None
+    base, annotations = value
+    if not isinstance(base, np.ndarray) or any(not isinstance(a[0], np.ndarray) for a in annotations):
+        return type(self).postprocess(self, value)  # paths, PIL images, boxes: Gradio's own way
+    base_path = processing_utils.save_img_array_to_cache(base, cache_dir=self.GRADIO_CACHE, format=self.format)
+    colours = self.color_map or {}
+    sections = []
+    for mask, label, *colour in annotations:
+        index = Image.fromarray((np.asarray(mask) > 0).astype(np.uint8), mode="P")
+        index.putpalette([0, 0, 0, *ImageColor.getrgb(colour[0] if colour else colours.get(label, "#ff0000"))])
+        path = png_to_cache(index, self.GRADIO_CACHE, "mask.png", transparency=0)
+        sections.append(Annotation(image=FileData(path=path), label=label))
+    return AnnotatedImageData(image=FileData(path=base_path), annotations=sections)
+
+
+def fast_class_masks(component: Any) -> Any:
+    """Make a ``gr.AnnotatedImage`` write each 0/1 class mask as a 2-colour palette PNG.
+
+    An annotation may carry its colour, ``(mask, label, "#rrggbb")``, so that a handler returns a plain
+    value: returning a component with a new ``color_map`` makes Gradio postprocess it on its event loop,
+    where the encoding would stall every other user's request.
+    """
+    component.postprocess = types.MethodType(_class_masks_postprocess, component)
+    return component
+
+
+def _gallery_postprocess(self: Any, value: Any) -> Any:
+    def encoded(item: Any) -> Any:
+        media, caption = item if isinstance(item, (tuple, list)) else (item, None)
+        if isinstance(media, np.ndarray):
+            media = picture_to_cache(media, self.GRADIO_CACHE)
+        return media if caption is None else (media, caption)
+
+    return type(self).postprocess(self, [encoded(item) for item in value] if value else value)
+
+
+def fast_gallery(component: Any) -> Any:
+    """Make a ``gr.Gallery`` send numpy label maps as lossless PNG and photo-like pictures as JPEG 95."""
+    component.postprocess = types.MethodType(_gallery_postprocess, component)
+    return component

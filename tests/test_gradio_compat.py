@@ -1,0 +1,109 @@
+"""Each Gradio internal segdemo relies on (segdemo/ui/gradio_compat.py) does what it claims on the pinned Gradio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+from gradio import state_holder
+from PIL import Image
+
+from segdemo.palette import SCENE_PALETTE
+from segdemo.ui import gradio_compat
+from segdemo.ui.common import class_masks_image, picture_gallery, upload_image
+from segdemo.ui.gradio_compat import is_flat
+
+
+def test_the_installed_gradio_is_a_tested_one_and_others_stop_the_app():
+    gradio_compat.check_version()  # requirements.txt pins a tested version
+    with pytest.raises(RuntimeError, match=r"gradio 9\.9\.9 is installed.*requirements\.txt"):
+        gradio_compat.check_version("9.9.9")
+
+
+def test_uploads_reach_the_handler_as_paths_without_being_decoded(tmp_path):
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("this is text, not a PNG")
+    with gr.Blocks():
+        image = upload_image()
+    payload = gr.FileData(path=str(not_an_image))  # Gradio's own preprocess would open it with PIL and fail
+    assert image.preprocess(payload) == str(not_an_image) and image.preprocess(None) is None
+
+
+def test_no_stub_file_is_written_next_to_the_app():
+    root = Path(__file__).resolve().parents[1]
+    assert not list((root / "segdemo").rglob("*.pyi"))
+
+
+def _demo() -> gr.Blocks:
+    with gr.Blocks() as demo:
+        text = gr.Textbox("hello", label="A")
+        number = gr.Number(3)
+        state = gr.State([1, 2])
+        gr.Button("go").click(lambda a, b, s: (a, b, s), [text, number, state], [text, number, state])
+    return demo
+
+
+def test_same_configs_as_gradio_in_the_same_order_but_built_on_demand():
+    gradio_compat.install()  # the pinned Gradio (requirements.txt)
+    demo = _demo()
+    eager = state_holder.SessionState.__new__(state_holder.SessionState)
+    gradio_compat.original_init(eager, demo)
+    lazy = state_holder.SessionState(demo)
+    assert isinstance(lazy.config_values, gradio_compat.LazyBlockConfigs)
+    assert dict.__len__(lazy.config_values) == 0  # nothing built at session start
+    assert len(lazy.config_values) == len(eager.config_values)
+    some = next(iter(eager.config_values))
+    assert some in lazy.config_values and lazy.config_values[some] == eager.config_values[some]
+    assert list(lazy.config_values.items()) == list(eager.config_values.items())
+    assert list(lazy.components) == list(eager.components)
+    assert (lazy.state_data, lazy._state_ttl, lazy.is_closed, lazy.STATE_TTL_WHEN_CLOSED) == \
+        (eager.state_data, eager._state_ttl, eager.is_closed, eager.STATE_TTL_WHEN_CLOSED)
+
+
+def test_updates_reach_the_lazy_entries():
+    gradio_compat.install()
+    demo = _demo()
+    session = state_holder.SessionState(demo)
+    textbox = next(k for k, b in demo.blocks.items() if isinstance(b, gr.Textbox))
+    session._update_value_in_config(textbox, "changed")  # an event's output, before anything was listed
+    assert session.config_values[textbox]["props"]["value"] == "changed"
+    listed = dict(session.config_values.items())
+    assert listed[textbox]["props"]["value"] == "changed" and len(listed) == len(session.config_values)
+    assert 10**9 not in session.config_values and session.config_values.get(10**9) is None
+
+
+def test_class_masks_image_writes_each_mask_in_its_colour():
+    """One 2-colour PNG per class: transparent outside, the annotation's (or the legend's) colour inside."""
+    labels = np.zeros((20, 30), np.int64)
+    labels[5:10, 5:25] = 1
+    labels[12:, :4] = 2
+    with gr.Blocks():
+        component = class_masks_image(color_map={"disc": "#102030"}, format="jpeg")
+    assert component.get_block_name() == "annotatedimage"  # the page draws it as an AnnotatedImage
+    out = component.postprocess((np.zeros((20, 30, 3), np.uint8),
+                                 [((labels == 1).view(np.uint8), "disc"), (labels == 2, "ring", "#ff8000")]))
+    assert out.image.path.endswith(".jpeg") and [a.label for a in out.annotations] == ["disc", "ring"]
+    for annotation, k, colour in zip(out.annotations, (1, 2), ((16, 32, 48), (255, 128, 0)), strict=True):
+        rgba = np.asarray(Image.open(annotation.image.path).convert("RGBA"))
+        inside = labels == k
+        assert (rgba[inside] == (*colour, 255)).all() and (rgba[~inside][:, 3] == 0).all()
+
+
+def test_picture_gallery_keeps_label_maps_lossless_and_sends_photos_as_jpeg():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    labels = np.asarray(SCENE_PALETTE, np.uint8)[rng.integers(0, 6, (30, 40))]  # six colours
+    assert not is_flat(photo) and is_flat(labels) and is_flat(photo[:, :, 0])  # one channel: ≤ 256 values
+    assert not is_flat(labels, limit=5)
+    with gr.Blocks():
+        gallery = picture_gallery()
+    assert gallery.get_block_name() == "gallery"
+    out = gallery.postprocess([(photo, "noisy"), (labels, "labels"), photo[:, :, 0]]).root
+    assert [item.caption for item in out] == ["noisy", "labels", None]
+    assert out[0].image.path.endswith(".jpeg") and out[1].image.path.endswith(".png")
+    sent = np.asarray(Image.open(out[0].image.path)).astype(int)
+    assert np.abs(sent - photo).mean() < 8  # quality 95, no chroma subsampling, on pure noise
+    np.testing.assert_array_equal(np.asarray(Image.open(out[1].image.path)), labels)  # lossless
+    np.testing.assert_array_equal(np.asarray(Image.open(out[2].image.path)), photo[:, :, 0])
