@@ -21,13 +21,29 @@ def _fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-@pytest.mark.parametrize("key", sorted(strings()))
-def test_both_languages_present(key):
-    en, zh = strings()[key]
-    assert en.strip() and zh.strip(), f"{key} lacks a language"
-    assert _fields(en) == _fields(zh), f"{key}: placeholders differ between en and zh"
-    if re.search(r"[A-Za-z]{4,}\s+[A-Za-z]{4,}", en):  # real prose, not a symbol or a name
-        assert CJK.search(zh), f"{key}: the Chinese text has no Chinese characters"
+def _problems(table: dict[str, tuple[str, str]]) -> list[str]:
+    """Every key that lacks a language, disagrees in placeholders, or has English prose but no Chinese."""
+    problems = []
+    for key, (en, zh) in sorted(table.items()):
+        if not (en.strip() and zh.strip()):
+            problems.append(f"{key}: lacks a language")
+        elif _fields(en) != _fields(zh):
+            problems.append(f"{key}: placeholders {sorted(_fields(en))} (en) vs {sorted(_fields(zh))} (zh)")
+        elif re.search(r"[A-Za-z]{4,}\s+[A-Za-z]{4,}", en) and not CJK.search(zh):  # prose, not a name
+            problems.append(f"{key}: the Chinese text has no Chinese characters")
+    return problems
+
+
+def test_every_string_has_both_languages_with_the_same_placeholders():
+    assert len(strings()) > 300
+    problems = _problems(strings())
+    assert not problems, "\n".join(problems)  # one failure lists them all
+
+
+def test_the_check_reports_each_broken_key():
+    bad = {"x.ok": ("Open the file", "打开文件"), "x.empty": ("Save the file", " "),
+           "x.fields": ("{n} files", "{count} 个文件"), "x.untranslated": ("Open this folder", "Open this folder")}
+    assert [p.split(":")[0] for p in _problems(bad)] == ["x.empty", "x.fields", "x.untranslated"]
 
 
 def test_every_key_used_in_code_exists():

@@ -9,15 +9,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segdemo import losses as L
+from segdemo import losses
+from segdemo.strings import strings
 
 MULTICLASS = {
-    "cross_entropy": L.cross_entropy,
-    "focal_loss": L.focal_loss,
-    "dice_loss": L.dice_loss,
-    "lovasz_softmax": L.lovasz_softmax,
-    "tversky_loss": L.tversky_loss,
-    "combined_loss": L.combined_loss,
+    "cross_entropy": losses.cross_entropy,
+    "focal_loss": losses.focal_loss,
+    "dice_loss": losses.dice_loss,
+    "lovasz_softmax": losses.lovasz_softmax,
+    "tversky_loss": losses.tversky_loss,
+    "combined_loss": losses.combined_loss,
 }
 
 
@@ -43,13 +44,13 @@ FOCAL_TABLE = [  # (gamma, p_t, natural-log loss) worked out by hand: -(1 - p)^g
 @pytest.mark.parametrize("gamma, p_t, expected", FOCAL_TABLE)
 def test_focal_values_softmax(gamma, p_t, expected):
     logits, target = two_class_logits([p_t])
-    assert L.focal_loss(logits, target, gamma=gamma).item() == pytest.approx(expected, abs=6e-6)
+    assert losses.focal_loss(logits, target, gamma=gamma).item() == pytest.approx(expected, abs=6e-6)
 
 
 @pytest.mark.parametrize("gamma, p_t, expected", FOCAL_TABLE)
 def test_focal_values_sigmoid(gamma, p_t, expected):
     logit = torch.tensor([[[math.log(p_t / (1 - p_t))]]], dtype=torch.float64)  # (1, 1, 1)
-    assert L.binary_focal_loss(logit, torch.ones(1, 1, 1, dtype=torch.long), gamma=gamma).item() == \
+    assert losses.binary_focal_loss(logit, torch.ones(1, 1, 1, dtype=torch.long), gamma=gamma).item() == \
         pytest.approx(expected, abs=6e-6)
 
 
@@ -57,18 +58,18 @@ def test_focal_values_sigmoid(gamma, p_t, expected):
 def test_focal_alpha_number_scales_every_pixel(alpha):
     torch.manual_seed(0)
     logits, target = torch.randn(2, 4, 5, 5), torch.randint(0, 4, (2, 5, 5))
-    plain = L.focal_loss(logits, target, reduction="none")
-    assert torch.allclose(L.focal_loss(logits, target, alpha=alpha, reduction="none"), alpha * plain)
+    plain = losses.focal_loss(logits, target, reduction="none")
+    assert torch.allclose(losses.focal_loss(logits, target, alpha=alpha, reduction="none"), alpha * plain)
 
 
 def test_focal_alpha_per_class_weighs_by_true_class():
     torch.manual_seed(1)
     logits, target = torch.randn(1, 3, 4, 4), torch.randint(0, 3, (1, 4, 4))
     alpha = torch.tensor([0.1, 1.0, 3.0])
-    plain = L.focal_loss(logits, target, reduction="none")
-    weighted = L.focal_loss(logits, target, alpha=alpha, reduction="none")
+    plain = losses.focal_loss(logits, target, reduction="none")
+    weighted = losses.focal_loss(logits, target, alpha=alpha, reduction="none")
     assert torch.allclose(weighted, alpha[target] * plain)
-    assert L.focal_loss(logits, target, alpha=alpha).item() == pytest.approx((alpha[target] * plain).mean().item())
+    assert losses.focal_loss(logits, target, alpha=alpha).item() == pytest.approx((alpha[target] * plain).mean().item())
 
 
 @pytest.mark.parametrize("alpha", [None, 0.25, 0.75])
@@ -78,12 +79,12 @@ def test_binary_focal_alpha_is_the_papers_and_torchvisions(alpha, gamma):
 
     torch.manual_seed(2)
     logits, target = torch.randn(2, 1, 6, 6), torch.randint(0, 2, (2, 6, 6))
-    ours = L.binary_focal_loss(logits, target, gamma=gamma, alpha=alpha)
+    ours = losses.binary_focal_loss(logits, target, gamma=gamma, alpha=alpha)
     ref = sigmoid_focal_loss(logits[:, 0], target.float(), alpha=-1 if alpha is None else alpha, gamma=gamma,
                              reduction="mean")
     assert ours.item() == pytest.approx(ref.item(), rel=1e-5)
     # by hand for one foreground pixel at p = 0.9: alpha * (0.1)^gamma * -ln 0.9
-    one = L.binary_focal_loss(torch.tensor([[[math.log(9.0)]]]), torch.ones(1, 1, 1, dtype=torch.long),
+    one = losses.binary_focal_loss(torch.tensor([[[math.log(9.0)]]]), torch.ones(1, 1, 1, dtype=torch.long),
                               gamma=gamma, alpha=alpha)
     assert one.item() == pytest.approx((1.0 if alpha is None else alpha) * 0.1 ** gamma * -math.log(0.9), rel=1e-5)
 
@@ -91,7 +92,7 @@ def test_binary_focal_alpha_is_the_papers_and_torchvisions(alpha, gamma):
 def test_focal_with_gamma_zero_is_cross_entropy():
     torch.manual_seed(3)
     logits, target = torch.randn(2, 5, 7, 7), torch.randint(0, 5, (2, 7, 7))
-    assert L.focal_loss(logits, target, gamma=0.0).item() == pytest.approx(L.cross_entropy(logits, target).item())
+    assert losses.focal_loss(logits, target, gamma=0.0).item() == pytest.approx(losses.cross_entropy(logits, target).item())
 
 
 # ---------------------------------------------------------------- cross-entropy
@@ -102,7 +103,7 @@ def test_cross_entropy_matches_torch(weighted, ignore_index):
     logits, target = torch.randn(2, 4, 6, 6), torch.randint(0, 4, (2, 6, 6))
     target[0, :2] = ignore_index
     weight = torch.tensor([0.2, 1.0, 2.0, 5.0]) if weighted else None
-    ours = L.cross_entropy(logits, target, weight=weight, ignore_index=ignore_index)
+    ours = losses.cross_entropy(logits, target, weight=weight, ignore_index=ignore_index)
     ref = F.cross_entropy(logits, target, weight=weight, ignore_index=ignore_index)
     assert ours.item() == pytest.approx(ref.item(), rel=1e-6)
 
@@ -116,28 +117,28 @@ def test_dice_by_hand():
     # class 0: I = 0, |P| = 1, |G| = 1 -> 1 - (0 + 1) / (2 + 1) = 2/3
     # class 1: I = 2, |P| = 3, |G| = 3 -> 1 - (4 + 1) / (6 + 1) = 2/7
     logits = hard_logits(PRED_2x2, 2)
-    per_class = L.dice_loss(logits, TARGET_2x2, reduction="none")
+    per_class = losses.dice_loss(logits, TARGET_2x2, reduction="none")
     assert per_class.tolist() == pytest.approx([2 / 3, 2 / 7], abs=1e-9)
-    assert L.dice_loss(logits, TARGET_2x2).item() == pytest.approx((2 / 3 + 2 / 7) / 2, abs=1e-9)
+    assert losses.dice_loss(logits, TARGET_2x2).item() == pytest.approx((2 / 3 + 2 / 7) / 2, abs=1e-9)
 
 
 @pytest.mark.parametrize("smooth", [0.0, 1.0])
 def test_dice_perfect_is_zero_and_disjoint_near_one(smooth):
     target = torch.zeros(1, 16, 16, dtype=torch.long)
     target[:, 4:12, 4:12] = 1
-    assert L.dice_loss(hard_logits(target, 2), target, smooth=smooth).item() == pytest.approx(0.0, abs=1e-9)
+    assert losses.dice_loss(hard_logits(target, 2), target, smooth=smooth).item() == pytest.approx(0.0, abs=1e-9)
     # right everywhere but only 99 % sure: class k has TP 0.99 |G_k| and predicted mass 0.99 |G_k| + 0.01 |G_other|
     expected = 0.0
     for size, other in ((192, 64), (64, 192)):
         expected += (1 - (2 * 0.99 * size + smooth) / (0.99 * size + 0.01 * other + size + smooth)) / 2
-    soft = L.dice_loss(hard_logits(target, 2, margin=math.log(99)), target, smooth=smooth).item()
+    soft = losses.dice_loss(hard_logits(target, 2, margin=math.log(99)), target, smooth=smooth).item()
     assert soft == pytest.approx(expected, abs=1e-9) and soft < 0.014
     disjoint = hard_logits(1 - target, 2)
-    assert L.dice_loss(disjoint, target, smooth=smooth).item() > 0.99
+    assert losses.dice_loss(disjoint, target, smooth=smooth).item() > 0.99
     # the binary (course) form agrees on the foreground
     fg = torch.where(target == 1, 60.0, -60.0).double()
-    assert L.binary_dice_loss(fg, target, smooth=smooth).item() == pytest.approx(0.0, abs=1e-9)
-    assert L.binary_dice_loss(-fg, target, smooth=smooth).item() > 0.98
+    assert losses.binary_dice_loss(fg, target, smooth=smooth).item() == pytest.approx(0.0, abs=1e-9)
+    assert losses.binary_dice_loss(-fg, target, smooth=smooth).item() > 0.98
 
 
 def test_dice_absent_class_convention():
@@ -147,28 +148,28 @@ def test_dice_absent_class_convention():
     wrong[:, 3] = 2  # ... but predicted on 4 pixels
     logits = hard_logits(wrong, 3)
     # by default left out: NaN per class, the mean is over classes 0 and 1
-    skipped = L.dice_loss(logits, target, reduction="none")
+    skipped = losses.dice_loss(logits, target, reduction="none")
     assert math.isnan(skipped[2].item())
-    assert L.dice_loss(logits, target).item() == pytest.approx(skipped[:2].mean().item())
+    assert losses.dice_loss(logits, target).item() == pytest.approx(skipped[:2].mean().item())
     # counted: 1 - (0 + 1) / (4 + 0 + 1); and nearly free when nothing is predicted there
-    counted = L.dice_loss(logits, target, include_absent=True, reduction="none")
+    counted = losses.dice_loss(logits, target, include_absent=True, reduction="none")
     assert counted[2].item() == pytest.approx(1 - 1 / 5, abs=1e-9)
-    assert L.dice_loss(hard_logits(target, 3), target, include_absent=True, reduction="none")[2].item() == \
+    assert losses.dice_loss(hard_logits(target, 3), target, include_absent=True, reduction="none")[2].item() == \
         pytest.approx(0.0, abs=1e-9)
 
 
 def test_tversky_by_hand_and_equal_to_dice_at_one_half():
     logits = hard_logits(PRED_2x2, 2)
     # alpha = 1 (false positives), beta = 0: class 0 TP 0 FP 1 -> 1 - 1/2; class 1 TP 2 FP 1 -> 1 - 3/4
-    fp_only = L.tversky_loss(logits, TARGET_2x2, alpha=1.0, beta=0.0, reduction="none")
+    fp_only = losses.tversky_loss(logits, TARGET_2x2, alpha=1.0, beta=0.0, reduction="none")
     assert fp_only.tolist() == pytest.approx([1 / 2, 1 / 4], abs=1e-9)
     torch.manual_seed(5)
     soft, target = torch.randn(2, 4, 8, 8), torch.randint(0, 4, (2, 8, 8))
     half = dict(alpha=0.5, beta=0.5)
-    assert L.tversky_loss(soft, target, smooth=0.0, **half).item() == \
-        pytest.approx(L.dice_loss(soft, target, smooth=0.0).item(), rel=1e-6)
-    assert L.tversky_loss(soft, target, smooth=1.0, **half).item() == \
-        pytest.approx(L.dice_loss(soft, target, smooth=2.0).item(), rel=1e-6)
+    assert losses.tversky_loss(soft, target, smooth=0.0, **half).item() == \
+        pytest.approx(losses.dice_loss(soft, target, smooth=0.0).item(), rel=1e-6)
+    assert losses.tversky_loss(soft, target, smooth=1.0, **half).item() == \
+        pytest.approx(losses.dice_loss(soft, target, smooth=2.0).item(), rel=1e-6)
 
 
 def test_tversky_beta_punishes_misses_more():
@@ -179,14 +180,14 @@ def test_tversky_beta_punishes_misses_more():
     extra = target.clone()
     extra[:, 6:8, 2:6] = 1  # the same number of false alarms
     loss = dict(alpha=0.3, beta=0.7, reduction="none")
-    assert L.tversky_loss(hard_logits(missed, 2), target, **loss)[1] > \
-        L.tversky_loss(hard_logits(extra, 2), target, **loss)[1]
+    assert losses.tversky_loss(hard_logits(missed, 2), target, **loss)[1] > \
+        losses.tversky_loss(hard_logits(extra, 2), target, **loss)[1]
 
 
 # ---------------------------------------------------------------- Lovász
 def test_lovasz_is_one_minus_iou_for_hard_predictions():
     # class 1: TP 2, FP 1, FN 1 -> IoU 2/4; class 0: TP 0, FP 1, FN 1 -> IoU 0
-    per_class = L.lovasz_softmax(hard_logits(PRED_2x2, 2), TARGET_2x2, reduction="none")
+    per_class = losses.lovasz_softmax(hard_logits(PRED_2x2, 2), TARGET_2x2, reduction="none")
     assert per_class.tolist() == pytest.approx([1.0, 0.5], abs=1e-9)
 
 
@@ -200,7 +201,7 @@ def test_lovasz_mean_is_one_minus_miou_of_present_classes(seed):
         inter, union = ((pred == c) & (target == c)).sum(), ((pred == c) | (target == c)).sum()
         ious.append(float(inter) / float(union))
     expected = 1 - sum(ious) / 3
-    assert L.lovasz_softmax(hard_logits(pred, 4), target).item() == pytest.approx(expected, abs=1e-9)
+    assert losses.lovasz_softmax(hard_logits(pred, 4), target).item() == pytest.approx(expected, abs=1e-9)
 
 
 # ---------------------------------------------------------------- ignore_index and gradients
@@ -229,20 +230,20 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("scale", [1.0, 1e4])  # 1e4: saturated softmax, p_t == 1.0 in float32
-@pytest.mark.parametrize("name", sorted(L.LOSSES))
+@pytest.mark.parametrize("name", sorted(losses.LOSSES))
 def test_gradients_are_finite(name, scale, case):
     torch.manual_seed(8)
     logits = (torch.randn(2, 4, 6, 6) * scale).requires_grad_(True)
     target = CASES[case]()
     options = {"gamma": 0.5} if name == "focal" else {}
-    loss = L.create_loss(name, **options)(logits, target)
+    loss = losses.create_loss(name, **options)(logits, target)
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
     if case == "all_ignored":
         assert loss.item() == 0.0 and logits.grad.abs().max().item() == 0.0
 
 
-@pytest.mark.parametrize("fn", [L.binary_dice_loss, L.binary_focal_loss])
+@pytest.mark.parametrize("fn", [losses.binary_dice_loss, losses.binary_focal_loss])
 def test_binary_gradients_are_finite(fn):
     logits = (torch.randn(2, 1, 5, 5) * 1e4).requires_grad_(True)
     target = torch.randint(0, 2, (2, 5, 5))
@@ -273,47 +274,47 @@ def test_regression_course_combined_loss_breaks_ours_works_for_many_classes(num_
     target = torch.randint(0, num_classes, (2, 8, 8))
     with pytest.raises(RuntimeError):  # (N*K*H*W) sigmoid scores against (N*H*W) labels
         CourseCombinedLoss()(logits, target)
-    loss = L.create_loss("ce+dice")(logits, target)
-    expected = L.cross_entropy(logits, target) + L.dice_loss(logits, target)
+    loss = losses.create_loss("ce+dice")(logits, target)
+    expected = losses.cross_entropy(logits, target) + losses.dice_loss(logits, target)
     assert loss.item() == pytest.approx(expected.item())
     loss.backward()
     assert torch.isfinite(logits.grad).all()
-    perfect = L.combined_loss(hard_logits(target, num_classes), target)
+    perfect = losses.combined_loss(hard_logits(target, num_classes), target)
     assert perfect.item() == pytest.approx(0.0, abs=1e-9)
 
 
 # ---------------------------------------------------------------- registry and arguments
 def test_registry_names_and_contract():
-    assert L.list_losses() == ["ce", "dice", "focal", "ce+dice", "lovasz", "tversky"]
+    assert losses.list_losses() == ["ce", "dice", "focal", "ce+dice", "lovasz", "tversky"]
     torch.manual_seed(10)
     logits, target = torch.randn(2, 3, 5, 5), torch.randint(0, 3, (2, 5, 5))
-    for name in L.LOSSES:
-        loss = L.create_loss(name)(logits, target)
-        assert isinstance(L.create_loss(name), nn.Module) and loss.dim() == 0, name
-        assert set(L.DISPLAY_NAMES[name]) == {"en", "zh"}
+    for name in losses.LOSSES:
+        loss = losses.create_loss(name)(logits, target)
+        assert isinstance(losses.create_loss(name), nn.Module) and loss.dim() == 0, name
+        assert f"common.loss.{name}" in strings(), name  # named in both languages
 
 
 def test_create_loss_options_and_buffers():
-    loss = L.create_loss("ce", weight=[1.0, 2.0, 3.0])
+    loss = losses.create_loss("ce", weight=[1.0, 2.0, 3.0])
     assert "weight" in dict(loss.named_buffers())
-    assert L.create_loss("focal", gamma=0.0, alpha=[1.0, 1.0, 1.0]).alpha.shape == (3,)
+    assert losses.create_loss("focal", gamma=0.0, alpha=[1.0, 1.0, 1.0]).alpha.shape == (3,)
     with pytest.raises(ValueError, match="ce, dice, focal, ce\\+dice, lovasz, tversky"):
-        L.create_loss("bce")
+        losses.create_loss("bce")
     with pytest.raises(ValueError, match="gamma"):
-        L.create_loss("focal", gama=2.0)
+        losses.create_loss("focal", gama=2.0)
 
 
 BAD_CALLS = [
-    (lambda: L.cross_entropy(torch.randn(1, 3, 4, 4), torch.full((1, 4, 4), 7)), "labels \\[7\\]"),
-    (lambda: L.dice_loss(torch.randn(1, 3, 4, 4), torch.zeros(1, 5, 4, dtype=torch.long)), "does not match"),
-    (lambda: L.focal_loss(torch.randn(1, 3, 4, 4), torch.zeros(1, 4, 4)), "integer"),
-    (lambda: L.dice_loss(torch.randn(1, 1, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long)), "binary_dice_loss"),
-    (lambda: L.focal_loss(torch.randn(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), gamma=-1), "gamma"),
-    (lambda: L.focal_loss(torch.randn(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), alpha=[1, 2]), "alpha"),
-    (lambda: L.cross_entropy(torch.randn(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), reduction="avg"),
+    (lambda: losses.cross_entropy(torch.randn(1, 3, 4, 4), torch.full((1, 4, 4), 7)), "labels \\[7\\]"),
+    (lambda: losses.dice_loss(torch.randn(1, 3, 4, 4), torch.zeros(1, 5, 4, dtype=torch.long)), "does not match"),
+    (lambda: losses.focal_loss(torch.randn(1, 3, 4, 4), torch.zeros(1, 4, 4)), "integer"),
+    (lambda: losses.dice_loss(torch.randn(1, 1, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long)), "binary_dice_loss"),
+    (lambda: losses.focal_loss(torch.randn(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), gamma=-1), "gamma"),
+    (lambda: losses.focal_loss(torch.randn(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), alpha=[1, 2]), "alpha"),
+    (lambda: losses.cross_entropy(torch.randn(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), reduction="avg"),
      "reduction"),
-    (lambda: L.binary_dice_loss(torch.randn(1, 1, 4, 4), torch.full((1, 4, 4), 2)), "0 or 1"),
-    (lambda: L.lovasz_softmax(torch.randn(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), classes=[5]),
+    (lambda: losses.binary_dice_loss(torch.randn(1, 1, 4, 4), torch.full((1, 4, 4), 2)), "0 or 1"),
+    (lambda: losses.lovasz_softmax(torch.randn(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), classes=[5]),
      "classes"),
 ]
 
@@ -345,7 +346,7 @@ def miou_of(pred: torch.Tensor, target: torch.Tensor, num_classes: int = 3) -> f
     return float(metrics_from_confusion(confusion_matrix(pred, target, num_classes))["miou"])
 
 
-@pytest.mark.parametrize("name", sorted(L.LOSSES))
+@pytest.mark.parametrize("name", sorted(losses.LOSSES))
 def test_each_loss_trains_a_tiny_model(name):
     torch.manual_seed(11)
     images, target = imbalanced_batch()
@@ -354,7 +355,7 @@ def test_each_loss_trains_a_tiny_model(name):
     with torch.no_grad():  # start by predicting background everywhere, as an imbalanced model would
         model[2].bias.copy_(torch.tensor([3.0, 0.0, 0.0]))
     before = miou_of(model(images).argmax(1), target)
-    loss_fn = L.create_loss(name)
+    loss_fn = losses.create_loss(name)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
     for _ in range(60):
         optimizer.zero_grad()

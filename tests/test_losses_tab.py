@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from segdemo import losses as L
+from segdemo import losses
 from segdemo.lessons import losses as losses_lesson
+from segdemo.strings import t
 
 
 # ---------------------------------------------------------------- curves
@@ -62,9 +63,9 @@ def test_compare_losses_are_the_losses():
     logits, target = torch.randn(1, 3, 6, 6), torch.randint(0, 3, (1, 6, 6))
     values = losses_lesson.compare_losses(logits, target)
     assert list(values) == list(losses_lesson.COMPARED)
-    assert values["ce"] == pytest.approx(L.cross_entropy(logits, target).item())
-    assert values["lovasz"] == pytest.approx(L.lovasz_softmax(logits, target).item())
-    assert values["tversky"] == pytest.approx(L.tversky_loss(logits, target, alpha=0.3, beta=0.7).item())
+    assert values["ce"] == pytest.approx(losses.cross_entropy(logits, target).item())
+    assert values["lovasz"] == pytest.approx(losses.lovasz_softmax(logits, target).item())
+    assert values["tversky"] == pytest.approx(losses.tversky_loss(logits, target, alpha=0.3, beta=0.7).item())
 
 
 # ---------------------------------------------------------------- imbalance simulator
@@ -164,7 +165,7 @@ def test_api_simulator(client):
     rows = dict(table["data"])
     expected = losses_lesson.simulate_imbalance(0.01, 0.5, 0.005, 0.8, 0.999)
     for name, value in expected.losses.items():
-        assert rows[losses_lesson.NAMES[name]["en"]] == pytest.approx(value, abs=1e-4), name
+        assert rows[t(f"common.loss.{name}", "en")] == pytest.approx(value, abs=1e-4), name
     assert rows["IoU"] == pytest.approx(100 / 299, abs=1e-4)
     for path in (picture, chart):
         with Image.open(path) as image:

@@ -14,7 +14,6 @@ from segdemo.augment.catalogue import (
 )
 from segdemo.augment.pipeline import (
     MEAN,
-    PRESET_LABELS,
     PRESETS,
     STD,
     Step,
@@ -25,6 +24,6 @@ from segdemo.augment.pipeline import (
 )
 
 __all__ = [
-    "CATALOGUE", "IGNORE_INDEX", "MEAN", "PRESETS", "PRESET_LABELS", "STD", "Param", "Step", "TransformInfo",
+    "CATALOGUE", "IGNORE_INDEX", "MEAN", "PRESETS", "STD", "Param", "Step", "TransformInfo",
     "build", "build_pipeline", "build_transform", "geometric_names", "preset_steps", "transform_info",
 ]

@@ -57,11 +57,6 @@ _LIGHT: list[Step] = [
 
 #: Named pipelines (steps between the Resize and the Normalize).
 PRESETS: dict[str, list[Step]] = {"none": [], "light": _LIGHT, "course": _COURSE}
-PRESET_LABELS: dict[str, dict[str, str]] = {
-    "none": {"en": "none (resize only)", "zh": "无（仅缩放）"},
-    "light": {"en": "light (for training)", "zh": "轻度（用于训练）"},
-    "course": {"en": "the course's pipeline", "zh": "课程中的流水线"},
-}
 
 
 def preset_steps(preset: str) -> list[Step]:

@@ -263,8 +263,8 @@ TEMPLATE: tuple[tuple[str, str | None], ...] = (
     ("HueSaturationValue", None),
 )
 GROUPS: dict[str, dict[str, Any]] = {
-    "distort": {"p": 0.2, "label": {"en": "one of: distortions", "zh": "三选一：形变"}},
-    "photo": {"p": 0.3, "label": {"en": "one of: contrast and texture", "zh": "四选一：对比度与纹理"}},
+    "distort": {"p": 0.2},  # named by the string augment.group.distort
+    "photo": {"p": 0.3},
 }
 _GROUP_OF = dict(TEMPLATE)
 

@@ -18,13 +18,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from segdemo import losses as L
+from segdemo import losses
 
 GAMMAS = (0.0, 0.5, 1.0, 2.0, 5.0)
 #: The losses compared in the simulator and on real masks, in display order.
 COMPARED = ("ce", "weighted_ce", "focal", "dice", "lovasz", "tversky", "ce+dice")
 #: Display names for :data:`COMPARED` (the registry's, plus the weighted CE shown beside CE).
-NAMES: dict[str, dict[str, str]] = {**L.DISPLAY_NAMES, "weighted_ce": {"en": "Weighted CE", "zh": "加权交叉熵"}}
 FOCAL_GAMMA = 2.0
 TVERSKY_ALPHA, TVERSKY_BETA = 0.3, 0.7
 
@@ -67,10 +66,10 @@ def focal_curves(gammas: tuple[float, ...] = GAMMAS, alpha: float = 1.0, num: in
     if not 0 < alpha <= 10 or num < 2:
         raise ValueError(f"alpha must be in (0, 10] and num >= 2, got {alpha}, {num}")
     p = np.linspace(0.005, 0.995, num)
-    ce, ce_grad = _loss_and_grad(L.cross_entropy, p)
+    ce, ce_grad = _loss_and_grad(losses.cross_entropy, p)
     focal, focal_grad = {}, {}
     for gamma in gammas:
-        focal[gamma], focal_grad[gamma] = _loss_and_grad(L.focal_loss, p, gamma=gamma, alpha=alpha)
+        focal[gamma], focal_grad[gamma] = _loss_and_grad(losses.focal_loss, p, gamma=gamma, alpha=alpha)
     return FocalCurves(p, ce, ce_grad, focal, focal_grad, alpha)
 
 
@@ -107,8 +106,8 @@ def overlap_curves(region_fraction: float = 0.1, num: int = 21, confidence: floa
         pred = torch.zeros_like(target)
         pred[..., start:start + size] = 1
         logits = logits_from_labels(pred, 2, confidence)
-        dice = L.dice_loss(logits, target, reduction="none")
-        lovasz = L.lovasz_softmax(logits, target, classes="all", reduction="none")
+        dice = losses.dice_loss(logits, target, reduction="none")
+        lovasz = losses.lovasz_softmax(logits, target, classes="all", reduction="none")
         inter, union = float((pred & target).sum()), float((pred | target).sum())
         rows.append((inter / union, float(dice[1]), float(dice.mean()), float(lovasz[1])))
     iou, dice_region, dice_mean, lovasz_region = map(np.array, zip(*rows, strict=True))
@@ -153,13 +152,13 @@ def compare_losses(logits: Tensor, target: Tensor, ignore_index: int = 255) -> d
     options = {"ignore_index": ignore_index}
     with torch.no_grad():
         values = {
-            "ce": L.cross_entropy(logits, target, **options),
-            "weighted_ce": L.cross_entropy(logits, target, weight=weights, **options),
-            "focal": L.focal_loss(logits, target, gamma=FOCAL_GAMMA, **options),
-            "dice": L.dice_loss(logits, target, **options),
-            "lovasz": L.lovasz_softmax(logits, target, **options),
-            "tversky": L.tversky_loss(logits, target, alpha=TVERSKY_ALPHA, beta=TVERSKY_BETA, **options),
-            "ce+dice": L.combined_loss(logits, target, **options),
+            "ce": losses.cross_entropy(logits, target, **options),
+            "weighted_ce": losses.cross_entropy(logits, target, weight=weights, **options),
+            "focal": losses.focal_loss(logits, target, gamma=FOCAL_GAMMA, **options),
+            "dice": losses.dice_loss(logits, target, **options),
+            "lovasz": losses.lovasz_softmax(logits, target, **options),
+            "tversky": losses.tversky_loss(logits, target, alpha=TVERSKY_ALPHA, beta=TVERSKY_BETA, **options),
+            "ce+dice": losses.combined_loss(logits, target, **options),
         }
     return {name: float(values[name]) for name in COMPARED}
 
@@ -355,9 +354,9 @@ def score_masks(pred: np.ndarray, target: np.ndarray, num_classes: int, confiden
     if pred.shape != target.shape:
         raise ValueError(f"prediction {pred.shape} and ground truth {target.shape} differ in size")
     target_t = torch.tensor(target, dtype=torch.long).unsqueeze(0)  # (1, H, W), a copy: scenes are read-only
-    losses = compare_losses(logits_from_labels(pred, num_classes, confidence), target_t, ignore_index)
+    values = compare_losses(logits_from_labels(pred, num_classes, confidence), target_t, ignore_index)
     iou, miou = iou_of(pred, target, num_classes, ignore_index)
-    return MaskScores(losses, iou, miou)
+    return MaskScores(values, iou, miou)
 
 
 def outcome_map(pred: np.ndarray, target: np.ndarray, ignore_index: int = 255) -> np.ndarray:

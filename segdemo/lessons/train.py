@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from segdemo.errors import InputError
+from segdemo.strings import LANGS, t
 from segdemo.tempfiles import temp_dir
 from segdemo.training import TrainConfig, normalize, run_training
 
@@ -396,9 +397,9 @@ def session_models(user: str) -> list[SessionModel]:
         if run.active or not run.stem:
             continue
         name = get_card(run.config.model).display
-        score = f"{run.best['miou']:.2f}" if "miou" in run.best else None
-        display = {"en": f"Your run {number}: {name['en']} · {run.config.loss}" + (f" · val mIoU {score}" if score else ""),
-                   "zh": f"你的第 {number} 次训练：{name['zh']} · {run.config.loss}" + (f" · 验证 mIoU {score}" if score else "")}
+        key = "train.run_name_scored" if "miou" in run.best else "train.run_name"
+        display = {lang: t(key, lang, number=number, model=name[lang], loss=t(f"common.loss.{run.config.loss}", lang),
+                           score=f"{run.best.get('miou', 0):.2f}") for lang in LANGS}
         out.append(SessionModel(SESSION_PREFIX + run.id, run.config.model, display, run.stem,
                                 run.best.get("miou"), None, run.config.size))
     return out

@@ -19,7 +19,6 @@ from segdemo.losses.functional import (
     tversky_loss,
 )
 from segdemo.losses.modules import (
-    DISPLAY_NAMES,
     LOSSES,
     BinaryDiceLoss,
     BinaryFocalLoss,
@@ -34,7 +33,7 @@ from segdemo.losses.modules import (
 )
 
 __all__ = [
-    "DISPLAY_NAMES", "LOSSES", "BinaryDiceLoss", "BinaryFocalLoss", "CEDiceLoss", "CrossEntropyLoss", "DiceLoss",
+    "LOSSES", "BinaryDiceLoss", "BinaryFocalLoss", "CEDiceLoss", "CrossEntropyLoss", "DiceLoss",
     "FocalLoss", "LovaszSoftmaxLoss", "TverskyLoss", "binary_dice_loss", "binary_focal_loss", "combined_loss",
     "create_loss", "cross_entropy", "dice_loss", "focal_loss", "list_losses", "lovasz_softmax", "tversky_loss",
 ]

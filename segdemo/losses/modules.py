@@ -149,15 +149,6 @@ LOSSES: dict[str, type[nn.Module]] = {
     "tversky": TverskyLoss,
 }
 
-#: Display names for the UI, in English and Simplified Chinese.
-DISPLAY_NAMES: dict[str, dict[str, str]] = {
-    "ce": {"en": "Cross-entropy", "zh": "交叉熵"},
-    "dice": {"en": "Dice", "zh": "Dice 损失"},
-    "focal": {"en": "Focal", "zh": "Focal 损失"},
-    "ce+dice": {"en": "CE + Dice", "zh": "交叉熵 + Dice"},
-    "lovasz": {"en": "Lovász-Softmax", "zh": "Lovász-Softmax"},
-    "tversky": {"en": "Tversky", "zh": "Tversky 损失"},
-}
 
 
 def list_losses() -> list[str]:

@@ -1,12 +1,9 @@
 """Strings of the Augment tab.
 
-The transforms' explanations and slider labels come from :mod:`segdemo.augment.catalogue` (one source,
-both languages) as ``augment.t.<Transform>`` and ``augment.param.<Transform>.<name>``.
+The transforms of :mod:`segdemo.augment.catalogue` are explained as ``augment.t.<Transform>`` and their
+sliders labelled ``augment.param.<Transform>.<name>``; ``tests/test_augment.py`` checks every transform and
+slider has its pair.
 """
-
-from segdemo.augment.catalogue import CATALOGUE
-from segdemo.augment.pipeline import PRESET_LABELS
-from segdemo.lessons.augment import GROUPS
 
 STRINGS: dict[str, tuple[str, str]] = {
     "augment.intro": (
@@ -123,13 +120,72 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "err.augment_json_value": ("{name}: {detail}", "{name}：{detail}"),
     "err.augment_no_image": ("Upload an image first (the mask is optional).", "请先上传图像（掩码可选）。"),
+    # ---- the transforms of segdemo.augment.catalogue: one line each, and their sliders ----
+    "augment.t.HorizontalFlip": ('Mirrors left and right: a scene looks just as real mirrored.',
+                         '左右镜像：镜像后的场景同样真实。'),
+    "augment.t.VerticalFlip": ('Turns the picture upside down: fine for aerial or microscope images.',
+                         '上下翻转：适合航拍或显微图像。'),
+    "augment.t.RandomRotate90": ('Rotates by 0, 90, 180 or 270 degrees: no interpolation, no borders.',
+                         '旋转 0、90、180 或 270 度：无插值，无边界。'),
+    "augment.t.Transpose": ('Swaps rows and columns (a flip across the diagonal).',
+                         '交换行和列（沿对角线翻转）。'),
+    "augment.t.Affine": ('Shifts, zooms and rotates: new borders are filled, and ignored (255) in the mask.',
+                         '平移、缩放、旋转：新出现的边界被填充，在掩码中记为忽略（255）。'),
+    "augment.param.Affine.shift": ('shift (fraction of size)', '平移（占尺寸比例）'),
+    "augment.param.Affine.scale": ('scale ±', '缩放 ±'),
+    "augment.param.Affine.rotate": ('rotate ± (degrees)', '旋转 ±（度）'),
+    "augment.t.OpticalDistortion": ('Barrel or pincushion distortion, like a cheap wide-angle lens.',
+                         '桶形或枕形畸变，就像廉价的广角镜头。'),
+    "augment.param.OpticalDistortion.distort": ('distortion ±', '畸变 ±'),
+    "augment.t.GridDistortion": ('Stretches the cells of a coarse grid by different amounts.',
+                         '把粗网格的各个格子拉伸不同的程度。'),
+    "augment.param.GridDistortion.steps": ('grid cells', '网格数'),
+    "augment.param.GridDistortion.distort": ('distortion ±', '畸变 ±'),
+    "augment.t.ElasticTransform": ('A smooth random displacement field, like rubber: popular for cells and tissue.',
+                         '平滑的随机位移场，像橡皮一样：常用于细胞和组织图像。'),
+    "augment.param.ElasticTransform.alpha": ('strength', '强度'),
+    "augment.param.ElasticTransform.sigma": ('smoothness', '平滑度'),
+    "augment.t.Perspective": ('Looks at the scene from a slightly different angle.',
+                         '从稍微不同的角度观察场景。'),
+    "augment.param.Perspective.scale": ('tilt', '倾斜程度'),
+    "augment.t.RandomResizedCrop": ('Crops a random part and zooms it back to full size: objects appear bigger.',
+                         '随机裁剪一部分再放大回原尺寸：物体显得更大。'),
+    "augment.param.RandomResizedCrop.min_area": ('smallest crop (fraction of area)', '最小裁剪（面积比例）'),
+    "augment.t.CLAHE": ('Local histogram equalisation: brings out detail in dark and bright areas.',
+                         '局部直方图均衡：突出暗处和亮处的细节。'),
+    "augment.param.CLAHE.clip_limit": ('contrast limit', '对比度上限'),
+    "augment.t.Sharpen": ('Sharpens edges.',
+                         '锐化边缘。'),
+    "augment.param.Sharpen.alpha": ('strength', '强度'),
+    "augment.t.Emboss": ('Embosses the image: edges look raised, like a relief.',
+                         '浮雕效果：边缘看起来凸起。'),
+    "augment.param.Emboss.alpha": ('strength', '强度'),
+    "augment.param.Emboss.strength": ('relief', '浮雕深度'),
+    "augment.t.RandomBrightnessContrast": ('Makes the picture brighter or darker, flatter or punchier.',
+                         '让图像更亮或更暗，对比度更低或更高。'),
+    "augment.param.RandomBrightnessContrast.brightness": ('brightness ±', '亮度 ±'),
+    "augment.param.RandomBrightnessContrast.contrast": ('contrast ±', '对比度 ±'),
+    "augment.t.HueSaturationValue": ('Shifts colours, colourfulness and lightness: a red car stays a car.',
+                         '改变色相、饱和度和明度：红色的车依然是车。'),
+    "augment.param.HueSaturationValue.hue": ('hue ±', '色相 ±'),
+    "augment.param.HueSaturationValue.saturation": ('saturation ±', '饱和度 ±'),
+    "augment.param.HueSaturationValue.value": ('value ±', '明度 ±'),
+    "augment.t.GaussianBlur": ('Blurs, like an out-of-focus camera.',
+                         '模糊，就像失焦的相机。'),
+    "augment.param.GaussianBlur.sigma": ('blur (sigma)', '模糊（sigma）'),
+    "augment.t.GaussNoise": ('Adds sensor noise.',
+                         '添加传感器噪声。'),
+    "augment.param.GaussNoise.std": ('noise (std)', '噪声（标准差）'),
+    "augment.t.RandomGamma": ('Changes mid-tones, keeping black and white.',
+                         '改变中间调，黑白不变。'),
+    "augment.param.RandomGamma.gamma": ('gamma ± (%)', '伽马 ±（%）'),
+    "augment.t.ToGray": ('Drops colour: the model must recognise shapes, not colours.',
+                         '去掉颜色：模型必须依靠形状而不是颜色来识别。'),
+    # ---- the OneOf groups of the course's pipeline, and the presets ----
+    "augment.group.distort": ('one of: distortions', '三选一：形变'),
+    "augment.group.photo": ('one of: contrast and texture', '四选一：对比度与纹理'),
+    "augment.preset.none": ('none (resize only)', '无（仅缩放）'),
+    "augment.preset.light": ('light (for training)', '轻度（用于训练）'),
+    "augment.preset.course": ("the course's pipeline", '课程中的流水线'),
 }
 
-for _name, _info in CATALOGUE.items():
-    STRINGS[f"augment.t.{_name}"] = (_info.explain["en"], _info.explain["zh"])
-    for _param in _info.params:
-        STRINGS[f"augment.param.{_name}.{_param.name}"] = (_param.label["en"], _param.label["zh"])
-for _group, _spec in GROUPS.items():
-    STRINGS[f"augment.group.{_group}"] = (_spec["label"]["en"], _spec["label"]["zh"])
-for _preset, _label in PRESET_LABELS.items():
-    STRINGS[f"augment.preset.{_preset}"] = (_label["en"], _label["zh"])

@@ -102,4 +102,13 @@ STRINGS: dict[str, tuple[str, str]] = {
         "The image ({width}×{height}) was downscaled to {new_width}×{new_height} for speed.",
         "图像（{width}×{height}）已缩小到 {new_width}×{new_height} 以加快处理。",
     ),
+
+    # ---- the losses by name (segdemo.losses.LOSSES), shown by the Losses and Train tabs ----
+    "common.loss.ce": ('Cross-entropy', '交叉熵'),
+    "common.loss.dice": ('Dice', 'Dice 损失'),
+    "common.loss.focal": ('Focal', 'Focal 损失'),
+    "common.loss.ce+dice": ('CE + Dice', '交叉熵 + Dice'),
+    "common.loss.lovasz": ('Lovász-Softmax', 'Lovász-Softmax'),
+    "common.loss.tversky": ('Tversky', 'Tversky 损失'),
+    "common.loss.weighted_ce": ('Weighted CE', '加权交叉熵'),
 }

@@ -71,16 +71,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.train_seed": ("The seed must be between 0 and {max}.", "随机种子必须在 0 到 {max} 之间。"),
     "err.train_queue_full": ("{n} runs are already waiting; try again in a few minutes.",
                              "已有 {n} 个训练在排队，请过几分钟再试。"),
+    "train.run_name": ("Your run {number}: {model} · {loss}", "你的第 {number} 次训练：{model} · {loss}"),
+    "train.run_name_scored": ("Your run {number}: {model} · {loss} · val mIoU {score}",
+                              "你的第 {number} 次训练：{model} · {loss} · 验证集 mIoU {score}"),
     "err.train_busy": ("You already have a run in progress; stop it first.", "你已有一个训练在进行，请先停止它。"),
 }
 
 
-def _loss_names() -> dict[str, tuple[str, str]]:
-    # The dropdown says what a key means and keeps the key, which the curves' legend uses ("unet · ce").
-    from segdemo.losses import DISPLAY_NAMES
-
-    return {f"train.loss_name.{key}": (f"{name['en']} · {key}", f"{name['zh']} · {key}")
-            for key, name in DISPLAY_NAMES.items()}
-
-
-STRINGS.update(_loss_names())

@@ -147,6 +147,36 @@ def render(folder: Path = INPUT) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+README = Path("README.md")
+_BEGIN, _END = "<!-- models:begin (python -m segdemo.tools.perfdoc) -->", "<!-- models:end -->"
+
+
+def models_table() -> str:
+    """The README's table of shipped checkpoints, read from their cards (no timing: that is in the docs)."""
+    from segdemo.checkpoints import list_checkpoints
+    from segdemo.models.registry import get_card
+
+    rows = []
+    for card in sorted(list_checkpoints(), key=lambda c: -c["metrics"]["miou"]):
+        info = get_card(card["model"])
+        rows.append([f"{info.display['en']} ({info.year})", card["model"], card["params"],
+                     card["validation"]["size"], f"{card['metrics']['miou']:.3f}",
+                     f"{card['metrics']['pixel_accuracy']:.3f}", card["recipe"].get("steps_done")])
+    return "\n".join(_table(["model", "registry name", "params", "trained at (px)", "val mIoU", "pixel acc",
+                              "steps"], rows))
+
+
+def update_readme(path: Path = README) -> bool:
+    """Rewrite the block between the model-table markers of ``path``; True if it changed."""
+    text = path.read_text(encoding="utf-8")
+    head, _, rest = text.partition(_BEGIN)
+    _, _, tail = rest.partition(_END)
+    new = f"{head}{_BEGIN}\n{models_table()}\n{_END}{tail}"
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m segdemo.tools.perfdoc", description=__doc__.splitlines()[0])
     parser.add_argument("--input", type=Path, default=INPUT, help="folder of benchmark JSON files")
@@ -155,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(args.input), encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)
+    if update_readme():
+        print(f"updated the model table in {README}", file=sys.stderr)
     return 0
 
 

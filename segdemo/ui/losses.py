@@ -43,7 +43,7 @@ def _check(name_key: str, value: float | None, low: float, high: float, lang: st
 
 
 def _loss_name(name: str, lang: str) -> str:
-    return lesson.NAMES[name][lang]
+    return t(f"common.loss.{name}", lang)
 
 
 # ---------------------------------------------------------------- section 1: curves

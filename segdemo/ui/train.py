@@ -180,7 +180,7 @@ def build() -> None:
             model = gr.Dropdown([(get_card(n).display["en"], n) for n in names],
                                 value=DEFAULT_MODEL if DEFAULT_MODEL in names else names[0],
                                 label=i18n("train.model"), elem_id="train-model")
-            loss = gr.Dropdown([(i18n(f"train.loss_name.{n}"), n) for n in list_losses()], value="ce",
+            loss = gr.Dropdown([(i18n(f"common.loss.{n}"), n) for n in list_losses()], value="ce",
                                label=i18n("train.loss"), elem_id="train-loss")
             augment = gr.Dropdown([(i18n(f"augment.preset.{p}"), p) for p in presets],
                                   value="light" if "light" in presets else presets[0],
