@@ -253,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from segdemo.serving import configure_allocator
+
+    configure_allocator()  # measure what the app runs: it sets the allocator when it starts serving
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.command != "all":

@@ -32,8 +32,9 @@ def host_meta(command: str) -> dict[str, Any]:
                 break
     except OSError:
         pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None  # other work on the host skews timings
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "command": command,
-            "cpus": os.cpu_count(), "machine": platform.machine(), "processor": name}
+            "cpus": os.cpu_count(), "machine": platform.machine(), "processor": name, "load_1min": load}
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -56,8 +57,9 @@ def _meta_line(meta: dict[str, Any] | None) -> str:
         return "_(no machine recorded)_"
     extra = f", torch {meta['torch']}, {meta['threads']} threads" if "torch" in meta else ""
     bf16 = {True: ", native bfloat16", False: ", no native bfloat16"}.get(meta.get("native_bf16"), "")
+    load = f", load average {meta['load_1min']:.1f} when it started" if meta.get("load_1min") is not None else ""
     return (f"Measured {meta.get('date', '?')} with `{meta.get('command', '?')}` on {meta.get('processor', '?')} "
-            f"({meta.get('cpus', '?')} CPUs{bf16}{extra}).")
+            f"({meta.get('cpus', '?')} CPUs{bf16}{extra}{load}).")
 
 
 def _models(data: dict[str, Any]) -> list[str]:
