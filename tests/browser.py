@@ -30,8 +30,15 @@ def open_app(browser, url: str, lang: str, width: int = 1366, height: int = 900)
 
 
 def goto_tab(page, name: str, lang: str) -> None:
-    """Click the tab ``name`` (e.g. ``"segment"``) and wait until its panel shows."""
-    page.get_by_role("tab", name=t(f"tab.{name}", lang)).click()
+    """Click the tab ``name`` (e.g. ``"segment"``) and wait until its panel shows; on a narrow screen
+    Gradio puts the tabs that do not fit behind a "More tabs" button, as a user sees them."""
+    label = t(f"tab.{name}", lang)
+    tab = page.get_by_role("tab", name=label)
+    if tab.count() == 0:
+        menu = page.locator("#tabs > .tab-wrapper")  # the app's tabs, not a tab's own inner tabs
+        menu.locator('button[aria-label="More tabs"]').click()
+        tab = menu.locator(".overflow-dropdown button", has_text=label)
+    tab.click()
     page.locator(f"#tab-{name}").wait_for(state="visible", timeout=15_000)
 
 

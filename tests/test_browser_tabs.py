@@ -57,3 +57,16 @@ def test_every_tab_works_with_no_network(browser, app_url, screenshot_dir):
     finally:
         context.close()
     assert outside == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_no_tab_is_wider_than_a_phone(browser, app_url, lang, screenshot_dir):
+    """At 390×844 (a phone) no tab scrolls sideways: its widest content wraps, reflows or scrolls inside."""
+    with open_app(browser, app_url, lang, width=390, height=844) as (page, errors):
+        for name in ("overview", "segment", "augment", "losses", "miou", "train"):
+            goto_tab(page, name, lang)
+            page.wait_for_timeout(300)
+            width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert width[0] <= width[1], f"{name} is {width[0]} px wide on a {width[1]} px phone"
+        goto_tab(page, "segment", lang)
+        page.screenshot(path=str(screenshot_dir / f"phone-segment-{lang}.png"))

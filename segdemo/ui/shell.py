@@ -26,7 +26,7 @@ _SANS = ["ui-sans-serif", "system-ui", "Noto Sans CJK SC", "WenQuanYi Micro Hei"
 _MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "monospace"]
 
 CSS = """
-.gradio-container { max-width: 1400px !important; margin: auto; }
+.gradio-container { width: min(1400px, 100%) !important; margin: auto; }
 #app-title h1 { margin-bottom: 0.2em; }
 /* Gradio's image slider draws its pictures 500 px tall inside a box of the height we give it and
    cuts off the rest: fit both layers to the box, so the whole image shows and they stay aligned. */
@@ -36,6 +36,19 @@ CSS = """
 /* The compare gallery has one row per model: show them all instead of a 550 px scrolling box. */
 #segment-gallery, #segment-gallery .gallery-container, #segment-gallery .grid-wrap {
     height: auto !important; max-height: none !important; }
+/* A phone (390 px): nothing may be wider than the screen. A tab sized itself to its widest content
+   (a table, a 5-column gallery); wide tables scroll inside themselves, galleries reflow, columns stack. */
+.gradio-container, .gradio-container > .main, .gradio-container main, .tabs, .tabitem, .tabitem > .column {
+    min-width: 0 !important; max-width: 100% !important; }
+.prose table { display: block; max-width: 100%; overflow-x: auto; }
+.html-container { max-width: 100%; overflow-x: auto; }
+.prose pre, .prose code { white-space: pre-wrap; word-break: break-word; }
+@media (max-width: 640px) {
+    .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
+    .gradio-container .row { flex-wrap: wrap !important; }
+    .gradio-container .row > .column, .gradio-container .row > .block { flex: 1 1 100% !important; min-width: 0 !important; }
+    .grid-container { grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)) !important; }
+}
 """
 
 MAX_FILE_SIZE = os.environ.get("SEGDEMO_MAX_FILE_SIZE", "20mb")
