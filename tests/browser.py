@@ -33,9 +33,10 @@ def goto_tab(page, name: str, lang: str) -> None:
     """Click the tab ``name`` (e.g. ``"segment"``) and wait until its panel shows; on a narrow screen
     Gradio puts the tabs that do not fit behind a "More tabs" button, as a user sees them."""
     label = t(f"tab.{name}", lang)
+    menu = page.locator("#tabs > .tab-wrapper")  # the app's tabs, not a tab's own inner tabs
+    menu.get_by_role("tab").first.wait_for(timeout=30_000)
     tab = page.get_by_role("tab", name=label)
     if tab.count() == 0:
-        menu = page.locator("#tabs > .tab-wrapper")  # the app's tabs, not a tab's own inner tabs
         menu.locator('button[aria-label="More tabs"]').click()
         tab = menu.locator(".overflow-dropdown button", has_text=label)
     tab.click()

@@ -70,3 +70,15 @@ def test_no_tab_is_wider_than_a_phone(browser, app_url, lang, screenshot_dir):
             assert width[0] <= width[1], f"{name} is {width[0]} px wide on a {width[1]} px phone"
         goto_tab(page, "segment", lang)
         page.screenshot(path=str(screenshot_dir / f"phone-segment-{lang}.png"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_segment_button_and_result_share_a_projector_screen(browser, app_url, lang, screenshot_dir):
+    """At 1280×720 (a classroom projector) the Segment button and the picture it produces are both on
+    the first screen: no scrolling between pressing and seeing."""
+    with open_app(browser, app_url, lang, width=1280, height=720) as (page, errors):
+        goto_tab(page, "segment", lang)
+        page.locator("#segment-slider img").first.wait_for(timeout=60_000)
+        button, result = page.locator("#segment-run").bounding_box(), page.locator("#segment-slider").bounding_box()
+        assert button["y"] + button["height"] <= 720 and result["y"] + result["height"] / 2 <= 720, (button, result)
+        page.screenshot(path=str(screenshot_dir / f"projector-segment-{lang}.png"))

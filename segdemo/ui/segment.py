@@ -211,19 +211,10 @@ def show_card(model: str | None, request: gr.Request) -> str:
 def build() -> None:
     """Render the Segment tab inside the current ``gr.Tab``."""
     gr.Markdown(i18n("segment.intro"))
-    with gr.Row():
+    # On a 1280×720 projector the button and its result share one screen: pickers and the button first,
+    # the result beside them; the example galleries (clicking one segments it too) below the button.
+    with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
-            source = gr.Radio([(i18n("segment.source_scene"), "scene"), (i18n("segment.source_upload"), "upload")],
-                              value="scene", label=i18n("segment.source"))
-            scene = gr.Slider(0, SCENES - 1, value=DEFAULT_SCENE, step=1, label=i18n("segment.scene"))
-            examples = gr.Gallery([(lesson.scene(i)[0], f"{i}") for i in EXAMPLES], columns=4, rows=2,
-                                  height=310, allow_preview=False, object_fit="cover", label=i18n("segment.examples"),
-                                  elem_id="segment-examples")
-            photos = gr.Gallery([lesson.example_photo(name) for name in lesson.example_photos()],
-                                columns=4, rows=1, height=140, allow_preview=False, object_fit="cover",
-                                label=i18n("segment.photos"), elem_id="segment-photos")
-            image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
-                             visible=False, height=260)
             options = model_dropdown_choices("en")  # relabelled in the reader's language on load
             # Keys are checked by the handler, not by Gradio's list of choices: an API client's
             # "session:..." model (its own Train run) is not in the list the page was built with.
@@ -233,25 +224,33 @@ def build() -> None:
                                 elem_id="segment-model", **picker)
             compare = gr.Dropdown(options, value=[], multiselect=True, max_choices=lesson.MAX_COMPARE - 1,
                                   label=i18n("segment.compare"), elem_id="segment-compare", **picker)
-            opacity = gr.Slider(0, 1, value=0.55, step=0.05, label=i18n("segment.opacity"))
+            source = gr.Radio([(i18n("segment.source_scene"), "scene"), (i18n("segment.source_upload"), "upload")],
+                              value="scene", label=i18n("segment.source"))
+            scene = gr.Slider(0, SCENES - 1, value=DEFAULT_SCENE, step=1, label=i18n("segment.scene"))
+            image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
+                                 visible=False, height=260)
             run = gr.Button(i18n("segment.run"), variant="primary", elem_id="segment-run")
-        with gr.Column(scale=2, min_width=300):
+            opacity = gr.Slider(0, 1, value=0.55, step=0.05, label=i18n("segment.opacity"))
+            examples = gr.Gallery([(lesson.scene(i)[0], f"{i}") for i in EXAMPLES], columns=4, rows=2,
+                                  height=250, allow_preview=False, object_fit="cover", label=i18n("segment.examples"),
+                                  elem_id="segment-examples")
+            photos = gr.Gallery([lesson.example_photo(name) for name in lesson.example_photos()],
+                                columns=4, rows=1, height=130, allow_preview=False, object_fit="cover",
+                                label=i18n("segment.photos"), elem_id="segment-photos")
+        with gr.Column(scale=3, min_width=320):
+            # Photographs and blends go out as JPEG, flat label maps as PNG: WebP (Gradio's default)
+            # costs ~20× JPEG's encoding time per image, and thirty students share two cores.
+            slider = gr.ImageSlider(label=i18n("segment.slider"), type="numpy", height=400, format="jpeg",
+                                    elem_id="segment-slider")
+            summary = gr.Markdown(elem_id="segment-summary")
             card = gr.Markdown(elem_id="segment-card")
     with gr.Row():
-        # Photographs and blends go out as JPEG, flat label maps as PNG: WebP (Gradio's default)
-        # costs ~20× JPEG's encoding time per image, and thirty students share two cores.
-        slider = gr.ImageSlider(label=i18n("segment.slider"), type="numpy", height=360, format="jpeg",
-                                elem_id="segment-slider")
-        annotated = class_masks_image(label=i18n("segment.annotated"), height=360, format="jpeg",
-                                    color_map=legend_colours())
-    with gr.Row():
-        with gr.Column(scale=1):
-            confidence = gr.Image(label=i18n("segment.confidence"), type="numpy", interactive=False, height=260,
-                                  format="jpeg")
-        with gr.Column(scale=1):
-            table = gr.Dataframe(label=i18n("segment.table"), interactive=False, visible=False,
-                                 elem_id="segment-table")
-            summary = gr.Markdown(elem_id="segment-summary")
+        annotated = class_masks_image(label=i18n("segment.annotated"), height=320, format="jpeg",
+                                      color_map=legend_colours())
+        confidence = gr.Image(label=i18n("segment.confidence"), type="numpy", interactive=False, height=320,
+                              format="jpeg")
+        table = gr.Dataframe(label=i18n("segment.table"), interactive=False, visible=False,
+                             elem_id="segment-table")
     # shown when there is something to compare: several models, or a scene's ground truth (_reveal)
     gallery = picture_gallery(label=i18n("segment.gallery"), columns=4, height="auto", elem_id="segment-gallery",
                              visible=False)
