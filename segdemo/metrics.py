@@ -41,7 +41,8 @@ def confusion_matrix(pred: ArrayLike, target: ArrayLike, num_classes: int, ignor
         pred: predicted labels, any shape, any integer dtype (numpy or torch).
         target: ground-truth labels, same shape as ``pred``.
         num_classes: K.
-        ignore_index: target label whose pixels are not counted (``None``: none).
+        ignore_index: target label whose pixels are not counted (``None``: none); any integer,
+            including a negative one such as PyTorch's ``-100``.
 
     Returns:
         ``(K, K)`` int64 array; rows = ground truth, columns = prediction.
@@ -52,6 +53,8 @@ def confusion_matrix(pred: ArrayLike, target: ArrayLike, num_classes: int, ignor
     """
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer))):
+        raise ValueError(f"ignore_index must be an integer or None, got {ignore_index!r}")
     p, t = _as_numpy(pred), _as_numpy(target)
     if p.shape != t.shape:
         raise InputError("err.shape_mismatch", "Prediction {pred} and ground truth {target} differ in size.",
@@ -60,11 +63,14 @@ def confusion_matrix(pred: ArrayLike, target: ArrayLike, num_classes: int, ignor
         if arr.dtype.kind not in "biu":
             raise ValueError(f"labels must be integers, got dtype {arr.dtype}")
     p, t = p.reshape(-1), t.reshape(-1)
+    if ignore_index is not None and ignore_index < 0:
+        # A negative label cannot index a bincount row: drop those pixels first (one boolean pass).
+        keep = t != ignore_index
+        p, t = p[keep], t[keep]
     if p.size == 0:
         return np.zeros((num_classes, num_classes), dtype=np.int64)
     if min(int(p.min()), int(t.min())) < 0:
-        raise _label_error(np.unique(np.concatenate([p[p < 0], t[(t < 0) & (t != ignore_index)]])),
-                           num_classes, ignore_index)
+        raise _label_error(np.unique(np.concatenate([p[p < 0], t[t < 0]])), num_classes, ignore_index)
     # One bincount over a combined index row * width + column, sized by the labels actually
     # present: the ignore row and any out-of-range label land in bins of their own, so no mask
     # or boolean indexing is needed (they are read off the counts afterwards).
@@ -80,7 +86,7 @@ def confusion_matrix(pred: ArrayLike, target: ArrayLike, num_classes: int, ignor
     index = t.astype(np.intp) * cols
     index += p
     counts = np.bincount(index, minlength=rows * cols).reshape(rows, cols)
-    if ignore_index is not None and ignore_index < rows:
+    if ignore_index is not None and 0 <= ignore_index < rows:
         counts[ignore_index] = 0
     bad_rows = np.flatnonzero(counts[num_classes:].sum(axis=1)) + num_classes
     bad_cols = np.flatnonzero(counts[:, num_classes:].sum(axis=0)) + num_classes

@@ -248,7 +248,7 @@ def test_binary_gradients_are_finite(fn):
     logits = (torch.randn(2, 1, 5, 5) * 1e4).requires_grad_(True)
     target = torch.randint(0, 2, (2, 5, 5))
     target[0] = 255
-    fn(logits, target).backward()
+    fn(logits, target, ignore_index=255).backward()
     assert torch.isfinite(logits.grad).all() and logits.grad[0].abs().max().item() == 0.0
 
 
@@ -363,3 +363,56 @@ def test_each_loss_trains_a_tiny_model(name):
         optimizer.step()
     after = miou_of(model(images).argmax(1), target)
     assert after > before + 0.25 and after > 0.7, (name, before, after)
+
+
+# ---------------------------------------------------------------- 0/255 binary masks and negative ignore labels
+@pytest.mark.parametrize("fn", [losses.binary_dice_loss, losses.binary_focal_loss])
+def test_raw_0_255_binary_mask_is_refused_with_the_fix(fn):
+    target = torch.zeros(1, 8, 8, dtype=torch.long)
+    target[:, 2:6, 2:6] = 255  # a foreground square as saved on disk
+    with pytest.raises(ValueError, match=r"\[255\].*divide it by 255"):
+        fn(torch.full((1, 1, 8, 8), -10.0), target)
+
+
+def test_binary_dice_of_all_background_logits_on_a_converted_mask():
+    target = torch.zeros(1, 8, 8, dtype=torch.long)
+    target[:, 2:6, 2:6] = 1  # 16 foreground pixels
+    logits = torch.full((1, 1, 8, 8), -10.0)  # sigmoid ≈ 4.54e-5 everywhere
+    p = torch.sigmoid(torch.tensor(-10.0)).item()
+    # by hand: 1 - (2·16p + 1) / (64p + 16 + 1)
+    expected = 1 - (2 * 16 * p + 1) / (64 * p + 16 + 1)
+    assert losses.binary_dice_loss(logits, target).item() == pytest.approx(expected, rel=1e-5)
+    assert expected > 0.94  # close to 1, where the raw 0/255 mask scored 0.395
+    # explicit ignore_index=255 still leaves void pixels out (here: the square, so nothing to find)
+    void = target * 255
+    assert losses.binary_dice_loss(logits, void, ignore_index=255).item() == pytest.approx(
+        1 - 1 / (48 * p + 1), rel=1e-4)
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "focal_loss", "dice_loss", "lovasz_softmax", "tversky_loss",
+                                  "combined_loss"])
+def test_negative_ignore_index_gives_the_same_loss_as_255(name):
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 6, 6)
+    target = torch.randint(0, 3, (2, 6, 6))
+    void = torch.rand(2, 6, 6) < 0.2
+    with_255 = MULTICLASS[name](logits, torch.where(void, 255, target), ignore_index=255)
+    with_minus_100 = MULTICLASS[name](logits, torch.where(void, -100, target), ignore_index=-100)
+    assert with_minus_100.item() == pytest.approx(with_255.item(), abs=1e-6)
+
+
+def test_negative_ignore_index_matches_pytorch_default():
+    torch.manual_seed(1)
+    logits, target = torch.randn(2, 3, 4, 4), torch.randint(0, 3, (2, 4, 4))
+    target[0, 0] = -100
+    assert losses.cross_entropy(logits, target, ignore_index=-100).item() == pytest.approx(
+        F.cross_entropy(logits, target).item(), abs=1e-6)
+    with pytest.raises(ValueError, match=r"\[-7\]"):
+        losses.cross_entropy(logits, torch.where(target == -100, -7, target), ignore_index=-100)
+
+
+def test_binary_losses_take_a_negative_ignore_index():
+    logits = torch.tensor([[[[2.0, -1.0, 5.0]]]])
+    target = torch.tensor([[[1, 0, -100]]])
+    full = losses.binary_focal_loss(logits[..., :2], target[..., :2], gamma=0.0)
+    assert losses.binary_focal_loss(logits, target, gamma=0.0, ignore_index=-100).item() == pytest.approx(full.item())

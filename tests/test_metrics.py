@@ -115,3 +115,27 @@ def test_16_bit_labels_take_the_filtering_path():
     with pytest.raises(InputError, match="40000"):
         confusion_matrix(np.array([0, 1], np.uint16), np.array([40000, 1], np.uint16), 2)
     assert confusion_matrix(np.array([0, 1], np.uint16), np.array([0, 1], np.uint16), 2).trace() == 2
+
+
+# ---------------------------------------------------------------- negative ignore index (PyTorch's -100)
+def test_negative_ignore_index_is_skipped_like_255():
+    # GT1/PR1 with the void label written as -100 instead of 255: the same counts as the test above.
+    gt = np.where(np.array(GT1) == X, -100, np.array(GT1))
+    cm = confusion_matrix(np.array(PR1), gt, 3, ignore_index=-100)
+    assert cm.tolist() == confusion_matrix(np.array(PR1), np.array(GT1), 3).tolist()
+    # counted by hand: row 0 = [3, 1, 0] (one class-0 pixel predicted 1), 14 pixels counted, 2 void skipped
+    assert cm[0].tolist() == [3, 1, 0] and cm.sum() == 14
+    acc = ConfusionMatrix(3, ignore_index=-100)
+    acc.update(torch.tensor(PR1), torch.tensor(gt))
+    assert acc.matrix.sum() == 14
+
+
+def test_negative_label_that_is_not_the_ignore_index_is_named():
+    with pytest.raises(InputError) as info:
+        confusion_matrix(np.array([0, 1, 1]), np.array([0, -100, -7]), 2, ignore_index=-100)
+    assert "-7" in str(info.value) and "-100" not in info.value.params["values"]
+
+
+def test_ignore_index_must_be_an_integer():
+    with pytest.raises(ValueError, match="ignore_index"):
+        confusion_matrix(np.array([0]), np.array([0]), 2, ignore_index=255.0)

@@ -11,7 +11,11 @@ One contract for every multi-class loss here:
 Region losses (Dice, Tversky, Lovász) sum their statistics over the whole batch ("batch Dice",
 smp's default), so a class missing from one image but present in another is still scored stably.
 The binary forms (``binary_*``) take a single sigmoid channel ``(N, 1, H, W)`` or ``(N, H, W)``
-and targets in ``{0, 1}`` (or ``ignore_index``); convert 0/255 masks to 0/1 first.
+and targets in ``{0, 1}``. Binary masks are saved as 0/255, so 255 cannot also be their default
+ignore label: the binary losses ignore nothing unless told (``ignore_index=None``, as smp), and a raw
+0/255 mask is refused with a message instead of being read as "all foreground ignored".
+
+``ignore_index`` may be any integer, PyTorch's ``-100`` included.
 """
 
 from __future__ import annotations
@@ -168,7 +172,7 @@ def focal_loss(logits: Tensor, target: Tensor, *, gamma: float = 2.0, alpha: flo
     return _reduce(loss, valid, reduction)
 
 
-def _binary_inputs(logits: Tensor, target: Tensor, ignore_index: int) -> tuple[Tensor, Tensor, Tensor]:
+def _binary_inputs(logits: Tensor, target: Tensor, ignore_index: int | None) -> tuple[Tensor, Tensor, Tensor]:
     """``(N, H, W)`` logits, 0/1 float target and valid mask for the sigmoid forms."""
     if not isinstance(logits, Tensor) or not isinstance(target, Tensor) or not logits.is_floating_point():
         raise ValueError("logits must be a float tensor and target a tensor")
@@ -180,15 +184,19 @@ def _binary_inputs(logits: Tensor, target: Tensor, ignore_index: int) -> tuple[T
     if logits.dim() != 3 or target.shape != logits.shape:
         raise ValueError(f"binary logits (N, 1, H, W) or (N, H, W) and target (N, H, W) must match, got "
                          f"{tuple(logits.shape)} and {tuple(target.shape)}")
-    valid = target != ignore_index
-    if bool(((target != 0) & (target != 1) & valid).any()):
-        raise ValueError("binary targets must be 0 or 1 (or ignore_index); convert 0/255 masks to 0/1 first")
+    valid = target != ignore_index if ignore_index is not None else torch.ones_like(target, dtype=torch.bool)
+    bad = (target != 0) & (target != 1) & valid
+    if bool(bad.any()):
+        values = torch.unique(target[bad])[:5].tolist()
+        hint = (" A 0/255 mask: divide it by 255 first (mask // 255, or mask > 127)." if 255 in values else "")
+        raise ValueError(f"binary targets must be 0 or 1, got {values} (ignore_index={ignore_index}).{hint} "
+                         "To leave pixels out, pass their label as ignore_index.")
     y = torch.where(valid, target, torch.zeros_like(target)).to(logits.dtype)
     return logits, y, valid
 
 
 def binary_focal_loss(logits: Tensor, target: Tensor, *, gamma: float = 2.0, alpha: float | None = None,
-                      ignore_index: int = 255, reduction: Reduction = "mean") -> Tensor:
+                      ignore_index: int | None = None, reduction: Reduction = "mean") -> Tensor:
     """Sigmoid Focal loss of the paper: α_t = α for the foreground, 1 − α for the background.
 
     Equal to ``torchvision.ops.sigmoid_focal_loss`` (whose default is α = 0.25) on the counted
@@ -197,6 +205,7 @@ def binary_focal_loss(logits: Tensor, target: Tensor, *, gamma: float = 2.0, alp
     Args:
         logits: ``(N, 1, H, W)`` or ``(N, H, W)`` foreground scores.
         target: ``(N, H, W)`` with 0, 1 or ``ignore_index``.
+        ignore_index: label whose pixels are left out (``None``: none, the default; see the module doc).
 
     Returns:
         A scalar, or ``(N, H, W)`` for ``"none"``.
@@ -308,7 +317,8 @@ def tversky_loss(logits: Tensor, target: Tensor, *, alpha: float = 0.3, beta: fl
     return _reduce_classes(per_class, keep, reduction)
 
 
-def binary_dice_loss(logits: Tensor, target: Tensor, *, smooth: float = 1.0, ignore_index: int = 255) -> Tensor:
+def binary_dice_loss(logits: Tensor, target: Tensor, *, smooth: float = 1.0,
+                     ignore_index: int | None = None) -> Tensor:
     """The course's binary soft Dice: sigmoid, then one Dice over all pixels of the batch.
 
     ``1 − (2 Σ p·y + smooth) / (Σ p + Σ y + smooth)`` with p = sigmoid(logits). Only for one
@@ -318,6 +328,7 @@ def binary_dice_loss(logits: Tensor, target: Tensor, *, smooth: float = 1.0, ign
     Args:
         logits: ``(N, 1, H, W)`` or ``(N, H, W)``.
         target: ``(N, H, W)`` with 0, 1 or ``ignore_index``.
+        ignore_index: label whose pixels are left out (``None``: none, the default; see the module doc).
 
     Returns:
         A scalar in [0, 1].

@@ -48,7 +48,7 @@ class DiceLoss(nn.Module):
 class BinaryDiceLoss(nn.Module):
     """The course's binary sigmoid Dice for one foreground channel; see :func:`~.functional.binary_dice_loss`."""
 
-    def __init__(self, smooth: float = 1.0, ignore_index: int = 255) -> None:
+    def __init__(self, smooth: float = 1.0, ignore_index: int | None = None) -> None:
         super().__init__()
         self.smooth, self.ignore_index = smooth, ignore_index
 
@@ -81,7 +81,7 @@ class FocalLoss(nn.Module):
 class BinaryFocalLoss(nn.Module):
     """Sigmoid Focal loss with the paper's α / (1 − α); see :func:`~.functional.binary_focal_loss`."""
 
-    def __init__(self, gamma: float = 2.0, alpha: float | None = 0.25, ignore_index: int = 255) -> None:
+    def __init__(self, gamma: float = 2.0, alpha: float | None = 0.25, ignore_index: int | None = None) -> None:
         super().__init__()
         self.gamma, self.alpha, self.ignore_index = gamma, alpha, ignore_index
 
