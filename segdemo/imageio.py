@@ -211,6 +211,26 @@ def load_mask(source: Source, *, palette: np.ndarray | None = None) -> np.ndarra
     return np.asarray(decode_color_mask(rgb, palette), dtype=np.int64)
 
 
+def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a label mask to ``size = (width, height)`` by centred nearest sampling.
+
+    Output pixel ``i`` takes source pixel ``floor((i + ½) · in / out)``: the source pixel under its
+    centre, the same geometry as a bilinear or area resize of the image (and as cv2's
+    ``INTER_NEAREST_EXACT`` or Pillow's ``NEAREST``). cv2's ``INTER_NEAREST`` takes ``floor(i · in / out)``
+    instead, half a source pixel up and left of its image. Labels are copied, never blended; any
+    dtype. Integer arithmetic, so no rounding tie depends on floating point.
+
+    Shape: ``(H, W)`` or ``(H, W, C)`` → ``(height, width)`` or ``(height, width, C)``.
+    """
+    width, height = size
+    if width < 1 or height < 1:
+        raise ValueError(f"size must be positive, got {size}")
+    in_h, in_w = mask.shape[:2]
+    rows = ((2 * np.arange(height) + 1) * in_h) // (2 * height)
+    cols = ((2 * np.arange(width) + 1) * in_w) // (2 * width)
+    return mask[rows[:, None], cols[None, :]]
+
+
 def _check_mask_array(arr: np.ndarray, name: str) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]

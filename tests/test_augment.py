@@ -135,7 +135,9 @@ def test_course_pipeline_structure():
     assert affine["translate_percent"]["x"] == [-0.0625, 0.0625] and affine["scale"]["x"] == [0.8, 1.2]
     assert affine["rotate"] == [-45.0, 45.0] and affine["keep_ratio"] and affine["fill_mask"] == 255
     assert d[names.index("VerticalFlip")]["p"] == 0.1
-    assert all(t.get("mask_interpolation", 0) == 0 for t in d if "mask_interpolation" in t)
+    # masks: centred nearest (cv2.INTER_NEAREST_EXACT = 6) in the resize, plain nearest (0) in the warps
+    assert d[0]["mask_interpolation"] == 6
+    assert all(t.get("mask_interpolation", 0) == 0 for t in d[1:] if "mask_interpolation" in t)
 
 
 def test_same_seed_same_grid_and_other_seed_differs():

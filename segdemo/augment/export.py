@@ -12,14 +12,22 @@ from typing import Any
 import albumentations as A
 
 from segdemo.augment.catalogue import CATALOGUE
-from segdemo.augment.pipeline import PRESETS, Step, build, build_transform, preset_steps
+from segdemo.augment.pipeline import (
+    PRESETS,
+    RESIZES,
+    Step,
+    build,
+    build_transform,
+    centre_mask_resizes,
+    preset_steps,
+)
 from segdemo.data import IMAGENET_MEAN, IMAGENET_STD
 from segdemo.errors import InputError
 
 # cv2 constants by argument, so the exported code reads `cv2.INTER_NEAREST` rather than `0`.
 _CV2_NAMES = {
     "interpolation": {0: "cv2.INTER_NEAREST", 1: "cv2.INTER_LINEAR", 2: "cv2.INTER_CUBIC", 3: "cv2.INTER_AREA"},
-    "mask_interpolation": {0: "cv2.INTER_NEAREST", 1: "cv2.INTER_LINEAR"},
+    "mask_interpolation": {0: "cv2.INTER_NEAREST", 1: "cv2.INTER_LINEAR", 6: "cv2.INTER_NEAREST_EXACT"},
     "border_mode": {0: "cv2.BORDER_CONSTANT", 1: "cv2.BORDER_REPLICATE", 4: "cv2.BORDER_REFLECT_101"},
 }
 
@@ -70,7 +78,7 @@ def to_python(steps: list[Step], *, size: int, normalize: bool = True) -> str:
         "",
         "def build_pipeline(seed: int | None = None) -> A.Compose:",
         '    """Call the result as pipeline(image=uint8 (H, W, 3), mask=uint8 (H, W))."""',
-        "    return A.Compose(",
+        "    pipeline = A.Compose(",
         "        [",
         f"            A.Resize({size}, {size}, interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST),",
     ]
@@ -83,6 +91,21 @@ def to_python(steps: list[Step], *, size: int, normalize: bool = True) -> str:
         "        mask_interpolation=cv2.INTER_NEAREST,  # masks hold class ids: never blend them",
         "        seed=seed,",
         "    )",
+        "    # Resizes sample masks at pixel centres like the image (cv2.INTER_NEAREST is half a pixel off);",
+        "    # albumentations' checks refuse INTER_NEAREST_EXACT as an argument, so it is set afterwards.",
+        "    _centre_mask_resizes(pipeline)",
+        "    return pipeline",
+        "",
+        "",
+        f"RESIZES = ({', '.join(f'A.{cls.__name__}' for cls in RESIZES)})",
+        "",
+        "",
+        "def _centre_mask_resizes(compose: A.BaseCompose) -> None:",
+        "    for transform in compose.transforms:",
+        "        if isinstance(transform, A.BaseCompose):",
+        "            _centre_mask_resizes(transform)",
+        "        elif isinstance(transform, RESIZES):",
+        "            transform.mask_interpolation = cv2.INTER_NEAREST_EXACT",
         "",
         "",
         'if __name__ == "__main__":',
@@ -112,7 +135,8 @@ def _parse(text: str | bytes, name: str) -> dict[str, Any]:
 def load_json(text: str | bytes, *, seed: int | None = None, name: str = "pipeline.json") -> A.Compose:
     """A Compose from albumentations JSON, seeded like :func:`~segdemo.augment.pipeline.build`.
 
-    ``A.to_dict`` stores neither the seed nor the Compose-level mask interpolation, so both are set here.
+    ``A.to_dict`` stores neither the seed nor the Compose-level mask interpolation, so both are set here
+    (centred nearest for the resizes, as :func:`~segdemo.augment.pipeline.build`).
 
     Raises:
         InputError: ``err.augment_json`` (not a pipeline JSON).
@@ -124,6 +148,7 @@ def load_json(text: str | bytes, *, seed: int | None = None, name: str = "pipeli
         raise InputError("err.augment_json", "{name} is not an albumentations pipeline (JSON).",
                          name=name) from exc
     compose.set_mask_interpolation(0)
+    centre_mask_resizes(compose)
     compose.set_random_seed(seed)
     return compose
 

@@ -19,6 +19,16 @@ from segdemo.data import IMAGENET_MEAN, IMAGENET_STD
 
 Step = dict[str, Any]
 
+#: Mask interpolation of every transform that *resizes* (cv2.resize): centred nearest. cv2.INTER_NEAREST
+#: samples source pixel floor(i·scale), half a source pixel off an INTER_LINEAR image (2.9 % of a 256-px
+#: scene's labels disagree with a centred reference); INTER_NEAREST_EXACT samples floor((i + ½)·scale).
+MASK_RESIZE_INTERPOLATION = cv2.INTER_NEAREST_EXACT
+#: Mask interpolation of the warps (Affine, distortions, Perspective): cv2's warps round to the nearest
+#: source pixel, which is already centred, and reject INTER_NEAREST_EXACT.
+MASK_WARP_INTERPOLATION = cv2.INTER_NEAREST
+#: The albumentations classes that resample their mask with cv2.resize.
+RESIZES = (A.Resize, A.RandomResizedCrop, A.RandomSizedCrop, A.LongestMaxSize, A.SmallestMaxSize)
+
 #: ImageNet statistics, as ``A.Normalize`` uses by default and the models expect.
 MEAN, STD = IMAGENET_MEAN, IMAGENET_STD
 
@@ -116,12 +126,28 @@ def build(steps: list[Step], *, size: int, normalize: bool = True, seed: int | N
         raise ValueError(f"size must be an int >= 8, got {size!r}")
     # Resize first: every later transform then works at the training size, which is also the cheapest.
     transforms: list[Any] = [A.Resize(size, size, interpolation=cv2.INTER_LINEAR,
-                                      mask_interpolation=cv2.INTER_NEAREST)]
+                                      mask_interpolation=MASK_WARP_INTERPOLATION)]
     transforms += [build_transform(step, size=size) for step in steps]
     if normalize:
         transforms.append(A.Normalize(mean=MEAN, std=STD))
-    return A.Compose(transforms, mask_interpolation=cv2.INTER_NEAREST, seed=seed,
-                     save_applied_params=save_applied_params)
+    compose = A.Compose(transforms, mask_interpolation=MASK_WARP_INTERPOLATION, seed=seed,
+                        save_applied_params=save_applied_params)
+    return centre_mask_resizes(compose)
+
+
+def centre_mask_resizes(compose: A.BaseCompose) -> A.BaseCompose:
+    """Give every resizing transform inside ``compose`` (nested groups too) centred nearest mask sampling.
+
+    albumentations' argument checks accept only cv2 flags 0-4 for ``mask_interpolation``, so
+    :data:`MASK_RESIZE_INTERPOLATION` is set on the built transforms, as ``Compose`` itself sets it.
+    Returns ``compose``.
+    """
+    for transform in compose.transforms:
+        if isinstance(transform, A.BaseCompose):
+            centre_mask_resizes(transform)
+        elif isinstance(transform, RESIZES):
+            transform.mask_interpolation = MASK_RESIZE_INTERPOLATION
+    return compose
 
 
 def build_pipeline(preset: str, *, size: int, normalize: bool = True, seed: int | None = None) -> A.Compose:

@@ -228,7 +228,7 @@ def load_source(source: str, scene: int, image_path: str | None, mask_path: str 
     Raises:
         InputError: no image uploaded, unreadable files, image and mask of different sizes, labels above 255.
     """
-    from segdemo.imageio import load_image, load_mask
+    from segdemo.imageio import load_image, load_mask, resize_mask
     from segdemo.palette import SCENE_PALETTE, voc_palette
 
     if source == "synthetic":
@@ -243,11 +243,8 @@ def load_source(source: str, scene: int, image_path: str | None, mask_path: str 
     mask = load_mask(mask_path, palette=voc_palette())
     name = Path(mask_path).name
     if loaded.resized and mask.shape == tuple(reversed(loaded.original_size)):
-        from PIL import Image  # the image was downscaled: take the mask along (nearest keeps labels)
-
-        if mask.min() >= 0 and mask.max() <= 255:
-            small = Image.fromarray(mask.astype(np.uint8)).resize(loaded.array.shape[1::-1], Image.Resampling.NEAREST)
-            mask = np.asarray(small)
+        # the image was downscaled: take the mask along, sampled at the same pixel centres
+        mask = resize_mask(mask, loaded.array.shape[1::-1])
     image, mask = check_pair(loaded.array, mask, name=name)
     return image, mask, voc_palette(), []
 
