@@ -255,10 +255,13 @@ class SegmentationFolder(_Transformed):
     Args:
         image_dir: folder of images (png, jpg, bmp, webp, tif).
         mask_dir: folder of masks: index or palette PNGs (255 stays the ignore label), 0/255 binary masks
-            (read as 0/1 when ``mask_mode`` is ``"binary"``, or ``"auto"`` and the mask has only 0 and 255),
-            or ``.npy`` arrays.
+            (read as 0/1 when ``mask_mode`` is ``"binary"``, or ``"auto"`` and the data set is binary),
+            or ``.npy`` arrays (read as they are).
         transform: optional albumentations-style ``transform(image=, mask=)``.
-        mask_mode: ``"auto"``, ``"index"`` or ``"binary"``.
+        mask_mode: ``"auto"``, ``"index"`` or ``"binary"``. ``"auto"`` decides once for the whole data set
+            (attribute ``binary``): binary if every mask is a grey-level image holding only 0 and 255, and
+            255 occurs. Deciding per file would read an all-foreground tile {255} as all "ignore" and its
+            neighbour {0, 255} as 0/1.
 
     Raises:
         InputError: ``err.folder_missing`` (no such folder), ``err.folder_empty`` (no images),
@@ -280,25 +283,19 @@ class SegmentationFolder(_Transformed):
                 raise InputError("err.folder_unpaired", "{name} has no partner with the same name in {folder}.",
                                  name=path, folder=str(other))
         self.pairs = [(images[stem], masks[stem]) for stem in sorted(images)]
+        self.binary = mask_mode == "binary" or (mask_mode == "auto" and _binary_0_255([m for _, m in self.pairs]))
 
     def __len__(self) -> int:
         return len(self.pairs)
 
     def sample(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        from segdemo.imageio import load_image, load_mask, open_image
+        from segdemo.imageio import load_image, load_mask
 
         image_path, mask_path = self.pairs[index]
         image = load_image(image_path).array
-        if mask_path.suffix == ".npy":
-            mask = load_mask(mask_path)
-        else:
-            pil = open_image(mask_path)
-            mask = load_mask(pil)
-            values = np.unique(mask)
-            binary = self.mask_mode == "binary" or (
-                self.mask_mode == "auto" and pil.mode in ("L", "1", "I", "I;16") and set(values.tolist()) == {0, 255})
-            if binary:
-                mask = (mask >= 128).astype(np.int64)
+        mask = load_mask(mask_path)
+        if self.binary and mask_path.suffix != ".npy":
+            mask = (mask >= 128).astype(np.int64)
         if mask.shape != image.shape[:2]:
             raise InputError("err.folder_size_mismatch",
                              "{name}: the mask is {mask_w}×{mask_h} but the image is {image_w}×{image_h}.",
@@ -307,6 +304,29 @@ class SegmentationFolder(_Transformed):
         if mask.max(initial=0) > 255:
             raise InputError("err.mask_labels", "{name} has labels above 255.", name=mask_path.name)
         return image, mask.astype(np.uint8)
+
+
+_GREY_MODES = ("L", "I", "I;16", "I;16B", "I;16L")
+
+
+def _binary_0_255(paths: list[Path]) -> bool:
+    """Whether a data set's masks are 0/255 binary masks: all grey-level images with values in {0, 255},
+    255 somewhere. Palette PNGs and ``.npy`` arrays are index masks."""
+    from segdemo.imageio import open_image
+
+    seen_255 = False
+    for path in paths:
+        if path.suffix.lower() == ".npy":
+            return False
+        img = open_image(path)
+        if img.mode not in _GREY_MODES:
+            return False
+        # an 8-bit histogram is one C call; wider images need the values themselves
+        values = np.flatnonzero(img.histogram()) if img.mode == "L" else np.unique(np.asarray(img))
+        if np.setdiff1d(values, (0, 255)).size:
+            return False
+        seen_255 = seen_255 or 255 in values
+    return seen_255
 
 
 def _files_by_stem(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:

@@ -239,3 +239,31 @@ def test_fixed_point_overlay_matches_the_float_blend(alpha):
     got = overlay(image, mask, SCENE_PALETTE, alpha)
     assert got.dtype == np.uint8 and got.shape == image.shape
     assert np.abs(got.astype(int) - expected).max() <= (0 if alpha in (0.0, 1.0) else 1)
+
+
+def test_folder_auto_decides_binary_once_for_the_whole_data_set(tmp_path):
+    """Tiles of one 0/255 membrane mask: an all-cell tile {255}, an all-membrane tile {0} and a mixed one
+    {0, 255}. Decided per file, the first came out all "ignore" (255); decided per data set, all are 0/1."""
+    tiles = {"t0": np.full((4, 4), 255, np.uint8), "t1": np.zeros((4, 4), np.uint8),
+             "t2": np.array([[0, 255] * 2] * 4, np.uint8)}
+    for name, tile in tiles.items():
+        images, masks = _pair(tmp_path, tile, name)
+    folder = SegmentationFolder(images, masks)
+    assert folder.binary
+    assert [folder[i][1].unique().tolist() for i in range(3)] == [[1], [0], [0, 1]]
+    assert folder[2][1].sum().item() == 8  # 8 foreground pixels of 16, counted by hand
+
+
+def test_folder_auto_keeps_index_masks_when_one_mask_has_another_label(tmp_path):
+    # A CamVid-like set: labels 0..2 and 255 as void. One tile happens to hold only 0 and 255: still void.
+    _pair(tmp_path, np.array([[0, 255], [255, 0]], np.uint8), "a")
+    images, masks = _pair(tmp_path, np.array([[0, 1], [2, 255]], np.uint8), "b")
+    folder = SegmentationFolder(images, masks)
+    assert not folder.binary
+    assert folder[0][1].tolist() == [[0, 255], [255, 0]]
+
+
+def test_folder_auto_without_any_255_is_not_binary(tmp_path):
+    images, masks = _pair(tmp_path, np.zeros((3, 3), np.uint8))
+    assert not SegmentationFolder(images, masks).binary
+    assert SegmentationFolder(images, masks, mask_mode="binary").binary
