@@ -123,7 +123,8 @@ def _miou(client, truths=(), preds=(), archive=None, palette="none", k=0, ignore
 
 def test_api_scores_pairs_and_offers_downloads(client, tmp_path):
     truths, preds, _ = _random_pairs(tmp_path)
-    summary, per_class, heat, errors, per_image, files = _miou(client, truths, preds, k=4, names="bg,a,b,c")
+    summary, per_class, heat, errors, per_image, files, conventions = _miou(client, truths, preds, k=4,
+                                                                            names="bg,a,b,c")
     assert "mIoU" in summary and "Why two mIoUs" in summary
     assert [row[1] for row in per_class["data"]] == ["bg", "a", "b", "c"]
     assert len(per_image["data"]) == 3 and len(files) == 2
@@ -189,7 +190,8 @@ def test_outputs_mark_absent_classes_and_enlarge_a_small_error_map():
     truth[:20] = 1
     pred = truth.copy()
     pred[:5] = 0
-    summary, per_class, heat, errors, per_image, files = _outputs([miou_lesson.Pair("a", truth, pred)], 3, None, "", "en")
+    summary, per_class, heat, errors, per_image, files, _ = _outputs([miou_lesson.Pair("a", truth, pred)], 3, None, "",
+                                                                     "en")
     assert per_class.data.iloc[2, 2] is None or np.isnan(per_class.data.iloc[2, 2])
     assert "—" in per_class.to_html() and per_image.columns[1] == "mIoU"
     assert errors.shape == (280, 280, 3)
@@ -205,3 +207,130 @@ def test_enlarge_repeats_pixels_by_an_integer_factor():
     assert big.shape == (8, 12) and (big[::4, ::4] == small).all() and (big[:4, :4] == 0).all()
     assert enlarge(small, min_side=1) is small  # already large enough
     assert enlarge(np.zeros((2, 100)), min_side=8).shape == (2, 100)  # would grow past 4 · min_side
+
+
+# ---------------------------------------------------------------- 0/255 binary masks (issue 27)
+def membrane_pair() -> np.ndarray:
+    """A 10×10 ISBI-like truth saved as 0/255: membrane (0) on rows 0-1 (20 px), cells (255) on rows 2-9 (80 px)."""
+    truth = np.full((10, 10), 255, np.int64)
+    truth[:2] = 0
+    return truth
+
+
+def _shifted(truth: np.ndarray) -> np.ndarray:
+    return np.roll(truth, 2, axis=0)  # the membrane moves to rows 2-3, cells to rows 0-1 and 4-9
+
+
+BINARY_CASES = {
+    # all-black prediction: IoU_bg = 20/100, IoU_fg = 0/80 -> mIoU 0.1, pixel accuracy 0.2
+    "all_black": (lambda t: np.zeros_like(t), 0.1, 0.2),
+    # foreground missed on rows 8-9: IoU_bg = 20/40, IoU_fg = 60/80 -> (0.5 + 0.75) / 2 = 0.625, accuracy 0.8
+    "missing": (lambda t: np.where(np.arange(10)[:, None] >= 8, 0, t), 0.625, 0.8),
+    # shifted 2 px: IoU_bg = 0/40, IoU_fg = 60/100 -> 0.3, accuracy 0.6
+    "shifted": (_shifted, 0.3, 0.6),
+}
+
+
+@pytest.mark.parametrize("case", list(BINARY_CASES))
+def test_0_255_pairs_are_read_as_background_and_foreground(case):
+    make, miou, accuracy = BINARY_CASES[case]
+    truth = membrane_pair()
+    reading = miou_lesson.read_labels([miou_lesson.Pair("m", truth, make(truth))], None, 255)
+    assert reading.binary and reading.note == "miou.binary_note" and reading.ignore_index is None
+    report = miou_lesson.evaluate(reading.pairs, reading.num_classes, reading.ignore_index)
+    assert report.num_classes == 2 and report.confusion.sum() == 100  # no pixel ignored
+    assert report.metrics["miou"] == pytest.approx(miou)
+    assert report.metrics["pixel_accuracy"] == pytest.approx(accuracy)
+
+
+def test_0_255_reading_agrees_with_torchmetrics_on_0_1_masks():
+    import torch
+    from torchmetrics.classification import MulticlassJaccardIndex
+
+    truth = membrane_pair()
+    pred = _shifted(truth)
+    pred[5, :4] = 0
+    reading = miou_lesson.read_labels([miou_lesson.Pair("m", truth, pred)], 0, 255)
+    ours = miou_lesson.evaluate(reading.pairs, reading.num_classes, reading.ignore_index).metrics["miou"]
+    reference = MulticlassJaccardIndex(num_classes=2, average="macro")(torch.tensor(pred // 255), torch.tensor(truth // 255))
+    assert ours == pytest.approx(reference.item(), abs=1e-6)
+
+
+def test_0_255_reading_is_decided_for_the_whole_set():
+    truth = membrane_pair()
+    cells_only = np.full((10, 10), 255, np.int64)  # a tile of cells: {255} alone, still foreground
+    pairs = [miou_lesson.Pair("a", truth, truth), miou_lesson.Pair("b", cells_only, cells_only)]
+    reading = miou_lesson.read_labels(pairs, None, 255)
+    report = miou_lesson.evaluate(reading.pairs, reading.num_classes, reading.ignore_index)
+    assert report.confusion.tolist() == [[20, 0], [0, 180]]
+    assert [row["miou"] for row in report.per_image] == [1.0, 1.0]
+
+
+def test_0_255_override_keeps_255_ignored_and_says_so():
+    truth = membrane_pair()
+    reading = miou_lesson.read_labels([miou_lesson.Pair("m", truth, np.zeros_like(truth))], None, 255, binary=False)
+    assert not reading.binary and reading.note == "miou.binary_off_note"
+    report = miou_lesson.evaluate(reading.pairs, reading.num_classes, reading.ignore_index)
+    assert report.metrics["miou"] == 1.0  # the issue's wrong score, now with a warning next to it
+
+
+def test_camvid_like_void_label_is_not_binary():
+    """Labels 0..3 with 255 as void (CamVid, VOC): 255 stays the ignore label, even in a tile that happens to
+    hold only 0 and 255, because the set as a whole is not 0/255."""
+    truth = np.array([[0, 1, 2, 3], [0, 0, 255, 255]])
+    pred = np.array([[0, 1, 2, 2], [0, 1, 3, 0]])
+    tile = np.array([[0, 255], [255, 0]])
+    pairs = [miou_lesson.Pair("a", truth, pred), miou_lesson.Pair("b", tile, np.zeros_like(tile))]
+    reading = miou_lesson.read_labels(pairs, None, 255)
+    assert not reading.binary and reading.note is None and reading.pairs is pairs
+    report = miou_lesson.evaluate(reading.pairs, None, reading.ignore_index)
+    assert report.num_classes == 4 and report.confusion.sum() == 8  # 6 + 2 counted, 4 void skipped
+    # by hand: truth 0 at 5 px (3 in a, 2 in the tile), one predicted 1; classes 1, 2 right; the 3 read as 2
+    cm = report.confusion
+    assert cm.tolist() == [[4, 1, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0]]
+
+
+def test_0_255_with_more_classes_requested_is_left_alone():
+    truth = membrane_pair()
+    assert not miou_lesson.read_labels([miou_lesson.Pair("m", truth, truth)], 3, 255).binary
+    assert miou_lesson.read_labels([miou_lesson.Pair("m", truth, truth)], None, None).binary  # 255 not ignored
+
+
+class _Request:
+    def __init__(self, language: str) -> None:
+        self.headers = {"accept-language": language}
+
+
+@pytest.mark.parametrize("lang, header, note, foreground", [
+    ("en", "en-GB,en;q=0.9", "Read as binary masks", "foreground"),
+    ("zh", "zh-CN,zh;q=0.9,en;q=0.8", "已按二值掩码读取", "前景"),
+])
+def test_miou_endpoint_scores_a_0_255_pair_and_shows_the_note(tmp_path, lang, header, note, foreground):
+    """The /miou handler itself (in process), on two 0/255 PNGs: the all-black case of the issue."""
+    from segdemo.ui.miou import score_files
+
+    truth = membrane_pair()
+    gt, pred = _png(tmp_path / "gt.png", truth), _png(tmp_path / "pred.png", np.zeros_like(truth))
+    summary, per_class, _, _, _, _, conventions = score_files([gt], [pred], None, "none", 0, 255, "",
+                                                              _Request(header), True)
+    assert note in summary and "mIoU **0.1000**" in summary
+    assert per_class.data.iloc[1, 1] == foreground and per_class.data.iloc[1, 6] == 80
+    # conventions: smp and torchmetrics agree here (both classes present), the Dice loss differs:
+    # Dice_bg = 2·20/(20 + 100) = 1/3, Dice_fg = 0 -> segdemo (2/3 + 1)/2 = 0.8333, smp the same / 2 classes too
+    assert "| mIoU | 0.1000 | 0.1000 | 0.1000 |" in conventions
+    assert "0.8333" in conventions and ("torchmetrics" in conventions)
+    unticked = score_files([gt], [pred], None, "none", 0, 255, "", _Request(header), False)[0]
+    assert note not in unticked and "mIoU **1.0000**" in unticked
+    assert ("foreground is ignored" if lang == "en" else "前景被忽略了") in unticked
+
+
+def test_api_reads_0_255_masks_in_both_languages(app_url, tmp_path):
+    from gradio_client import Client, handle_file
+
+    truth = membrane_pair()
+    gt, pred = _png(tmp_path / "gt.png", truth), _png(tmp_path / "pred.png", _shifted(truth))
+    for header, note in (("en", "Read as binary masks"), ("zh-CN,zh;q=0.9", "已按二值掩码读取")):
+        client = Client(app_url, verbose=False, headers={"Accept-Language": header})
+        summary = client.predict([handle_file(gt)], [handle_file(pred)], None, "none", 0, 255, "",
+                                 api_name="/miou")[0]
+        assert note in summary and "mIoU **0.3000**" in summary  # the binary default needs no argument

@@ -228,6 +228,63 @@ def _f(x: float) -> float | None:
     return None if x is None or np.isnan(x) else float(x)
 
 
+# ---- how labels are read: 0/255 binary masks
+
+#: Label of the foreground in a binary mask saved as an 8-bit image (also the default ignore label).
+BINARY_FOREGROUND = 255
+
+
+@dataclass
+class Reading:
+    """How a set of pairs is scored: the pairs (relabelled if needed), K, the ignore label, and a note.
+
+    ``note`` is a string key for the page (None: nothing to say); ``binary``: 0/255 read as 0/1.
+    """
+
+    pairs: list[Pair]
+    num_classes: int | None
+    ignore_index: int | None
+    binary: bool = False
+    note: str | None = None
+
+
+def is_binary_255(pairs: list[Pair]) -> bool:
+    """Whether the whole set (truths and predictions) holds only 0 and 255, with 255 somewhere.
+
+    Decided once per set, never per file: an all-foreground tile {255} belongs with its {0, 255} siblings.
+    """
+    values = np.unique(np.concatenate([np.unique(a) for p in pairs for a in (p.truth, p.pred)]))
+    return BINARY_FOREGROUND in values and not np.setdiff1d(values, (0, BINARY_FOREGROUND)).size
+
+
+def read_labels(pairs: list[Pair], num_classes: int | None, ignore_index: int | None,
+                binary: bool = True) -> Reading:
+    """Resolve the clash of 0/255 binary masks with the ignore label 255.
+
+    In a 0/255 set with ignore label 255 (or none) and K automatic or 2, 255 is the foreground, not
+    "unlabelled": with ``binary`` the masks are read as 0 = background, 1 = foreground, nothing ignored
+    (note ``miou.binary_note``); without it 255 stays ignored and the note ``miou.binary_off_note`` says
+    that every foreground pixel is left out. Other sets are returned as they are.
+    """
+    clash = (is_binary_255(pairs) and ignore_index in (BINARY_FOREGROUND, None) and num_classes in (None, 0, 2))
+    if not clash:
+        return Reading(pairs, num_classes, ignore_index)
+    if not binary:
+        return Reading(pairs, num_classes, ignore_index, note="miou.binary_off_note")
+    relabelled = [Pair(p.name, (p.truth == BINARY_FOREGROUND).astype(np.int64),
+                       (p.pred == BINARY_FOREGROUND).astype(np.int64)) for p in pairs]
+    return Reading(relabelled, 2, None, binary=True, note="miou.binary_note")
+
+
+def conventions(report: Report, confidence: float = 0.9, gamma: float = 2.0) -> list[list[Any]]:
+    """``[quantity key, segdemo, torchmetrics, smp]`` rows for the report's confusion matrix (NaN → None);
+    see :mod:`segdemo.conventions`."""
+    from segdemo.conventions import compare
+
+    return [[row.key, *(None if np.isnan(v) else round(float(v), 4) for v in row.values())]
+            for row in compare(report.confusion, confidence=confidence, gamma=gamma)]
+
+
 def pair_from_model(key: str, scene: int) -> Pair:
     """The ground truth of a synthetic scene and a shipped model's prediction of it."""
     from segdemo import serving
@@ -238,5 +295,6 @@ def pair_from_model(key: str, scene: int) -> Pair:
     return Pair(f"scene_{scene:04d}", truth, pred)
 
 
-__all__ = ["Pair", "Report", "class_rows", "confusion_matrix", "error_map", "evaluate", "export",
-           "pair_from_model", "pairs_from_files", "pairs_from_zip", "palette_by_name"]
+__all__ = ["Pair", "Reading", "Report", "class_rows", "confusion_matrix", "conventions", "error_map", "evaluate",
+           "export", "is_binary_255", "pair_from_model", "pairs_from_files", "pairs_from_zip", "palette_by_name",
+           "read_labels"]

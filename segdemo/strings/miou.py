@@ -92,6 +92,49 @@ STRINGS: dict[str, tuple[str, str]] = {
         "- **精确率** $= TP/(TP+FP)$，**召回率** $= TP/(TP+FN)$。\n"
         "- 真值为 **忽略索引**（255：边界、未标注）的像素不参与任何计数。",
     ),
+    "miou.binary": ("Read 0/255 masks as background / foreground", "将 0/255 掩码读作背景 / 前景"),
+    "miou.binary_note": (
+        "**Read as binary masks.** Every mask holds only 0 and 255, the way binary masks are saved (U-Net's "
+        "membranes, most medical data): 0 is the background, 255 the foreground (class 1), and nothing is ignored. "
+        "255 is also the usual ignore label; read that way, every foreground pixel would silently drop out of the "
+        "scores. Untick *Read 0/255 masks as background / foreground* if 255 really marks unlabelled pixels.",
+        "**已按二值掩码读取。** 所有掩码只含 0 和 255，这正是二值掩码的保存方式（U-Net 的细胞膜数据、大多数医学数据）："
+        "0 是背景，255 是前景（类别 1），不忽略任何像素。255 也是常用的忽略索引；若按忽略处理，所有前景像素都会悄悄"
+        "从指标中消失。如果 255 确实表示未标注像素，请取消勾选“将 0/255 掩码读作背景 / 前景”。",
+    ),
+    "miou.binary_off_note": (
+        "**Careful: the foreground is ignored.** Every mask holds only 0 and 255 and 255 is the ignore label, so "
+        "only background pixels are scored. Tick *Read 0/255 masks as background / foreground* for binary masks.",
+        "**注意：前景被忽略了。** 所有掩码只含 0 和 255，而 255 是忽略索引，因此只有背景像素参与计算。"
+        "二值掩码请勾选“将 0/255 掩码读作背景 / 前景”。",
+    ),
+    "miou.class.background": ("background", "背景"),
+    "miou.class.foreground": ("foreground", "前景"),
+    "miou.conv.title": ("### The same masks in other libraries", "### 同样的掩码，在其他库中"),
+    "miou.conv.quantity": ("quantity", "指标"),
+    "miou.conv.miou": ("mIoU", "mIoU"),
+    "miou.conv.mean_accuracy": ("mean accuracy", "平均准确率"),
+    "miou.conv.mean_dice": ("mean Dice (F1)", "平均 Dice（F1）"),
+    "miou.conv.dice_loss": ("Dice loss (smooth 0)", "Dice 损失（smooth = 0）"),
+    "miou.conv.focal_loss": ("Focal loss (γ = 2)", "Focal 损失（γ = 2）"),
+    "miou.conv.explain": (
+        "Same confusion matrix, different rules, so do not be surprised when libraries disagree. A class absent "
+        "from both truth and prediction is NaN and left out here; torchmetrics (`MulticlassJaccardIndex`, "
+        "`MulticlassAccuracy`, `MulticlassF1Score`, `average=\"macro\"`) scores it 0 but also leaves it out of the "
+        "mean; smp (`smp.metrics`, `reduction=\"macro\"`) counts it as a perfect 1 in a mean over all K classes. "
+        "Mean accuracy here averages the classes in the truth; torchmetrics also counts a class that is only "
+        "predicted (recall 0). smp's `DiceLoss` sums 1 − Dice over the classes in the truth but divides by all K. "
+        "smp's `FocalLoss` is a sigmoid focal loss per class channel, ours a softmax focal loss per pixel. The losses "
+        "score your prediction as logits giving each predicted label the probability {confidence}; — means the "
+        "library has no such function.",
+        "同一个混淆矩阵，规则不同，所以各个库给出的数字不一样并不奇怪。真值和预测中都没有出现的类别，在这里记为 NaN 并"
+        "不计入平均；torchmetrics（`MulticlassJaccardIndex`、`MulticlassAccuracy`、`MulticlassF1Score`，"
+        "`average=\"macro\"`）把它记为 0，但同样不计入平均；smp（`smp.metrics`，`reduction=\"macro\"`）把它记为"
+        "满分 1，并在全部 K 个类别上取平均。这里的平均准确率只对真值中出现的类别取平均；torchmetrics 还会计入只在预测"
+        "中出现的类别（召回率为 0）。smp 的 `DiceLoss` 对真值中出现的类别累加 1 − Dice，却除以全部 K 个类别。smp 的 "
+        "`FocalLoss` 对每个类别通道分别计算 sigmoid focal 损失，而我们对每个像素计算 softmax focal 损失。损失按 logits "
+        "计算：每个预测标签的概率为 {confidence}；“—”表示该库没有对应的函数。",
+    ),
     "err.miou_unpaired": ("{name} has no partner with the same name.", "{name} 没有同名的配对文件。"),
     "err.miou_bad_zip": ("{name} is not a zip file that can be read.", "{name} 不是可读取的 zip 文件。"),
     "err.miou_zip_unsafe": ("{name} contains an unsafe path ({member}); refused.",

@@ -19,6 +19,8 @@ from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "miou"
+#: Softmax probability the convention table's loss logits give each predicted label.
+CONFIDENCE = 0.9
 
 
 def _num(x: float | None) -> str:
@@ -55,14 +57,20 @@ def heatmaps(report: lesson.Report, lang: str) -> np.ndarray:
 
 
 def _outputs(pairs: list[lesson.Pair], num_classes: float | None, ignore_index: float | None, names_text: str | None,
-             lang: str):
+             lang: str, binary: bool = True):
     ignore = None if ignore_index is None or int(ignore_index) < 0 else int(ignore_index)
     names = [n.strip() for n in (names_text or "").split(",") if n.strip()]
-    report = lesson.evaluate(pairs, int(num_classes or 0) or None, ignore, names)
+    reading = lesson.read_labels(pairs, int(num_classes or 0) or None, ignore, bool(binary))
+    pairs, ignore = reading.pairs, reading.ignore_index
+    if reading.binary and not names:
+        names = [t("miou.class.background", lang), t("miou.class.foreground", lang)]
+    report = lesson.evaluate(pairs, reading.num_classes, ignore, names)
     m = report.metrics
     summary = t("miou.summary", lang, miou=_num(m["miou"]), mean=_num(report.mean_of_images),
                 acc=_num(m["pixel_accuracy"]), macc=_num(m["mean_accuracy"]), fwiou=_num(m["fwiou"]),
                 mdice=_num(m["mdice"]), n=len(pairs), k=report.num_classes)
+    if reading.note:
+        summary = t(reading.note, lang) + "\n\n" + summary
     if len(pairs) > 1:
         summary += "\n\n" + t("miou.why_differ", lang)
     columns = [t(f"miou.col.{c}", lang) for c in ("id", "name", "iou", "dice", "precision", "recall", "pixels")]
@@ -75,12 +83,24 @@ def _outputs(pairs: list[lesson.Pair], num_classes: float | None, ignore_index: 
     errors = enlarge(lesson.error_map(first.pred, first.truth, ignore))  # a 96-px scene stays visible
     csv_path, json_path = lesson.export(report)
     summary += "\n\n" + t("miou.error_caption", lang, name=first.name)
-    return summary, per_class, heatmaps(report, lang), errors, per_image, [str(csv_path), str(json_path)]
+    return (summary, per_class, heatmaps(report, lang), errors, per_image, [str(csv_path), str(json_path)],
+            conventions_markdown(report, lang))
+
+
+def conventions_markdown(report: lesson.Report, lang: str) -> str:
+    """The report's numbers under segdemo's, torchmetrics' and smp's conventions, as a Markdown table."""
+    rows = lesson.conventions(report, confidence=CONFIDENCE)
+    header = f"| {t('miou.conv.quantity', lang)} | segdemo | torchmetrics | smp |\n|---|---:|---:|---:|"
+    body = "\n".join(f"| {t(f'miou.conv.{key}', lang)} | " + " | ".join(_num(v) for v in values) + " |"
+                     for key, *values in rows)
+    return "\n\n".join((t("miou.conv.title", lang), header + "\n" + body,
+                         t("miou.conv.explain", lang, confidence=CONFIDENCE)))
 
 
 @friendly_errors
 def score_files(truths: list[str] | None, preds: list[str] | None, archive: str | None, palette: str,
-                num_classes: float | None, ignore_index: float | None, names: str | None, request: gr.Request):
+                num_classes: float | None, ignore_index: float | None, names: str | None, request: gr.Request,
+                binary: bool = True):
     """Score uploaded masks.
 
     Args:
@@ -91,14 +111,16 @@ def score_files(truths: list[str] | None, preds: list[str] | None, archive: str 
         num_classes: K, or 0 to detect it.
         ignore_index: label to ignore (255), or -1 for none.
         names: optional comma-separated class names.
+        binary: read a set of 0/255 masks as background/foreground (255 is then not ignored); a note says so.
 
     Returns:
-        (summary, per-class table, confusion heatmaps, error map, per-image table, [CSV, JSON])
+        (summary, per-class table, confusion heatmaps, error map, per-image table, [CSV, JSON],
+        the same numbers under torchmetrics' and smp's conventions)
     """
     lang = lang_of(request)
     pal = lesson.palette_by_name(palette)
     pairs = lesson.pairs_from_zip(archive, pal) if archive else lesson.pairs_from_files(truths or [], preds or [], pal)
-    return _outputs(pairs, num_classes, ignore_index, names, lang)
+    return _outputs(pairs, num_classes, ignore_index, names, lang, binary)
 
 
 @friendly_errors
@@ -140,6 +162,7 @@ def build() -> None:
                         num_classes = gr.Number(0, precision=0, minimum=0, maximum=256, label=i18n("miou.k"))
                         ignore = gr.Number(255, precision=0, minimum=-1, maximum=255, label=i18n("miou.ignore"))
                     names = gr.Textbox(label=i18n("miou.names"), placeholder=i18n("miou.names_placeholder"))
+                    binary = gr.Checkbox(True, label=i18n("miou.binary"), elem_id="miou-binary")
                     run_files = gr.Button(i18n("miou.run"), variant="primary", elem_id="miou-run")
                 with gr.Tab(i18n("miou.mode.model")):
                     options = [(c.display["en"], c.key) for c in serving.choices() if c.key.startswith("shipped:")]
@@ -150,6 +173,7 @@ def build() -> None:
             summary = gr.Markdown(elem_id="miou-summary")
             per_class = gr.Dataframe(label=i18n("miou.per_class"), interactive=False, elem_id="miou-per-class")
             downloads = gr.File(label=i18n("miou.downloads"), file_count="multiple", interactive=False)
+            conventions = gr.Markdown(elem_id="miou-conventions")
     with gr.Row():
         with gr.Column(scale=3):
             # The caption as Markdown: an image's label badge covered the matrix's first row.
@@ -163,8 +187,8 @@ def build() -> None:
         gr.Markdown(i18n("miou.formulas"), latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                              {"left": "$", "right": "$", "display": False}])
 
-    outputs = [summary, per_class, heat, errors, per_image, downloads]
-    run_files.click(score_files, inputs=[truths, preds, archive, palette, num_classes, ignore, names],
+    outputs = [summary, per_class, heat, errors, per_image, downloads, conventions]
+    run_files.click(score_files, inputs=[truths, preds, archive, palette, num_classes, ignore, names, binary],
                     outputs=outputs, api_name="miou", **FIGURES_QUEUE)
     run_model.click(score_model, inputs=[model, scene], outputs=outputs, api_name="miou_model", **FIGURES_QUEUE)
     if options:
