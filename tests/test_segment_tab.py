@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import platform
+import re
 import threading
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 import torch
@@ -516,3 +518,46 @@ def test_picker_names_the_validation_score_as_such():
     for lang, word in (("en", " · val mIoU 0."), ("zh", " · 验证 mIoU 0.")):
         shipped = [label for label, key in model_dropdown_choices(lang) if key.startswith("shipped:")]
         assert shipped and all(word in label for label in shipped)
+
+
+def test_opacity_redraws_the_last_result_without_a_model():
+    from types import SimpleNamespace
+
+    from segdemo.palette import overlay
+    from segdemo.ui import segment
+
+    image = np.full((4, 6, 3), 100, np.uint8)
+    labels = np.zeros((4, 6), np.uint8)
+    labels[:, 3:] = 1
+    palette = np.array([[0, 0, 0], [200, 0, 0]], np.uint8)
+    me, other = SimpleNamespace(session_hash="me", headers={}), SimpleNamespace(session_hash="other", headers={})
+    segment._remember("me", {"image": image, "labels": labels, "palette": palette})
+    original, blended = segment.redraw(1.0, me)
+    assert original is image and (blended == overlay(image, labels, palette, 1.0)).all()
+    assert (blended[:, 3:] == (200, 0, 0)).all()  # opacity 1: the class colour
+    assert (segment.redraw(0.0, me)[1] == image).all()  # opacity 0: the image
+    assert segment.redraw(0.5, other) == gr.update()  # nothing segmented in that session: nothing to redraw
+    for n in range(segment._LAST_SESSIONS):
+        segment._remember(f"s{n}", {})
+    assert "me" not in segment._LAST  # bounded: the oldest session's result went first
+
+
+def test_changing_the_model_in_the_browser_recomputes(browser, app_url, screenshot_dir):
+    """A new model in the picker replaces the result (no old model's result beside the new card), and the
+    opacity slider redraws at once."""
+    from browser import goto_tab, open_app
+
+    with open_app(browser, app_url, "en") as (page, errors):
+        goto_tab(page, "segment", "en")
+        summary = page.locator("#segment-summary")
+        summary.get_by_text("mIoU against the ground truth").wait_for(timeout=60_000)
+        before = summary.inner_text()
+        page.locator("#segment-model input").click()
+        page.get_by_role("option", name=re.compile("Fast-SCNN")).click()
+        page.wait_for_function(
+            """(old) => {
+                const summary = document.querySelector('#segment-summary').innerText;
+                return summary !== old && summary.includes('mIoU against')
+                    && document.querySelector('#segment-card').innerText.includes('Fast-SCNN');
+            }""", arg=before, timeout=60_000)  # the new model's card and its own result, no press needed
+        assert not errors, errors

@@ -5,6 +5,9 @@ Logic lives in :mod:`segdemo.lessons.segment`; models come from :mod:`segdemo.se
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import gradio as gr
 import pandas as pd
 
@@ -168,8 +171,39 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
                 gallery.append((lesson.error_map(r.segmentation.labels, r_truth), t("segment.error_caption", lang)))
             gallery.append((colorize(r_truth, main.palette), t("segment.truth", lang, h=r_truth.shape[0],
                                                                 w=r_truth.shape[1])))
+    _remember(user, {"image": image_array, "labels": main.segmentation.labels, "palette": main.palette})
     return ((image_array, view.overlay), (image_array, annotations),
             view.confidence, table, summary, gallery)
+
+
+#: The last result of the most recent sessions, for :func:`redraw`. Server-side rather than a gr.State:
+#: a State makes every page keep a heartbeat connection open. Bounded: at most ~4 MB per session.
+_LAST: OrderedDict[str, dict] = OrderedDict()
+_LAST_SESSIONS = 32
+_LAST_LOCK = threading.Lock()
+
+
+def _remember(user: str | None, result: dict) -> None:
+    if user is None:
+        return
+    with _LAST_LOCK:
+        _LAST[user] = result
+        _LAST.move_to_end(user)
+        while len(_LAST) > _LAST_SESSIONS:
+            _LAST.popitem(last=False)
+
+
+def redraw(opacity: float, request: gr.Request) -> tuple | dict:
+    """The overlay of this session's last result at a new opacity: no model runs, so the slider answers
+    at once (a blend, ~1 ms). Before any result (or long after), nothing changes."""
+    from segdemo.palette import overlay
+
+    with _LAST_LOCK:
+        last = _LAST.get(_user(request) or "")
+    if not last:
+        return gr.update()
+    image = last["image"]
+    return image, overlay(image, last["labels"], last["palette"], float(min(max(opacity, 0.0), 1.0)))
 
 
 def _reveal(source: str, model: str | None, compare: list[str] | None) -> tuple[dict, dict]:
@@ -269,6 +303,15 @@ def build() -> None:
     photos.select(_pick_photo, outputs=[source, scene, image], api_visibility="private").then(
         segment, inputs=inputs, outputs=outputs, api_visibility="private", **SEGMENT_QUEUE).success(**shown)
     model.change(show_card, inputs=model, outputs=card, api_visibility="private")
+    # Controls react: a new model, comparison or scene recomputes (models are cached, a run is ~10-60 ms);
+    # the opacity redraws the last result. No control leaves results on screen that it no longer describes.
+    again = {"fn": segment, "inputs": inputs, "outputs": outputs, "api_visibility": "private",
+             "trigger_mode": "always_last", **SEGMENT_QUEUE}
+    model.input(**again).success(**shown)
+    compare.input(**again).success(**shown)
+    scene.release(**again).success(**shown)
+    opacity.release(redraw, inputs=opacity, outputs=slider, api_visibility="private", queue=False,
+                    show_progress="hidden")
     if serving.default_key():  # the default scene, segmented: the tab opens on a result, not on empty boxes
         gr.context.Context.root_block.load(segment, inputs=inputs, outputs=outputs, api_visibility="private",
                                            **SEGMENT_QUEUE).success(**shown)
