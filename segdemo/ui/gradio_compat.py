@@ -131,17 +131,6 @@ def _init(self: Any, blocks: Any) -> None:
 
 
 
-def _init(self: Any, blocks: Any) -> None:
-    # Mirrors gradio 6.31.0 state_holder.SessionState.__init__, with config_values computed lazily.
-    self.blocks_config = copy(blocks.default_config)
-    self.config_values = LazyBlockConfigs(self.blocks_config,
-                                          [k for k in self.blocks_config.blocks if k in blocks.blocks])
-    self.state_data = {}
-    self._state_ttl = {}
-    self.is_closed = False
-    self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
-
-
 #: Gradio's own ``SessionState.__init__`` once :func:`install` replaced it (for the tests' comparison).
 original_init: Any = None
 
