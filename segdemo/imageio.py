@@ -10,13 +10,15 @@ from __future__ import annotations
 import io
 import os
 import re
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from segdemo.errors import InputError
 
@@ -24,6 +26,11 @@ Source = str | os.PathLike | bytes | BinaryIO | np.ndarray | Image.Image
 
 #: Largest image (in pixels) the app decodes; a 64-megapixel photo still passes, a bomb does not.
 MAX_PIXELS = 64_000_000
+#: Largest mask (in pixels): a label map pairs with a photo the models see at <= 1024 px, and a mIoU
+#: request holds two per image; 8 MP (e.g. 4096×2048, twice a Cityscapes frame) is plenty.
+MAX_MASK_PIXELS = 8_388_608
+#: Labels a mask file may hold (uint16): anything larger is not a class id.
+MAX_MASK_LABEL = 65535
 #: Default longest side the app works at (larger uploads are downscaled with a notice).
 DEFAULT_MAX_SIDE = 1024
 
@@ -51,30 +58,40 @@ def _name_of(source: Source) -> str:
     return getattr(source, "name", None) or "upload"
 
 
-def open_image(source: Source) -> Image.Image:
+def open_image(source: Source, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open ``source`` as a fully decoded PIL image, refusing bombs and broken files.
+
+    Args:
+        source: path, bytes, file object or PIL image.
+        max_pixels: the limit for this use (photos :data:`MAX_PIXELS`, masks :data:`MAX_MASK_PIXELS`),
+            checked from the header before any pixel is decoded.
 
     Raises:
         InputError: ``err.not_image`` (not an image, empty file), ``err.image_too_large``
-            (more than :data:`MAX_PIXELS`), ``err.unreadable_image`` (truncated or corrupt).
+            (more than ``max_pixels``), ``err.unreadable_image`` (truncated or corrupt, including a PNG
+            whose data ends before the rows its header promises: Pillow would pad them with zeros).
     """
     if isinstance(source, Image.Image):
         return source
     name = _name_of(source)
     if isinstance(source, bytes):
         source = io.BytesIO(source)
+    # Some library or notebook may have switched this on; then Pillow pads truncated files silently.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             # Pillow warns between 1x and 2x its own limit; ours is checked just below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(source)
         width, height = img.size
-        if width * height > MAX_PIXELS:
+        if width * height > max_pixels:
             raise InputError(
                 "err.image_too_large",
                 "{name} is {width}×{height} pixels; the limit is {limit} megapixels.",
-                name=name, width=width, height=height, limit=MAX_PIXELS // 1_000_000,
+                name=name, width=width, height=height, limit=round(max_pixels / 1_000_000, 1),
             )
+        if img.format == "PNG" and _png_data_short(source):
+            raise OSError("PNG data ends before the last row")
         img.load()
     except InputError:
         raise
@@ -85,15 +102,55 @@ def open_image(source: Source) -> Image.Image:
         raise InputError(
             "err.image_too_large_mp",
             "{name} has {megapixels} megapixels; the limit is {limit} megapixels.",
-            name=name, megapixels=megapixels, limit=MAX_PIXELS // 1_000_000,
+            name=name, megapixels=megapixels, limit=round(max_pixels / 1_000_000, 1),
         ) from None
     except (UnidentifiedImageError, FileNotFoundError, IsADirectoryError):
         raise InputError("err.not_image", "{name} is not an image file Pillow can read.", name=name) from None
-    except (OSError, SyntaxError, ValueError, EOFError):
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error):
         raise InputError(
             "err.unreadable_image", "{name} looks truncated or corrupt and cannot be decoded.", name=name
         ) from None
     return img
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type -> samples per pixel
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+
+
+def _png_data_short(source: str | os.PathLike | BinaryIO) -> bool:
+    """True when a PNG's image data inflates to fewer bytes than its header's rows need.
+
+    Pillow stops at the end of the zlib stream and leaves the missing rows zero, so an 87-byte file
+    claiming 7000×7000 would become a 49 MB picture. This inflates the IDAT chunks once, counting
+    bytes without keeping them (1 MB at a time) and stopping as soon as enough arrived.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        data = Path(source).read_bytes()
+    else:
+        position = source.tell()
+        source.seek(0)
+        data = source.read()
+        source.seek(position)
+    view = memoryview(data)
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", view[16:29])
+    bits = _PNG_CHANNELS.get(colour, 4) * depth
+    if interlace:
+        passes = [(-(-(width - x0) // dx), -(-(height - y0) // dy)) for x0, y0, dx, dy in _ADAM7]
+        need = sum(rows * (1 + -(-cols * bits // 8)) for cols, rows in passes if cols > 0 and rows > 0)
+    else:
+        need = height * (1 + -(-width * bits // 8))
+    inflate, got, at = zlib.decompressobj(), 0, 8
+    while at + 8 <= len(view) and got < need:
+        length, kind = struct.unpack(">I4s", view[at:at + 8])
+        if kind == b"IEND":
+            break
+        if kind == b"IDAT":
+            chunk = view[at + 8:at + 8 + length]
+            while chunk and got < need:
+                got += len(inflate.decompress(chunk, 2**20))
+                chunk = inflate.unconsumed_tail
+        at += 12 + length
+    return got < need
 
 
 _ORIENTATION = 0x0112  # the EXIF tag ImageOps.exif_transpose acts on (values 2..8)
@@ -172,34 +229,36 @@ def load_image(source: Source, *, max_side: int | None = None) -> LoadedImage:
     return loaded
 
 
-def load_mask(source: Source, *, palette: np.ndarray | None = None) -> np.ndarray:
-    """Load a label mask as an ``(H, W)`` int64 array of class indices.
+def load_mask(source: Source, *, palette: np.ndarray | None = None,
+              max_pixels: int = MAX_MASK_PIXELS) -> np.ndarray:
+    """Load a label mask as an ``(H, W)`` uint8 array of class indices (uint16 when a label exceeds 255).
 
     Reads index PNGs (mode ``L``), palette PNGs (mode ``P``: the indices, not the colours),
-    16-bit PNGs, bilevel images, ``.npy`` arrays (no pickle) and RGB colour masks, which are
-    decoded with ``palette`` (``(K, 3)`` uint8; an RGB image whose three channels are equal is
-    read as grey levels and needs no palette).
+    16-bit PNGs, bilevel images, ``.npy`` arrays (no pickle; from a path, bytes or a file object named
+    ``*.npy``) and RGB colour masks, which are decoded with ``palette`` (``(K, 3)`` uint8; an RGB image
+    whose three channels are equal is read as grey levels and needs no palette). A mask is decoded at
+    the cost of a label map, one or two bytes per pixel: never as int64 or float.
 
     Raises:
         InputError: ``err.mask_npy`` (a ``.npy`` that is not a 2-D integer array),
-            ``err.mask_needs_palette`` (a colour mask without a palette), or any error of
-            :func:`open_image`.
+            ``err.mask_label_value`` (a label below 0 or above :data:`MAX_MASK_LABEL`, named),
+            ``err.mask_needs_palette`` (a colour mask without a palette), ``err.image_too_large``
+            (more than ``max_pixels``), or any error of :func:`open_image`.
     """
     name = _name_of(source)
     if isinstance(source, np.ndarray):
         return _check_mask_array(source, name)
-    if isinstance(source, (str, os.PathLike)) and str(source).lower().endswith(".npy"):
-        try:
-            arr = np.load(source, allow_pickle=False)
-        except (ValueError, OSError):
-            raise InputError("err.mask_npy", "{name} is not a 2-D integer .npy array.", name=name) from None
-        return _check_mask_array(arr, name)
-    img = open_image(source)
-    if img.mode in ("P", "L", "1", "I", "I;16", "I;16B", "I;16L"):
-        return np.asarray(img, dtype=np.int64)
+    if name.lower().endswith(".npy") and not isinstance(source, Image.Image):
+        return _check_mask_array(_load_npy(source, name, max_pixels), name)
+    img = open_image(source, max_pixels=max_pixels)
+    if img.mode in ("P", "L"):
+        return np.asarray(img)  # already uint8
+    if img.mode in ("1", "I", "I;16", "I;16B", "I;16L"):
+        return _check_mask_array(np.asarray(img), name)
     rgb = np.asarray(img.convert("RGB"))
-    if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
-        return rgb[..., 0].astype(np.int64)
+    red = rgb[..., 0]
+    if np.array_equal(red, rgb[..., 1]) and np.array_equal(red, rgb[..., 2]):
+        return np.ascontiguousarray(red)
     if palette is None:
         raise InputError(
             "err.mask_needs_palette",
@@ -208,7 +267,35 @@ def load_mask(source: Source, *, palette: np.ndarray | None = None) -> np.ndarra
         )
     from segdemo.palette import decode_color_mask
 
-    return np.asarray(decode_color_mask(rgb, palette), dtype=np.int64)
+    return _check_mask_array(decode_color_mask(rgb, palette), name)
+
+
+def _load_npy(source: Source, name: str, max_pixels: int) -> np.ndarray:
+    """A ``.npy`` array read without pickle, its header checked before the data is allocated."""
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
+    try:
+        handle = open(source, "rb") if isinstance(source, (str, os.PathLike)) else source
+        try:
+            version = np.lib.format.read_magic(handle)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(handle)
+            if len(shape) not in (2, 3) or (len(shape) == 3 and shape[-1] != 1) or dtype.kind not in "biu":
+                raise ValueError("not a 2-D integer array")
+            if int(np.prod(shape)) > max_pixels:
+                raise InputError("err.image_too_large", "{name} is {width}×{height} pixels; the limit is {limit} "
+                                 "megapixels.", name=name, width=shape[1], height=shape[0],
+                                 limit=round(max_pixels / 1_000_000, 1))
+            handle.seek(0)
+            return np.load(handle, allow_pickle=False)
+        finally:
+            if handle is not source:
+                handle.close()
+    except InputError:
+        raise
+    except (ValueError, OSError, EOFError, TypeError):
+        raise InputError("err.mask_npy", "{name} is not a 2-D integer .npy array.", name=name) from None
 
 
 def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -232,8 +319,16 @@ def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _check_mask_array(arr: np.ndarray, name: str) -> np.ndarray:
+    """A 2-D integer mask as uint8 (uint16 when a label exceeds 255); other labels are refused by name."""
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.ndim != 2 or arr.dtype.kind not in "biu":
         raise InputError("err.mask_npy", "{name} is not a 2-D integer .npy array.", name=name)
-    return arr.astype(np.int64)
+    if arr.dtype in (np.uint8, np.bool_):
+        return arr.view(np.uint8) if arr.dtype == np.bool_ else arr
+    low, high = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+    if low < 0 or high > MAX_MASK_LABEL:
+        raise InputError("err.mask_label_value",
+                         "{name} has the label {label}; mask labels are class ids from 0 to {limit}.",
+                         name=name, label=low if low < 0 else high, limit=MAX_MASK_LABEL)
+    return arr.astype(np.uint8 if high <= 255 else np.uint16, copy=False)

@@ -169,7 +169,7 @@ def decode_color_mask(rgb: Any, palette: Any) -> np.ndarray:
             decode to 255 when the palette does not use them.
 
     Returns:
-        ``(H, W)`` int64.
+        ``(H, W)`` class ids: uint8 when the palette has at most 256 colours, else int64.
 
     Raises:
         InputError: ``err.mask_colors`` if some colours are not in the palette (names up to 5 of them).
@@ -187,7 +187,11 @@ def decode_color_mask(rgb: Any, palette: Any) -> np.ndarray:
             keys, labels = np.append(keys, key), np.append(labels, IGNORE_INDEX)
     _, first = np.unique(keys, return_index=True)  # a repeated colour keeps its first class
     keys, labels = keys[first], labels[first]
-    pixels = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+    if labels.max(initial=0) <= 255:  # the label map a mask is: 1 byte per pixel, not 8
+        labels = labels.astype(np.uint8)
+    # 24-bit colours fit int32: half the memory of int64 per pixel on a large mask
+    keys = keys.astype(np.int32)
+    pixels = (rgb[..., 0].astype(np.int32) << 16) | (rgb[..., 1].astype(np.int32) << 8) | rgb[..., 2]
     position = np.clip(np.searchsorted(keys, pixels), 0, len(keys) - 1)
     found = keys[position] == pixels
     if not found.all():

@@ -7,9 +7,11 @@ gives a Compose that, with the same seed, produces the same samples.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import albumentations as A
+import numpy as np
 
 from segdemo.augment.catalogue import CATALOGUE
 from segdemo.augment.pipeline import (
@@ -20,6 +22,7 @@ from segdemo.augment.pipeline import (
     build_transform,
     centre_mask_resizes,
     preset_steps,
+    validate_steps,
 )
 from segdemo.data import IMAGENET_MEAN, IMAGENET_STD
 from segdemo.errors import InputError
@@ -120,10 +123,50 @@ def to_json(steps: list[Step], *, size: int, normalize: bool = True) -> str:
     return json.dumps(A.to_dict(build(steps, size=size, normalize=normalize)), indent=2) + "\n"
 
 
+#: Pipeline JSON a reader may send: albumentations' own export of the course pipeline is ~10 KB, 9 levels deep.
+MAX_JSON_CHARS = 200_000
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def json_depth(text: str) -> int:
+    """How deeply ``[`` and ``{`` nest in ``text`` (brackets inside strings do not count), without parsing."""
+    brackets = np.frombuffer(_JSON_STRING.sub('""', text).encode("utf-8", "replace"), np.uint8)
+    step = np.isin(brackets, (ord("["), ord("{"))).astype(np.int32) - np.isin(brackets, (ord("]"), ord("}")))
+    return int(np.cumsum(step).max(initial=0))
+
+
+def loads_bounded(text: str | bytes, name: str = "pipeline") -> Any:
+    """``json.loads`` for a reader's pipeline: its size and nesting checked first, a clear message per rule.
+
+    Raises:
+        InputError: ``err.augment_json_large`` (more than :data:`MAX_JSON_CHARS`), ``err.augment_json_deep``
+            (nested more than :data:`MAX_JSON_DEPTH`), ``err.augment_json`` (not JSON).
+    """
+    if len(text) > MAX_JSON_CHARS:
+        raise InputError("err.augment_json_large", "{name} has {size} KB of text; a pipeline needs at most "
+                         "{limit} KB.", name=name, size=len(text) // 1000, limit=MAX_JSON_CHARS // 1000)
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        depth = json_depth(text)
+        if depth > MAX_JSON_DEPTH:
+            raise InputError("err.augment_json_deep", "{name} is nested {depth} levels deep; a pipeline needs at "
+                             "most {limit}.", name=name, depth=depth, limit=MAX_JSON_DEPTH)
+        return json.loads(text)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError("err.augment_json", "{name} is not an albumentations pipeline (JSON).",
+                         name=name) from None
+
+
 def _parse(text: str | bytes, name: str) -> dict[str, Any]:
     try:
-        data = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+        data = loads_bounded(text, name)
+    except InputError as exc:
+        if exc.key != "err.augment_json":
+            raise
         raise InputError("err.augment_json", "{name} is not an albumentations pipeline (JSON).",
                          name=name) from None
     transform = data.get("transform") if isinstance(data, dict) else None
@@ -141,7 +184,7 @@ def load_json(text: str | bytes, *, seed: int | None = None, name: str = "pipeli
     Raises:
         InputError: ``err.augment_json`` (not a pipeline JSON).
     """
-    _parse(text, name)
+    validate_steps(_parse(text, name).get("transforms") or [])  # bounds from_dict's recursion and work
     try:
         compose = A.from_dict(json.loads(text))
     except Exception as exc:  # noqa: BLE001 - albumentations raises many kinds for bad files
@@ -179,7 +222,11 @@ def steps_from_json(text: str | bytes, *, name: str = "pipeline.json") -> tuple[
         InputError: ``err.augment_json`` (not a pipeline JSON, or no leading Resize),
             ``err.augment_json_unknown`` (a transform the catalogue does not have).
     """
-    entries = list(_parse(text, name).get("transforms") or [])
+    entries = _parse(text, name).get("transforms") or []
+    if not isinstance(entries, list):
+        raise InputError("err.augment_json", "{name} is not an albumentations pipeline (JSON).", name=name)
+    validate_steps(entries)  # bounds the recursion below
+    entries = list(entries)
     if not entries or entries[0].get("__class_fullname__") != "Resize":
         raise InputError("err.augment_json", "{name} is not an albumentations pipeline (JSON).", name=name)
     size = int(entries.pop(0)["height"])
@@ -208,12 +255,13 @@ def steps_from_text(text: str | None) -> list[Step]:
     if text in PRESETS:
         return preset_steps(text)
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = loads_bounded(text)
+    except InputError as exc:
+        if exc.key != "err.augment_json":
+            raise
         raise ValueError(f"{text[:40]!r} is neither a preset ({', '.join(PRESETS)}) nor JSON") from None
     steps = steps_from_json(text)[0] if isinstance(data, dict) else data
-    if not isinstance(steps, list):
-        raise ValueError("the pipeline must be a JSON list of steps")
+    validate_steps(steps)
     try:
         build(steps, size=64)  # names, parameters and p
     except (TypeError, KeyError, AttributeError) as exc:

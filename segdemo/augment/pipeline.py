@@ -16,6 +16,7 @@ import cv2
 
 from segdemo.augment.catalogue import transform_info
 from segdemo.data import IMAGENET_MEAN, IMAGENET_STD
+from segdemo.errors import InputError
 
 Step = dict[str, Any]
 
@@ -67,6 +68,73 @@ _LIGHT: list[Step] = [
 
 #: Named pipelines (steps between the Resize and the Normalize).
 PRESETS: dict[str, list[Step]] = {"none": [], "light": _LIGHT, "course": _COURSE}
+
+
+#: Work one pipeline may ask for (a classroom shares two cores): steps counted with every group's children,
+#: how deep groups nest, and the estimated milliseconds of one request (:func:`check_budget`).
+MAX_STEPS = 40
+MAX_DEPTH = 3
+MAX_WORK_MS = 1500.0
+#: Milliseconds per 512×512 sample on one core, measured for each transform at p = 1 (``python -c`` loop in
+#: issue 21's notes); transforms not listed cost about 2 ms. ``BASE`` is the resize and the sample's panels.
+COST_MS = {"ElasticTransform": 23.0, "CLAHE": 14.0, "GaussNoise": 11.0, "OpticalDistortion": 6.0,
+           "GridDistortion": 6.0}
+DEFAULT_COST_MS = 2.0
+BASE_COST_MS = 10.0
+
+
+def validate_steps(steps: Any) -> None:
+    """Bound a pipeline's size before anything is built: at most :data:`MAX_STEPS` steps in all (group
+    children included) and groups nested at most :data:`MAX_DEPTH` deep. Iterative: any depth is safe.
+
+    Raises:
+        InputError: ``err.augment_too_many_steps`` or ``err.augment_too_deep``.
+        ValueError: ``steps`` is not a list.
+    """
+    if not isinstance(steps, list):
+        raise ValueError("the pipeline must be a JSON list of steps")
+    count, stack = 0, [(step, 1) for step in steps]
+    while stack:
+        step, depth = stack.pop()
+        count += 1
+        if count > MAX_STEPS:
+            raise InputError("err.augment_too_many_steps", "The pipeline has more than {limit} steps (groups' "
+                             "members included); use at most {limit}.", limit=MAX_STEPS)
+        # "children" in our steps, "transforms" in albumentations JSON
+        children = step.get("children", step.get("transforms")) if isinstance(step, dict) else None
+        if isinstance(children, list) and children:
+            if depth >= MAX_DEPTH:
+                raise InputError("err.augment_too_deep", "OneOf groups are nested more than {limit} deep; "
+                                 "use at most {limit} levels.", limit=MAX_DEPTH)
+            stack += [(child, depth + 1) for child in children]
+
+
+def estimated_ms(steps: list[Step], *, n: int, size: int) -> float:
+    """Estimated milliseconds to draw ``n`` samples at ``size`` px on one core (:data:`COST_MS`); a group
+    costs its slowest member (it runs one)."""
+    def cost(step: Step) -> float:
+        if not isinstance(step, dict):
+            return DEFAULT_COST_MS  # build() names the bad step
+        if step.get("name") == "OneOf":
+            return max((cost(child) for child in step.get("children") or []), default=0.0)
+        return COST_MS.get(step.get("name"), DEFAULT_COST_MS)
+
+    return n * (size / 512) ** 2 * (BASE_COST_MS + sum(cost(step) for step in steps))
+
+
+def check_budget(steps: list[Step], *, n: int, size: int) -> None:
+    """Refuse a request whose estimated work exceeds :data:`MAX_WORK_MS` (one user's pipeline must not hold
+    the shared worker for everyone). Call after :func:`validate_steps`.
+
+    Raises:
+        InputError: ``err.augment_too_slow`` naming the estimate and the limit.
+    """
+    ms = estimated_ms(steps, n=n, size=size)
+    if ms > MAX_WORK_MS:
+        raise InputError("err.augment_too_slow", "This pipeline would take about {seconds} s for {n} samples at "
+                         "{size} px; the limit is {limit} s. Use fewer or lighter steps (ElasticTransform is the "
+                         "slowest), fewer samples or a smaller size.", seconds=f"{ms / 1000:.1f}", n=n, size=size,
+                         limit=f"{MAX_WORK_MS / 1000:g}")
 
 
 def preset_steps(preset: str) -> list[Step]:
@@ -121,9 +189,14 @@ def build(steps: list[Step], *, size: int, normalize: bool = True, seed: int | N
 
     Returns:
         A Compose to call as ``pipeline(image=(H, W, 3) uint8, mask=(H, W) uint8)``.
+
+    Raises:
+        InputError: more steps or deeper groups than :func:`validate_steps` allows.
+        ValueError: a bad step (see :func:`build_transform`).
     """
     if not isinstance(size, int) or size < 8:
         raise ValueError(f"size must be an int >= 8, got {size!r}")
+    validate_steps(steps)
     # Resize first: every later transform then works at the training size, which is also the cheapest.
     transforms: list[Any] = [A.Resize(size, size, interpolation=cv2.INTER_LINEAR,
                                       mask_interpolation=MASK_WARP_INTERPOLATION)]

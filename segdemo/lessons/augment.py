@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from segdemo.augment.catalogue import CATALOGUE, IGNORE_INDEX
-from segdemo.augment.pipeline import Step, build
+from segdemo.augment.pipeline import Step, build, check_budget, validate_steps
 from segdemo.errors import InputError
 
 # Parameters albumentations records that say nothing to a student (arrays, shapes, fill values).
@@ -123,9 +123,15 @@ def augment_grid(image: np.ndarray, mask: np.ndarray, steps: list[Step], *, n: i
 
     Returns:
         ``n`` :class:`Sample`s, each ``size``×``size``.
+
+    Raises:
+        InputError: a pipeline too large (:func:`~segdemo.augment.pipeline.validate_steps`) or whose estimated
+            work for ``n`` samples at ``size`` px exceeds the budget (``err.augment_too_slow``).
     """
     if not 1 <= n <= 64:
         raise ValueError(f"n must be in 1..64, got {n}")
+    validate_steps(steps)
+    check_budget(steps, n=n, size=size)
     image, mask = check_pair(image, mask)
     pipeline = build(steps, size=size, normalize=False, seed=seed, save_applied_params=True)
     plain = build([], size=size, normalize=False)(image=image, mask=mask)  # only the resize

@@ -13,7 +13,7 @@ import functools
 import importlib
 from typing import Any
 
-MODULES = ("common", "overview", "segment", "augment", "losses", "miou", "train")
+MODULES = ("common", "overview", "segment", "augment", "losses", "miou", "train", "limits")
 LANGS = ("en", "zh")
 _SHARED_PREFIXES = ("app.", "tab.", "err.", "common.")
 
