@@ -136,7 +136,7 @@ def test_api_scores_pairs_and_offers_downloads(client, tmp_path):
     ("labels", {"labels": True}, "outside"),
     ("text", {"text": True}, "not an image"),
     ("traversal", {"zip": "zip_traversal"}, "unsafe path"),
-    ("bomb", {"zip": "zip_bomb"}, "too large"),
+    ("bomb", {"zip": "zip_bomb"}, "holds more than 64 MB"),
 ])
 def test_api_bad_inputs(client, tmp_path, hostile, case, kwargs, message):
     mask = hostile["mask"]

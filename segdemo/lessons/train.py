@@ -32,6 +32,9 @@ MAX_STEPS = int(os.environ.get("SEGDEMO_TRAIN_MAX_STEPS", "300"))
 MAX_SECONDS = float(os.environ.get("SEGDEMO_TRAIN_MAX_SECONDS", "120"))
 MAX_CONCURRENT = int(os.environ.get("SEGDEMO_TRAIN_CONCURRENT", "1"))
 MAX_QUEUE = int(os.environ.get("SEGDEMO_TRAIN_QUEUE", "40"))
+# Runs waiting from one client address: one machine opening forty tabs must not fill the queue. A class
+# behind one NAT address shares this cap (raise it there; on a LAN every student has an address).
+MAX_QUEUE_PER_ADDRESS = int(os.environ.get("SEGDEMO_TRAIN_QUEUE_PER_ADDRESS", "8"))
 SIZES = (64, 96, 128)
 MAX_SEED = 2**31 - 1
 PREVIEW_SCENES = 4
@@ -39,6 +42,9 @@ HISTORY = 5  # runs kept per user for the comparison plot and the Segment tab
 SESSION_TTL = float(os.environ.get("SEGDEMO_TRAIN_SESSION_TTL", str(3 * 3600)))  # idle seconds before eviction
 MAX_SESSIONS = 300  # sessions with stored runs; the least recently used idle ones go first
 SESSION_PREFIX = "session:"
+#: Checkpoints kept on disk for all sessions together; past it the oldest finished runs lose their files
+#: (their curves stay). A small model's checkpoint is a few MB: this bounds the Train tab's disk use.
+MAX_STORED_CHECKPOINTS = int(os.environ.get("SEGDEMO_TRAIN_MAX_CHECKPOINTS", "60"))
 
 _cond = threading.Condition()  # guards everything below; notified whenever a slot or the queue changes
 _waiting: list[str] = []  # run ids in the queue, oldest first
@@ -54,6 +60,7 @@ class Run:
     id: str
     user: str
     config: TrainConfig
+    address: str | None = None  # the client's network address (for the per-address queue cap)
     notices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     steps: list[tuple[int, float]] = field(default_factory=list)  # (step, training loss)
     vals: list[tuple[int, float]] = field(default_factory=list)  # (step, val mIoU)
@@ -173,12 +180,16 @@ def make_config(model: str, loss: str, augment: str, size: int, steps: int, seed
     return config, notices
 
 
-def start(user: str, config: TrainConfig, notices: list | None = None) -> Run:
+def start(user: str, config: TrainConfig, notices: list | None = None, address: str | None = None) -> Run:
     """Queue a run for ``user`` and start its thread (it trains once a slot is free).
 
+    Args:
+        address: the client's network address; at most :data:`MAX_QUEUE_PER_ADDRESS` runs wait per address.
+
     Raises:
-        InputError: ``err.train_busy`` (this user already has a queued or running run) or
-            ``err.train_queue_full`` (:data:`MAX_QUEUE` runs are already waiting).
+        InputError: ``err.train_busy`` (this user already has a queued or running run),
+            ``err.train_queue_full`` (:data:`MAX_QUEUE` runs are already waiting) or
+            ``err.train_queue_full_address`` (this address already has its share of the queue).
     """
     _evict_idle()
     dropped: list[Run] = []
@@ -190,7 +201,14 @@ def start(user: str, config: TrainConfig, notices: list | None = None) -> Run:
         if len(_waiting) >= MAX_QUEUE:
             raise InputError("err.train_queue_full", "{n} runs are already waiting; try again in a few minutes.",
                              n=len(_waiting))
-        run = Run(id=uuid.uuid4().hex[:12], user=user, config=config, notices=list(notices or []))
+        if address is not None:
+            mine = sum(1 for runs_ in _runs.values() for r in runs_ if r.address == address and r.id in _waiting)
+            if mine >= MAX_QUEUE_PER_ADDRESS:
+                raise InputError("err.train_queue_full_address", "The queue is full for your network address: "
+                                 "{n} runs from it are already waiting (limit {limit}); try again when one has "
+                                 "started.", n=mine, limit=MAX_QUEUE_PER_ADDRESS)
+        run = Run(id=uuid.uuid4().hex[:12], user=user, config=config, notices=list(notices or []),
+                  address=address)
         runs.append(run)
         dropped, runs[:] = runs[:-HISTORY], runs[-HISTORY:]
         _waiting.append(run.id)
@@ -257,6 +275,7 @@ def _work(run: Run) -> None:
         run.best = {k: v for k, v in result.best_metrics.items() if k != "per_class_iou"}
         run.stem = _save(run, result)
         run.state = "stopped" if run.stop_event.is_set() else "done"
+        _cap_checkpoints()
     except Exception as exc:  # noqa: BLE001 - the tab shows it; the app keeps serving
         run.state, run.error = "failed", f"{type(exc).__name__}: {exc}"
     finally:
@@ -281,6 +300,15 @@ def _save(run: Run, result: Any) -> str:
     stem = os.path.join(folder, f"{run.config.model}-{run.id}")
     save_checkpoint(result.model, stem, card)
     return stem
+
+
+def _cap_checkpoints() -> None:
+    """Delete the files of the oldest finished runs beyond :data:`MAX_STORED_CHECKPOINTS`."""
+    with _cond:
+        stored = sorted((r for runs in _runs.values() for r in runs if r.stem and not r.active),
+                        key=lambda r: r.finished or 0.0)
+    for old in stored[:max(0, len(stored) - MAX_STORED_CHECKPOINTS)]:
+        _delete_files(old)
 
 
 def _delete_files(run: Run) -> None:

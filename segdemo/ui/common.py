@@ -35,20 +35,25 @@ def to_gradio_error(exc: BaseException, lang: str) -> gr.Error:
     """Turn any exception into a ``gr.Error`` with a message in ``lang`` and no traceback.
 
     :class:`InputError` keys are translated; other ``ValueError``s keep their message (they
-    describe a bad argument in plain words); anything else is logged and shown as a short,
-    generic message naming only the exception type.
+    describe a bad argument in plain words). A refusal is logged as one line (``refused <key>: ...``)
+    and Gradio is told not to print its traceback; anything else is a bug: logged with its traceback
+    and shown as a short, generic message naming only the exception type.
     """
     if isinstance(exc, gr.Error):
-        return exc
-    if isinstance(exc, InputError) and exc.key in strings():
+        error = exc
+    elif isinstance(exc, InputError) and exc.key in strings():
         try:
-            return gr.Error(t(exc.key, lang, **exc.params))
+            error = gr.Error(t(exc.key, lang, **exc.params))
         except (KeyError, IndexError):
-            return gr.Error(str(exc))
-    if isinstance(exc, ValueError):
-        return gr.Error(str(exc))
-    log.exception("unexpected error in a handler", exc_info=exc)
-    return gr.Error(t("err.unexpected", lang, kind=type(exc).__name__))
+            error = gr.Error(str(exc))
+    elif isinstance(exc, ValueError):
+        error = gr.Error(str(exc))
+    else:
+        log.exception("unexpected error in a handler", exc_info=exc)
+        return gr.Error(t("err.unexpected", lang, kind=type(exc).__name__))
+    log.warning("refused %s: %s", getattr(exc, "key", type(exc).__name__), str(exc).replace("\n", " ")[:300])
+    error.print_exception = False  # one line above, not a traceback per refused upload
+    return error
 
 
 def friendly_errors(fn: F) -> F:
@@ -77,6 +82,14 @@ def friendly_errors(fn: F) -> F:
 
     return wrapper  # type: ignore[return-value]
 
+
+
+def on_session_end(request: gr.Request) -> None:
+    """``demo.unload``: the page was closed or reloaded; free what its session holds (trained checkpoints)."""
+    from segdemo.lessons import train
+
+    if request is not None and request.session_hash:
+        train.end_session(request.session_hash)
 
 
 def upload_image(**kwargs: Any) -> gr.Image:

@@ -8,7 +8,8 @@ from typing import Any
 
 import gradio as gr
 
-from segdemo.ui import augment, losses, miou, overview, segment, train
+from segdemo import housekeeping
+from segdemo.ui import augment, common, losses, miou, overview, segment, train
 from segdemo.ui.i18n import gradio_i18n
 
 # (tab name, builder); a tab's name is its string key "tab.<name>" and its element id.
@@ -68,6 +69,7 @@ def launch_kwargs() -> dict[str, Any]:
         "max_file_size": MAX_FILE_SIZE,
         "show_error": True,
         "footer_links": ["api"],
+        "state_session_capacity": housekeeping.SESSION_CAPACITY,  # Gradio keeps 10000 sessions' state by default
     }
 
 
@@ -82,7 +84,7 @@ def build_demo() -> gr.Blocks:
     from segdemo.ui.i18n import i18n
 
     gradio_compat.install()  # stops here on an untested Gradio; see segdemo/ui/gradio_compat.py
-    with gr.Blocks(title="segdemo") as demo:
+    with gr.Blocks(title="segdemo", delete_cache=housekeeping.GRADIO_DELETE_CACHE) as demo:
         gr.Markdown(i18n("app.title"), elem_id="app-title")
         gr.Markdown(i18n("app.subtitle"))
         with gr.Tabs(elem_id="tabs"):
@@ -90,6 +92,7 @@ def build_demo() -> gr.Blocks:
                 with gr.Tab(i18n(f"tab.{name}"), id=name, elem_id=f"tab-{name}"):
                     build()
         overview.link_segment()  # the timeline's "Open in Segment" also picks the model there
+        demo.unload(common.on_session_end)  # a closed page frees its checkpoints now, not hours later
     demo.queue(**queue_kwargs())
     return demo
 
@@ -105,9 +108,10 @@ def serve(demo: gr.Blocks) -> None:
     import threading
 
     from segdemo import serving
-    from segdemo.lessons import segment, train
+    from segdemo.lessons import segment
 
     serving.start()  # thread count and allocator, once, before the first model runs
+    housekeeping.start()  # SIGTERM like Ctrl-C, stale temp folders swept, memory and disk cleaned on a beat
     demo.launch(prevent_thread_lock=True, **launch_kwargs())
 
     def warm() -> None:
@@ -120,4 +124,4 @@ def serve(demo: gr.Blocks) -> None:
     try:
         demo.block_thread()  # returns on Ctrl-C, after Gradio closed the server
     finally:
-        train.shutdown()
+        housekeeping.stop()  # training threads joined, checkpoints and downloads deleted

@@ -125,7 +125,7 @@ async def train(model: str, loss: str, augment: str, size: float, steps: float, 
     lang, user = lang_of(request), _user(request)
     try:
         config, notices = lesson.make_config(model, loss, augment, int(size), int(steps), int(seed))
-        run = lesson.start(user, config, notices)
+        run = lesson.start(user, config, notices, address=getattr(request, "client", None) and request.client.host)
     except Exception as exc:  # noqa: BLE001 - friendly_errors does not wrap async generators
         raise to_gradio_error(exc, lang) from None
     for key, params in notices:

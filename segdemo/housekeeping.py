@@ -1,0 +1,127 @@
+"""What keeps a server that runs for days bounded in memory and disk, and lets it stop cleanly.
+
+``segdemo.ui.shell`` calls :func:`start` once when it serves and :func:`stop` when the server stops:
+
+- SIGTERM (what Spaces, docker and systemd send) is handled like Ctrl-C, so the shutdown path runs
+  (training threads stopped and joined, checkpoints and downloads deleted) instead of orphaning folders;
+- stale temp folders are swept at start-up (:func:`segdemo.tempfiles.sweep`) and every
+  :data:`SWEEP_SECONDS`; idle training sessions are evicted on the same beat;
+- glibc is asked every :data:`TRIM_SECONDS` to return freed heap to the system (``malloc_trim``): the app
+  keeps freed buffers for speed (``serving.configure_allocator``), and worker threads each get an arena,
+  so after a busy hour the process would otherwise stay at its peak;
+- a client that drops its connection mid-upload (``ClientDisconnect``) is logged as one line, not a traceback.
+
+Gradio's own cache and per-session state are bounded by :data:`GRADIO_DELETE_CACHE` and
+:data:`SESSION_CAPACITY`, which the shell passes to ``gr.Blocks`` and ``launch``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import platform
+import signal
+import threading
+
+from segdemo import tempfiles
+
+log = logging.getLogger("segdemo")
+
+#: ``gr.Blocks(delete_cache=(every, age))``: Gradio deletes the files it cached for this app (uploads, outputs)
+#: every 10 minutes once older than an hour, and all of them when the server stops.
+GRADIO_DELETE_CACHE = (600, 3600)
+#: ``launch(state_session_capacity=...)``: browser sessions whose state Gradio keeps (its default is 10000,
+#: each holding a copy of the page's component configs); the least recently used go first.
+SESSION_CAPACITY = int(os.environ.get("SEGDEMO_SESSION_CAPACITY", "400"))
+SWEEP_SECONDS = 600.0
+TRIM_SECONDS = 60.0
+
+_stop = threading.Event()
+_thread: threading.Thread | None = None
+
+
+def trim_memory() -> bool:
+    """Return freed heap memory to the system (glibc ``malloc_trim(0)``); False on other C libraries."""
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        return bool(ctypes.CDLL(None).malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
+
+
+def handle_sigterm() -> bool:
+    """Make SIGTERM raise ``KeyboardInterrupt`` in the main thread, as Ctrl-C does (only there can it be set).
+
+    Returns:
+        Whether the handler was installed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    return True
+
+
+class _QuietDisconnects(logging.Filter):
+    """One line instead of a traceback when a client went away mid-request (e.g. mid-upload)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and type(error).__name__ == "ClientDisconnect":
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "client disconnected mid-request (%s)", (type(error).__name__,), None, None)
+        return True
+
+
+def quiet_disconnects() -> None:
+    """Install :class:`_QuietDisconnects` on the ASGI server's error log (idempotent)."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietDisconnects) for f in logger.filters):
+        logger.addFilter(_QuietDisconnects())
+
+
+def tick() -> None:
+    """One round of cleaning: sweep temp files, evict idle training sessions (what the thread runs)."""
+    from segdemo.lessons import train
+
+    freed = tempfiles.sweep()
+    train._evict_idle()
+    if freed:
+        log.info("temp sweep freed %.1f MB", freed / 2**20)
+
+
+def _loop() -> None:
+    since_sweep = 0.0
+    while not _stop.wait(TRIM_SECONDS):
+        since_sweep += TRIM_SECONDS
+        try:
+            if since_sweep >= SWEEP_SECONDS:
+                since_sweep = 0.0
+                tick()
+            trim_memory()
+        except Exception:  # noqa: BLE001 - cleaning must never take the server down
+            log.warning("housekeeping failed", exc_info=True)
+
+
+def start() -> None:
+    """At serve time: SIGTERM like Ctrl-C, quiet disconnects, sweep stale temp folders, start the cleaner."""
+    global _thread
+    handle_sigterm()
+    quiet_disconnects()
+    freed = tempfiles.sweep()
+    if freed:
+        log.info("start-up sweep removed %.1f MB of stale temp files", freed / 2**20)
+    if _thread is None or not _thread.is_alive():
+        _stop.clear()
+        _thread = threading.Thread(target=_loop, name="segdemo-housekeeping", daemon=True)
+        _thread.start()
+
+
+def stop() -> None:
+    """At shutdown: stop the cleaner, end every training session (joins the threads), sweep what is ours."""
+    from segdemo.lessons import train
+
+    _stop.set()
+    train.shutdown()
+    tempfiles.sweep(export_age=0.0)
