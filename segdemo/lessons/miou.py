@@ -147,8 +147,12 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str, l
     limit = limits[rule]
     if not over:
         try:
-            with archive.open(member) as stream:
-                data = stream.read(limit + 1)
+            with archive.open(member) as stream:  # 1 MB at a time: a lying member costs 1 MB, not `limit`
+                pieces, got = [], 0
+                while got <= limit and (piece := stream.read(min(2**20, limit + 1 - got))):
+                    pieces.append(piece)
+                    got += len(piece)
+                data = b"".join(pieces)
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             # e.g. a declared size smaller than the data: the stream stops there and the CRC fails
             raise InputError("err.miou_zip_corrupt", "{name}: {member} is damaged or declares a wrong size "
