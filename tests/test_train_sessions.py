@@ -84,8 +84,8 @@ def test_thirty_steps_beat_the_untrained_model():
         (item,) = train_lesson.session_models("learner")
         assert item.key == summary["checkpoint"] and item.model == "unet"
         miou = f"{run.best['miou']:.2f}"  # the validation score, named so next to a scene's own mIoU
-        assert item.display == {"en": f"Your run 1: U-Net · ce · val mIoU {miou}",
-                                "zh": f"你的第 1 次训练：U-Net · ce · 验证 mIoU {miou}"}
+        assert item.display == {"en": f"Your run 1: U-Net · Cross-entropy · val mIoU {miou}",
+                                "zh": f"你的第 1 次训练：U-Net · 交叉熵 · 验证集 mIoU {miou}"}
         checkpoint = load_checkpoint(train_lesson.session_checkpoint("learner", item.key))
         assert checkpoint.card["recipe"]["steps_done"] == 30 and checkpoint.card["num_classes"] == 6
         with pytest.raises(InputError, match="no model"):
