@@ -26,6 +26,9 @@ STRINGS: dict[str, tuple[str, str]] = {
         "此标签页将在本版本中推出。",
     ),
     "common.language": ("Language", "语言"),
+    "common.error_title": ("Error", "出错了"),
+    "common.warning_title": ("Warning", "注意"),
+    "common.info_title": ("Note", "提示"),
     "err.unexpected": (
         "Something went wrong while handling this request ({kind}). The app is still running; "
         "please try again or try other input.",

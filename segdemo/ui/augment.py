@@ -24,7 +24,7 @@ from segdemo.augment.export import steps_from_json, steps_from_text, to_json, to
 from segdemo.errors import InputError
 from segdemo.lessons import augment as lesson
 from segdemo.tempfiles import temp_root
-from segdemo.ui.common import FIGURES_QUEUE, friendly_errors, picture_gallery
+from segdemo.ui.common import FIGURES_QUEUE, friendly_errors, info, picture_gallery
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "augment"
@@ -115,7 +115,7 @@ def _grid(source: str, scene: float, image: str | None, mask: str | None, steps:
                          value=source))
     img, msk, palette, notices = lesson.load_source(source, scene, image, mask)
     for key in notices:
-        gr.Info(t(key, lang))
+        info(t(key, lang), lang)
     samples = lesson.augment_grid(img, msk, steps, n=n, seed=seed, size=size)
     return samples, palette, _source_preview(img, msk, palette), n, seed, size
 
@@ -252,7 +252,7 @@ def json_to_controls(path: str | None, request: gr.Request) -> list[Any]:
         values = lesson.controls_from_steps(steps)
     except ValueError as exc:
         raise gr.Error(t("augment.bad_pipeline", lang, detail=str(exc))) from None
-    gr.Info(t("augment.loaded_json", lang, name=name))
+    info(t("augment.loaded_json", lang, name=name), lang)
     size = min(SIZES, key=lambda s: abs(s - size))
     return [*lesson.flatten(values), size, json.dumps(steps)]
 

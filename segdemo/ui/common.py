@@ -50,10 +50,27 @@ def to_gradio_error(exc: BaseException, lang: str) -> gr.Error:
         error = gr.Error(str(exc))
     else:
         log.exception("unexpected error in a handler", exc_info=exc)
-        return gr.Error(t("err.unexpected", lang, kind=type(exc).__name__))
+        return _titled(gr.Error(t("err.unexpected", lang, kind=type(exc).__name__)), lang)
     log.warning("refused %s: %s", getattr(exc, "key", type(exc).__name__), str(exc).replace("\n", " ")[:300])
     error.print_exception = False  # one line above, not a traceback per refused upload
+    return _titled(error, lang)
+
+
+def _titled(error: gr.Error, lang: str) -> gr.Error:
+    # The toast's title is Gradio's English "Error" unless a handler chose another one.
+    if error.title == "Error":
+        error.title = t("common.error_title", lang)
     return error
+
+
+def warning(message: str, lang: str) -> None:
+    """A yellow toast with ``message`` and a title in ``lang`` (Gradio's own title is English)."""
+    gr.Warning(message, title=t("common.warning_title", lang))
+
+
+def info(message: str, lang: str) -> None:
+    """A toast with ``message`` and a title in ``lang``."""
+    gr.Info(message, title=t("common.info_title", lang))
 
 
 def friendly_errors(fn: F) -> F:

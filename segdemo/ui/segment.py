@@ -16,7 +16,14 @@ from segdemo.imageio import load_image
 from segdemo.lessons import segment as lesson
 from segdemo.lessons.train import SESSION_PREFIX
 from segdemo.palette import colorize, to_hex
-from segdemo.ui.common import SEGMENT_QUEUE, class_masks_image, friendly_errors, picture_gallery, upload_image
+from segdemo.ui.common import (
+    SEGMENT_QUEUE,
+    class_masks_image,
+    friendly_errors,
+    picture_gallery,
+    upload_image,
+    warning,
+)
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "segment"
@@ -98,7 +105,7 @@ def _read_input(source: str, scene: float, image_path: str | None, lang: str, si
         raise gr.Error(t("err.no_input", lang))
     loaded = load_image(image_path, max_side=lesson.max_side())
     for key, params in loaded.notices:
-        gr.Warning(t(key, lang, **params))
+        warning(t(key, lang, **params), lang)
     return loaded.array, None
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from segdemo.lessons import train as lesson
 from segdemo.plotting import figure, to_image
-from segdemo.ui.common import friendly_errors, to_gradio_error
+from segdemo.ui.common import friendly_errors, to_gradio_error, warning
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "train"
@@ -129,7 +129,7 @@ async def train(model: str, loss: str, augment: str, size: float, steps: float, 
     except Exception as exc:  # noqa: BLE001 - friendly_errors does not wrap async generators
         raise to_gradio_error(exc, lang) from None
     for key, params in notices:
-        gr.Warning(t(key, lang, **params))
+        warning(t(key, lang, **params), lang)
     shown = None
     try:
         while True:
