@@ -135,6 +135,12 @@ def test_course_pipeline_structure():
     assert affine["translate_percent"]["x"] == [-0.0625, 0.0625] and affine["scale"]["x"] == [0.8, 1.2]
     assert affine["rotate"] == [-45.0, 45.0] and affine["keep_ratio"] and affine["fill_mask"] == 255
     assert d[names.index("VerticalFlip")]["p"] == 0.1
+    # the course's probabilities: the affine step at 0.5, the distortions' OneOf at 0.3, the photometric one at 0.3
+    assert affine["p"] == 0.5
+    distort, photo = (t for t in d if t["__class_fullname__"] == "OneOf")
+    assert distort["p"] == 0.3 and photo["p"] == 0.3
+    assert [c["__class_fullname__"] for c in distort["transforms"]] == [
+        "OpticalDistortion", "GridDistortion", "ElasticTransform"]  # ElasticTransform stands in for PiecewiseAffine
     # masks: centred nearest (cv2.INTER_NEAREST_EXACT = 6) in the resize, plain nearest (0) in the warps
     assert d[0]["mask_interpolation"] == 6
     assert all(t.get("mask_interpolation", 0) == 0 for t in d[1:] if "mask_interpolation" in t)

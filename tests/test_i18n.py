@@ -88,3 +88,17 @@ def test_language_from_request(header, lang):
 def test_t_formats_in_both_languages():
     assert "a.png" in t("err.not_image", "en", name="a.png")
     assert "a.png" in t("err.not_image", "zh", name="a.png") and CJK.search(t("err.not_image", "zh", name="x"))
+
+
+def test_no_known_mistranslation_and_one_word_per_term():
+    """Every Chinese string uses the glossary's word for a term its English names, and none of the
+    mistranslations listed there (segdemo/strings/glossary.py)."""
+    from segdemo.strings.glossary import GLOSSARY, MISTRANSLATIONS
+
+    problems = []
+    for key, (en, zh) in sorted(strings().items()):
+        problems += [f"{key}: {wrong} (use {right})" for wrong, right in MISTRANSLATIONS.items() if wrong in zh]
+        lower = en.lower()
+        problems += [f"{key}: '{term}' without {word}" for term, word in GLOSSARY.items()
+                     if re.search(rf"\b{re.escape(term)}", lower) and CJK.search(zh) and word not in zh]
+    assert not problems, "\n".join(problems)

@@ -295,3 +295,14 @@ def test_bench_models_measures_the_precision_the_app_uses(tmp_path, monkeypatch)
     (row,) = json.loads(out.read_text(encoding="utf-8"))["models"]
     assert row["precision"] == "bf16"
     assert row["speedup"] == pytest.approx(row["eager_ms"] / row["optimized_ms"], abs=0.01)
+
+
+def test_fcn_paper_variant_fixes_the_last_upsampling_to_bilinear_as_the_paper():
+    """Long et al.: the ×2 upsamplings are initialised bilinear and learned, the final one is fixed bilinear."""
+    from segdemo.models.layers import bilinear_kernel
+
+    paper = create_model("fcn8s", 3, variant="paper")
+    assert not paper.upscore.weight.requires_grad
+    assert paper.upscore2.weight.requires_grad and paper.upscore_pool4.weight.requires_grad
+    torch.testing.assert_close(paper.upscore.weight, bilinear_kernel(3, 8))
+    assert create_model("fcn8s", 3, variant="small").upscore.weight.requires_grad  # said on the card

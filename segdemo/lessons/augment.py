@@ -266,7 +266,7 @@ TEMPLATE: tuple[tuple[str, str | None], ...] = (
     ("HueSaturationValue", None),
 )
 GROUPS: dict[str, dict[str, Any]] = {
-    "distort": {"p": 0.2},  # named by the string augment.group.distort
+    "distort": {"p": 0.3},  # the course's probabilities; named by the string augment.group.distort
     "photo": {"p": 0.3},
 }
 _GROUP_OF = dict(TEMPLATE)

@@ -99,15 +99,16 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Start light (flips, small rotations, mild colour), then add.\n"
         "- Photometric transforms never touch the mask; geometric ones use *nearest* interpolation for it "
         "and fill new borders with 255 (ignored), never with a real class.\n"
-        "- The course's `ShiftScaleRotate` is `Affine` here, and `IAAPiecewiseAffine` is "
-        "`ElasticTransform` (PiecewiseAffine takes seconds per image on a CPU).",
+        "- The course's `ShiftScaleRotate` is `Affine` here (albumentations 2 removed it), and its "
+        "`A.PiecewiseAffine` is `ElasticTransform` (PiecewiseAffine takes seconds per image on a CPU); "
+        "the probabilities are the course's.",
         "- **同一种子，同一组结果**：流水线带有种子，因此同一组样本可以重现并讨论；*换一批* 会抽取新的种子。\n"
         "- 每个样本下方：执行了哪些变换以及它们抽到的值（例如 `Affine(rotate=-12.3, scale=1.05)`，"
         "`RandomRotate90(factor=1)` 即 90°）。\n"
         "- **太强反而有害**：如果你都认不出物体了，模型也认不出。先用轻度增强（翻转、小角度旋转、轻微改色），再逐步加强。\n"
         "- 光度变换从不改动掩码；几何变换对掩码使用*最近邻*插值，并用 255（忽略）而不是某个真实类别填充新边界。\n"
-        "- 课程中的 `ShiftScaleRotate` 在这里是 `Affine`，`IAAPiecewiseAffine` 换成了 `ElasticTransform`"
-        "（PiecewiseAffine 在 CPU 上每张图要几秒）。",
+        "- 课程中的 `ShiftScaleRotate` 在这里是 `Affine`（albumentations 2 已移除前者），课程中的 "
+        "`A.PiecewiseAffine` 换成了 `ElasticTransform`（PiecewiseAffine 在 CPU 上每张图要几秒）；各变换的概率与课程一致。",
     ),
     "augment.range": ("{name} must be between {low} and {high} (got {value}).",
                       "{name} 必须在 {low} 到 {high} 之间（收到 {value}）。"),

@@ -11,9 +11,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "app.subtitle": (
         "Every tab turns one idea of the chapter into something you can touch. "
-        "All models run on the CPU of this machine; nothing here needs the internet.",
+        "All models run on this server's CPU. The built-in models work offline; the VOC-pretrained ones "
+        "download their weights once.",
         "每个标签页把本章的一个知识点变成可以动手操作的实验。"
-        "所有模型都在本机 CPU 上运行，无需联网。",
+        "所有模型都在本服务器的 CPU 上运行；内置模型无需联网，VOC 预训练模型首次使用时需联网下载一次权重。",
     ),
     "tab.overview": ("Overview", "概览"),
     "tab.segment": ("Segment", "分割"),

@@ -17,15 +17,45 @@ STRINGS: dict[str, tuple[str, str]] = {
     # ---- curves
     "losses.curves.help": (
         "**Left:** the loss of one pixel against p_t, the probability the model gives the pixel's true class "
-        "(Lin et al. 2017, Fig. 1). γ = 0 is cross-entropy; a larger γ makes pixels that are already right "
-        "(p_t > 0.6) almost free.\n\n"
+        "(Lin et al. 2017, Fig. 1). γ = 0 is cross-entropy; a larger γ makes well-classified pixels "
+        "(p_t > 0.5, as Lin et al. define them) almost free: at p_t = 0.9, γ = 2 scales the loss by (1 − 0.9)² = 0.01.\n\n"
         "**Right:** how hard each loss pushes the true-class logit, |∂loss/∂z|, computed by autograd through "
         "the same loss functions. At p_t = 0.9 Focal with γ = 2 pushes about 35 times less than cross-entropy: "
         "its gradient goes to the hard pixels.",
-        "**左图**：单个像素的损失随 p_t（模型赋予该像素真实类别的概率）的变化（Lin 等，2017，图 1）。"
-        "γ = 0 就是交叉熵；γ 越大，已经分对的像素（p_t > 0.6）几乎不再产生损失。\n\n"
-        "**右图**：各损失对真实类别 logit 的推动力度 |∂loss/∂z|，由 autograd 对同一损失函数求导得到。"
-        "在 p_t = 0.9 时，γ = 2 的 Focal 损失的推动力度约为交叉熵的 1/35：梯度集中到了难分的像素上。",
+        "**左图**：单个像素的损失随 p_t（模型给该像素真实类别的概率）变化的曲线（Lin 等，2017，图 1）。"
+        "γ = 0 时即交叉熵；γ 越大，易分像素（Lin 等定义为 p_t > 0.5）的损失越接近于零：p_t = 0.9、γ = 2 时，"
+        "损失乘以 (1 − 0.9)² = 0.01。\n\n"
+        "**右图**：各损失对真实类别 logit 的梯度大小 |∂loss/∂z|，由 autograd 对同一损失函数求导得到。"
+        "p_t = 0.9 时，γ = 2 的 Focal 损失的梯度约为交叉熵的 1/35：梯度集中到了难分像素上。",
+    ),
+    "losses.formulas_title": ("The formulas (as this lab computes them)", "公式（本实验室的计算方式）"),
+    "losses.formulas": (
+        "For a pixel with true class $c$, softmax probabilities $p_k$ and $p_t = p_c$; soft counts of class $k$ "
+        "over the batch: $TP_k = \\sum p_k g_k$, $FP_k = \\sum p_k (1-g_k)$, $FN_k = \\sum (1-p_k) g_k$ "
+        "($g$ the one-hot truth, ignored pixels left out):\n\n"
+        "- **Cross-entropy** $= -\\log p_t$, averaged over the pixels.\n"
+        "- **Focal** (Lin et al. 2017) $= -\\alpha_t (1-p_t)^{\\gamma} \\log p_t$: $\\gamma = 0$ is CE; with "
+        "$\\gamma = 2$ a pixel at $p_t = 0.9$ costs $(0.1)^2 = 1/100$ of its CE.\n"
+        "- **Dice** $= 1 - \\frac{1}{|C|}\\sum_{k \\in C} \\frac{2\\,TP_k + s}{2\\,TP_k + FP_k + FN_k + s}$, over the "
+        "classes $C$ present in the truth, smoothing $s = 1$.\n"
+        "- **Tversky** (Salehi et al. 2017) $= 1 - \\frac{TP_k + s}{TP_k + \\alpha FP_k + \\beta FN_k + s}$, "
+        "averaged like Dice; $\\alpha = \\beta = 0.5$ is Dice, $\\beta > \\alpha$ makes misses cost more.\n"
+        "- **Lovász-Softmax** (Berman et al. 2018): the Lovász extension of $1 - IoU_k$, a convex surrogate that "
+        "optimises IoU directly, averaged over the present classes.\n"
+        "- **CE + Dice** $=$ CE $+$ Dice on the same softmax (the multi-class Dice, not a binary one).",
+        "设某像素的真实类别为 $c$，softmax 概率为 $p_k$，$p_t = p_c$；类别 $k$ 在一个批次上的软计数为 "
+        "$TP_k = \\sum p_k g_k$，$FP_k = \\sum p_k (1-g_k)$，$FN_k = \\sum (1-p_k) g_k$（$g$ 为真值的独热编码，"
+        "忽略的像素不计入）：\n\n"
+        "- **交叉熵** $= -\\log p_t$，对所有像素取平均。\n"
+        "- **Focal 损失**（Lin 等，2017）$= -\\alpha_t (1-p_t)^{\\gamma} \\log p_t$：$\\gamma = 0$ 即交叉熵；"
+        "$\\gamma = 2$ 时，$p_t = 0.9$ 的像素损失只有交叉熵的 $(0.1)^2 = 1/100$。\n"
+        "- **Dice 损失** $= 1 - \\frac{1}{|C|}\\sum_{k \\in C} \\frac{2\\,TP_k + s}{2\\,TP_k + FP_k + FN_k + s}$，"
+        "$C$ 为真值中出现的类别，平滑项 $s = 1$。\n"
+        "- **Tversky 损失**（Salehi 等，2017）$= 1 - \\frac{TP_k + s}{TP_k + \\alpha FP_k + \\beta FN_k + s}$，"
+        "与 Dice 一样对类别取平均；$\\alpha = \\beta = 0.5$ 即 Dice，$\\beta > \\alpha$ 时漏检代价更高。\n"
+        "- **Lovász-Softmax**（Berman 等，2018）：$1 - IoU_k$ 的 Lovász 扩展，是直接优化 IoU 的凸替代损失，"
+        "对出现的类别取平均。\n"
+        "- **交叉熵 + Dice** $=$ 交叉熵 $+$ 同一 softmax 上的 Dice 损失（多类别 Dice，而不是二值 Dice）。",
     ),
     "losses.alpha": ("α of the Focal loss", "Focal 损失的 α"),
     "losses.alpha_info": (
@@ -46,7 +76,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "losses.plot.loss": ("loss", "损失"),
     "losses.plot.grad": ("|∂loss/∂z| (log scale)", "|∂loss/∂z|（对数坐标）"),
     "losses.plot.loss_title": ("Loss of one pixel", "单个像素的损失"),
-    "losses.plot.grad_title": ("Push on its true-class logit z", "对真实类别 logit z 的推动"),
+    "losses.plot.grad_title": ("Gradient size |∂loss/∂z| on the true-class logit", "梯度大小 |∂loss/∂z|（真实类别 logit）"),
     "losses.plot.ce": ("CE", "交叉熵"),
     "losses.plot.gamma": ("FL γ = {gamma}", "FL γ = {gamma}"),
     "losses.plot.easy": ("well classified", "已分对的像素"),
@@ -68,11 +98,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "所有损失都在同一个预测上计算。\n\n"
         "右图保持预测质量不变，只改变目标的稀少程度。跟随 IoU 的损失会随 1 − mIoU 上升；"
         "交叉熵和 Focal 损失反而下降，因为错误被大量容易的背景像素淹没了。"
-        "按类别平衡的权重让加权交叉熵保持平稳，但它仍看不出：目标越小，误报对 IoU 的伤害越大。",
+        "按类别平衡的权重让加权交叉熵保持平稳，但它仍看不出：目标越小，误检对 IoU 的伤害越大。",
     ),
     "losses.sim.fg": ("Object share (%)", "目标占比（%）"),
     "losses.sim.recall": ("Object found (%)", "找到的目标（%）"),
-    "losses.sim.fp": ("False alarms (% of bg.)", "误报（占背景 %）"),
+    "losses.sim.fp": ("False alarms (% of bg.)", "误检（占背景 %）"),
     "losses.sim.confidence": ("Confidence, hard pixels", "置信度：难分像素"),
     "losses.sim.easy": ("Confidence, easy background", "置信度：容易的背景"),
     "losses.sim.settings_help": (
@@ -83,11 +113,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "sure there, and the many easy pixels still add up in CE, and as leaked probability in soft Dice. "
         "Losses need scores, not labels: each pixel gets logits whose softmax gives its predicted class the "
         "chosen confidence.",
-        "**滑块说明**。*找到的目标*：被预测为目标的目标像素比例（召回率）。*误报*：被预测为目标的背景像素比例。"
-        "*置信度：难分像素*：预测在目标、漏检和误报像素上赋予其所选类别的概率。*置信度：容易的背景*："
-        "正确判为背景的像素上“背景”的概率；训练好的模型在这里非常确定，但大量容易的像素仍会在交叉熵中累加，"
-        "并在软 Dice 中以“泄漏”的概率计入。损失函数需要分数而不是标签：每个像素的 logit 经 softmax 后，"
-        "使其预测类别的概率等于所选的置信度。",
+        "**滑块说明**。*找到的目标*：目标像素中被预测为目标的比例（召回率）。*误检*：被预测为目标的背景像素比例。"
+        "*置信度：难分像素*：在目标、漏检和误检像素上，预测给出的类别概率。*置信度：容易的背景*："
+        "正确判为背景的像素上背景类的概率。训练好的模型在这些像素上非常有把握，但容易像素数量极多，"
+        "在交叉熵中仍会累积，在软 Dice 中则表现为“泄漏”的概率。损失函数需要的是分数而不是标签：我们为每个像素"
+        "构造 logit，使 softmax 后其预测类别的概率恰好等于所选置信度。",
     ),
     "losses.logits_note": (
         "Losses need scores, not labels: each pixel gets logits whose softmax gives its predicted class the "
@@ -98,7 +128,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "losses.sim.summary": (
         "**IoU (object)** {iou} · **mIoU** {miou} · object: {fg} px, {tp} found, {fn} missed · "
         "{fp} false alarms",
-        "**IoU（目标）** {iou} · **mIoU** {miou} · 目标：{fg} 像素，找到 {tp}，漏检 {fn} · 误报 {fp}",
+        "**IoU（目标）** {iou} · **mIoU** {miou} · 目标：{fg} 像素，找到 {tp}，漏检 {fn} · 误检 {fp}",
     ),
     "losses.sim.picture": ("The simulated prediction", "模拟的预测"),
     "losses.plot.bars_title": ("Losses of this prediction", "该预测的各项损失"),
@@ -113,7 +143,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "losses.outcome.tn": ("correct background", "正确的背景"),
     "losses.outcome.tp": ("correct object", "正确的目标"),
     "losses.outcome.fn": ("missed", "漏检"),
-    "losses.outcome.fp": ("false alarm", "误报"),
+    "losses.outcome.fp": ("false alarm", "误检"),
     "losses.outcome.wrong_class": ("wrong class", "类别错误"),
     "losses.outcome.ignored": ("ignored", "忽略"),
     # ---- real masks
@@ -170,6 +200,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "| **Dice** | 前景很小；评价指标是 Dice 或 IoU；对类别大小不敏感 | 训练初期梯度不稳定；通常与交叉熵搭配 |\n"
         "| **交叉熵 + Dice** | 类别不平衡分割的稳妥默认（nnU-Net 采用） | 需要权衡两项的权重 |\n"
         "| **Lovász-Softmax** | 评价指标是 mIoU：直接优化 IoU 的替代函数 | 最好在交叉熵之后微调；需要排序，稍慢 |\n"
-        "| **Tversky** | 漏检与误报代价不同（β > α：漏掉病灶更糟） | α = β = 0.5 即 Dice |",
+        "| **Tversky** | 漏检与误检代价不同（β > α：漏掉病灶更糟） | α = β = 0.5 即 Dice |",
     ),
 }

@@ -7,10 +7,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "`pred/` folders), or score a shipped model on a synthetic scene. Every number is explained below.",
         "## mIoU：分割结果有多好？\n"
         "上传真值和预测掩码（一对、按文件名匹配的多个文件，或包含 `gt/` 和 `pred/` 两个文件夹的 zip），"
-        "或在合成场景上评估随附模型。每个数字的含义见下方说明。",
+        "或在合成场景上评估内置模型。每个数字的含义见下方说明。",
     ),
     "miou.mode.files": ("My masks", "我的掩码"),
-    "miou.mode.model": ("A model on a scene", "模型在场景上"),
+    "miou.mode.model": ("A model on a scene", "评估模型在合成场景上的预测"),
     "miou.truths": ("Ground-truth masks", "真值掩码"),
     "miou.preds": ("Predicted masks (same names)", "预测掩码（同名）"),
     "miou.zip": ("…or one zip with gt/ and pred/", "……或一个包含 gt/ 和 pred/ 的 zip"),
@@ -21,10 +21,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "miou.ignore": ("Ignore index (-1 = none)", "忽略索引（-1 = 无）"),
     "miou.names": ("Class names (optional, comma-separated)", "类别名称（可选，逗号分隔）"),
     "miou.run": ("Compute metrics", "计算指标"),
-    "miou.model": ("Shipped model", "随附模型"),
+    "miou.model": ("Shipped model", "内置模型"),
     "miou.scene": ("Synthetic scene", "合成场景"),
     "miou.run_model": ("Evaluate the model", "评估模型"),
-    "miou.no_models": ("No shipped model is available yet.", "暂无可用的随附模型。"),
+    "miou.no_models": ("No shipped model is available yet.", "暂无可用的内置模型。"),
     "miou.per_class": ("Per class", "各类别"),
     "miou.per_image": ("Per image", "各图像"),
     "miou.downloads": ("Downloads (CSV, JSON)", "下载（CSV、JSON）"),
@@ -72,9 +72,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "miou.formulas_title": ("What each number means (formulas)", "每个数字的含义（公式）"),
     "miou.formulas": (
         "With the confusion matrix $n_{ij}$ = pixels of true class $i$ predicted as $j$, "
-        "$t_i = \\sum_j n_{ij}$ and $K$ classes (Long et al. 2015):\n\n"
+        "$t_i = \\sum_j n_{ij}$ and $K$ classes (Long et al. 2015). Rows are the truth, columns the prediction, "
+        "so for class $i$: TP $= n_{ii}$, FN $= t_i - n_{ii}$ (the rest of row $i$), FP $= \\sum_j n_{ji} - n_{ii}$ "
+        "(the rest of column $i$).\n\n"
         "- **Pixel accuracy** $= \\sum_i n_{ii} / \\sum_i t_i$: dominated by large classes (background).\n"
-        "- **Mean accuracy** $= \\frac{1}{K}\\sum_i n_{ii}/t_i$: the mean recall.\n"
+        "- **Mean accuracy** $= \\frac{1}{|C|}\\sum_{i \\in C} n_{ii}/t_i$ over the classes $C$ present in the truth "
+        "($t_i > 0$): the mean recall (Long et al. divide by all $K$; a class absent from the truth has no recall).\n"
         "- **IoU** of class $i$ $= n_{ii} / (t_i + \\sum_j n_{ji} - n_{ii})$ = TP / (TP + FP + FN); "
         "**mIoU** is its mean over classes present in the truth or the prediction (absent from both: not counted, "
         "as MMSegmentation and torchmetrics do).\n"
@@ -82,9 +85,12 @@ STRINGS: dict[str, tuple[str, str]] = {
         "- **Dice** $= 2TP / (2TP + FP + FN) = 2\\,IoU / (1 + IoU)$, always ≥ IoU.\n"
         "- **Precision** $= TP/(TP+FP)$, **recall** $= TP/(TP+FN)$.\n"
         "- Pixels whose truth is the **ignore index** (255: borders, unlabelled) count nowhere.",
-        "设混淆矩阵 $n_{ij}$ 为真实类别 $i$ 被预测为 $j$ 的像素数，$t_i = \\sum_j n_{ij}$，共 $K$ 类（Long 等，2015）：\n\n"
+        "设混淆矩阵 $n_{ij}$ 为真实类别 $i$ 被预测为 $j$ 的像素数，$t_i = \\sum_j n_{ij}$，共 $K$ 类（Long 等，2015）。"
+        "行是真值，列是预测，因此对类别 $i$：TP $= n_{ii}$，FN $= t_i - n_{ii}$（第 $i$ 行其余部分），"
+        "FP $= \\sum_j n_{ji} - n_{ii}$（第 $i$ 列其余部分）。\n\n"
         "- **像素准确率** $= \\sum_i n_{ii} / \\sum_i t_i$：由大类（背景）主导。\n"
-        "- **平均准确率** $= \\frac{1}{K}\\sum_i n_{ii}/t_i$：即平均召回率。\n"
+        "- **平均准确率** $= \\frac{1}{|C|}\\sum_{i \\in C} n_{ii}/t_i$，$C$ 为真值中出现的类别（$t_i > 0$）："
+        "即平均召回率（Long 等除以全部 $K$ 类；真值中没有的类别没有召回率可言）。\n"
         "- 类别 $i$ 的 **IoU** $= n_{ii} / (t_i + \\sum_j n_{ji} - n_{ii})$ = TP / (TP + FP + FN)；"
         "**mIoU** 是在真值或预测中出现过的类别上的平均（两者都没有的类别不计入，与 MMSegmentation 和 torchmetrics 一致）。\n"
         "- **fwIoU** $= \\sum_i t_i \\, IoU_i / \\sum_i t_i$：按类别频率加权的 IoU。\n"
@@ -99,13 +105,13 @@ STRINGS: dict[str, tuple[str, str]] = {
         "255 is also the usual ignore label; read that way, every foreground pixel would silently drop out of the "
         "scores. Untick *Read 0/255 masks as background / foreground* if 255 really marks unlabelled pixels.",
         "**已按二值掩码读取。** 所有掩码只含 0 和 255，这正是二值掩码的保存方式（U-Net 的细胞膜数据、大多数医学数据）："
-        "0 是背景，255 是前景（类别 1），不忽略任何像素。255 也是常用的忽略索引；若按忽略处理，所有前景像素都会悄悄"
+        "0 是背景，255 是前景（类别 1），不忽略任何像素。255 也是常用的忽略标签；若按忽略处理，所有前景像素都会悄悄"
         "从指标中消失。如果 255 确实表示未标注像素，请取消勾选“将 0/255 掩码读作背景 / 前景”。",
     ),
     "miou.binary_off_note": (
         "**Careful: the foreground is ignored.** Every mask holds only 0 and 255 and 255 is the ignore label, so "
         "only background pixels are scored. Tick *Read 0/255 masks as background / foreground* for binary masks.",
-        "**注意：前景被忽略了。** 所有掩码只含 0 和 255，而 255 是忽略索引，因此只有背景像素参与计算。"
+        "**注意：前景被忽略了。** 所有掩码只含 0 和 255，而 255 是忽略标签，因此只有背景像素参与计算。"
         "二值掩码请勾选“将 0/255 掩码读作背景 / 前景”。",
     ),
     "miou.class.background": ("background", "背景"),

@@ -19,13 +19,12 @@ that tension.
 ## 什么是语义分割？
 
 一幅图像是一个张量 **I ∈ ℝ^(H×W×C)**：H 行、W 列、C 个通道（RGB 图像 C = 3）。
-语义分割为**每一个像素分配一个类别标签**：把 I 映射为标签图
-**S ∈ {0, 1, …, K−1}^(H×W)**，其中 K 是类别数。网络为每个像素预测 K 个得分（logits），
-即形状为 **(K, H, W)** 的张量，再在 K 个得分上取 arg-max。
+语义分割就是给**每个像素分配一个类别标签**，即把 I 映射为标签图
+**S ∈ {0, 1, …, K−1}^(H×W)**，K 为类别数。网络对每个像素输出 K 个得分（logits），
+合起来是形状为 **(K, H, W)** 的张量，再沿类别维取 arg-max 得到标签。
 
-这是一种*密集*预测：输出与输入的高和宽相同。因此网络既要知道图中**是什么**
-（语义，需要大的感受野），又要知道它**精确地在哪里**（定位，需要精细的细节）。
-本实验室中的每一种网络结构，都是对这一矛盾的不同回答。
+语义分割属于*密集*预测：输出与输入同高同宽。网络既要认出图中**是什么**（语义，需要足够大的感受野），
+又要找准它**在哪里**（定位，需要保留细节）。本实验室的每种网络结构，都是在这两者之间取舍的一种方案。
 """,
     ),
     "overview.tasks": (
@@ -124,11 +123,11 @@ that tension.
                               "场景 {index}：以 **{label}** 为主，{n} 个可见物体。"),
     "overview.tl.title": (
         "### A timeline of the architectures\nEvery network of this lab's zoo by year. The dots show the validation "
-        "mIoU of its shipped checkpoint (small variant, trained a few minutes on synthetic scenes, so the ranking "
+        "mIoU of its shipped checkpoint (small variant, trained for less than an hour on a CPU on synthetic scenes, so the ranking "
         "says more about how fast an architecture learns on a CPU than about its paper score). Press **Open in "
         "Segment** to try one.",
-        "### 网络结构时间线\n本实验室模型库中的每个网络按年份排列。圆点表示其随附检查点的验证集 mIoU（小型变体，"
-        "在合成场景上只训练了几分钟，因此排名更多反映在 CPU 上学得多快，而非论文中的成绩）。点击 **在“分割”中打开** "
+        "### 网络结构时间线\n本实验室模型库中的每个网络按年份排列。圆点表示其内置检查点的验证集 mIoU（小型变体，"
+        "在合成场景上用 CPU 训练不到一小时，因此排名更多反映在 CPU 上学得多快，而非论文中的成绩）。点击 **在“分割”中打开** "
         "即可试用。",
     ),
     "overview.tl.open": ("Open in Segment →", "在“分割”中打开 →"),

@@ -33,7 +33,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "segment.family.U-Net": ("U-Net", "U-Net"),
     # the validation score in the picker, told apart from the mIoU on the image being segmented
     "segment.val_score": (" · val mIoU {miou}", " · 验证 mIoU {miou}"),
-    "segment.choice_shipped": ("{name} · shipped{score}", "{name} · 随附权重{score}"),
+    "segment.choice_shipped": ("{name} · shipped{score}", "{name} · 内置{score}"),
     "segment.choice_pretrained": ("{name} · VOC pretrained ({state})", "{name} · VOC 预训练（{state}）"),
     "segment.cached": ("ready offline", "可离线使用"),
     "segment.download": ("downloads once", "需下载一次"),
@@ -77,20 +77,21 @@ STRINGS: dict[str, tuple[str, str]] = {
         "(FCN-8s, U-Net, DeepLabV3+) keep them sharp. The error map shows exactly where. The val mIoU of the "
         "shipped models also says how long each was trained (the README lists every recipe), so it does not "
         "rank the architectures by itself: for a fair race, train two of them the same way in the Train tab.\n"
-        "- **Shipped** models were trained here on synthetic scenes (discs, squares, triangles, rings, crosses); "
+        "- **Shipped** models were trained by this project's training CLI (`python -m segdemo.train`, the "
+        "command is in each card) on synthetic scenes (discs, squares, triangles, rings, crosses); "
         "on photos they see only shapes they know. **VOC pretrained** models know 20 everyday classes "
         "(people, cars, cats...) and need the internet once to download.",
         "- **叠加滑块**：拖动以比较图像与预测掩码。\n"
         "- **置信度** 是每个像素最大的 softmax 概率：模型在物体边缘和容易混淆的形状上最不确定。\n"
         "- **比较**：粗糙的模型（FCN-32s 一步放大 32 倍）边缘模糊；跳跃连接（FCN-8s、U-Net、DeepLabV3+）"
-        "能保持边缘清晰。错误图准确显示错在哪里。随附模型的验证 mIoU 也取决于各自训练了多久（README 列出了每个"
+        "能保持边缘清晰。错误图准确显示错在哪里。内置模型的验证 mIoU 也取决于各自训练了多久（README 列出了每个"
         "训练配方），因此它本身并不能给网络结构排名：想公平比较，请在“训练”页用相同设置各训练一次。\n"
-        "- **随附**模型是在本机用合成场景（圆盘、方块、三角形、圆环、十字）训练的；在照片上它们只认识这些形状。"
+        "- **内置**模型由本项目的训练脚本（`python -m segdemo.train`，命令记录在各自的模型卡中）在合成场景（圆盘、方块、三角形、圆环、十字）上训练；在照片上它们只认识这些形状。"
         "**VOC 预训练**模型认识 20 种日常类别（人、汽车、猫……），需要联网下载一次。",
     ),
     "segment.photo_hint": ("The shipped models only know the synthetic shapes: on a photo they find discs and "
                            "crosses everywhere. Pick a **VOC pretrained** model for people, animals and cars.",
-                           "随附模型只认识合成的形状：在照片上它们到处都能“看到”圆盘和十字。"
+                           "内置模型只认识合成的形状：在照片上它们到处都能“看到”圆盘和十字。"
                            "要识别人、动物和汽车，请选择 **VOC 预训练** 模型。"),
     "err.unknown_model": ("There is no model {name}.", "没有名为 {name} 的模型。"),
     "err.scene_range": ("Scene {index} is not in 0..9999.", "场景 {index} 不在 0..9999 范围内。"),

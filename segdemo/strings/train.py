@@ -18,7 +18,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.seed": ("Seed", "随机种子"),
     "train.go": ("Train", "训练"),
     "train.stop": ("Stop", "停止"),
-    "train.curves": ("**Loss and validation mIoU** (earlier runs faint)", "**损失与验证集 mIoU**（之前的训练较淡）"),
+    "train.curves": ("**Loss and validation mIoU** (earlier runs faint)", "**损失曲线与验证集 mIoU**（浅色为之前的训练）"),
     "train.previews": ("**4 validation scenes**: image (top), ground truth (middle), current prediction (bottom)",
                        "**四张验证场景**：图像（上）、真值（中）、当前预测（下）"),
     "train.metrics": ("Final metrics (JSON)", "最终指标（JSON）"),

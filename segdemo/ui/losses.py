@@ -275,6 +275,10 @@ def _live(sliders: list[gr.Slider], fn, outputs: list, api_name: str) -> None:
           trigger_mode="always_last", show_progress="minimal", **FIGURES_QUEUE)
 
 
+#: Inline ``$...$`` and display ``$$...$$`` maths, as the mIoU tab's formulas.
+LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
+
+
 def build() -> None:
     """Render the Losses tab inside the current ``gr.Tab``: controls above full-width figures."""
     gr.Markdown(i18n("losses.intro"))
@@ -285,6 +289,8 @@ def build() -> None:
                 gr.Markdown(i18n("losses.alpha_info"))
             focal_plot = _image("losses-focal-plot")
             gr.Markdown(i18n("losses.curves.help"))
+            with gr.Accordion(i18n("losses.formulas_title"), open=False, elem_id="losses-formulas"):
+                gr.Markdown(i18n("losses.formulas"), latex_delimiters=LATEX)
             with gr.Row(equal_height=True):
                 region = _slider("losses.region", 1, 50, CURVES["region"], 1)
                 gr.Markdown(i18n("losses.overlap.help"))

@@ -142,6 +142,15 @@ def _score_model(model: str, scene: int, lang: str):
     return _outputs([pair], len(names), 255, ",".join(names), lang)
 
 
+def shipped_names(lang: str) -> list[tuple[str, str]]:
+    """The shipped models as ``(name in lang, key)`` pairs."""
+    return [(c.display.get(lang, c.display["en"]), c.key) for c in serving.choices() if c.key.startswith("shipped:")]
+
+
+def _relabel_models(request: gr.Request) -> dict:
+    return gr.update(choices=shipped_names(lang_of(request)))
+
+
 def build() -> None:
     """Render the mIoU tab inside the current ``gr.Tab``."""
     gr.Markdown(i18n("miou.intro"))
@@ -165,7 +174,7 @@ def build() -> None:
                     binary = gr.Checkbox(True, label=i18n("miou.binary"), elem_id="miou-binary")
                     run_files = gr.Button(i18n("miou.run"), variant="primary", elem_id="miou-run")
                 with gr.Tab(i18n("miou.mode.model")):
-                    options = [(c.display["en"], c.key) for c in serving.choices() if c.key.startswith("shipped:")]
+                    options = shipped_names("en")  # relabelled in the reader's language on load
                     model = gr.Dropdown(options, value=serving.default_key() if options else None, label=i18n("miou.model"))
                     scene = gr.Slider(0, 99, value=5, step=1, label=i18n("miou.scene"))
                     run_model = gr.Button(i18n("miou.run_model"), variant="primary", elem_id="miou-run-model")
@@ -191,6 +200,7 @@ def build() -> None:
     run_files.click(score_files, inputs=[truths, preds, archive, palette, num_classes, ignore, names, binary],
                     outputs=outputs, api_name="miou", **FIGURES_QUEUE)
     run_model.click(score_model, inputs=[model, scene], outputs=outputs, api_name="miou_model", **FIGURES_QUEUE)
+    gr.context.Context.root_block.load(_relabel_models, outputs=model, api_visibility="private", queue=False)
     if options:
         gr.context.Context.root_block.load(score_model, inputs=[model, scene], outputs=outputs,
                                            api_visibility="private", **FIGURES_QUEUE)

@@ -166,18 +166,29 @@ def show(request: gr.Request):
     return _plot(user, lang), lesson.preview_grid(run), status_text(run, lang), limits_text(lang)
 
 
+def model_names(lang: str) -> list[tuple[str, str]]:
+    """The picker's ``(name in lang, registry name)`` pairs, every registered architecture."""
+    from segdemo.models import list_models
+    from segdemo.models.registry import get_card
+
+    return [(get_card(n).display.get(lang, get_card(n).display["en"]), n) for n in list_models()]
+
+
+def _relabel_models(request: gr.Request) -> dict:
+    return gr.update(choices=model_names(lang_of(request)))
+
+
 def build() -> None:
     """Render the Train tab inside the current ``gr.Tab``."""
     from segdemo.losses import list_losses
     from segdemo.models import list_models
-    from segdemo.models.registry import get_card
 
     presets = lesson.presets()
     gr.Markdown(i18n("train.intro"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
             names = list_models()
-            model = gr.Dropdown([(get_card(n).display["en"], n) for n in names],
+            model = gr.Dropdown(model_names("en"),  # relabelled in the reader's language on load
                                 value=DEFAULT_MODEL if DEFAULT_MODEL in names else names[0],
                                 label=i18n("train.model"), elem_id="train-model")
             loss = gr.Dropdown([(i18n(f"common.loss.{n}"), n) for n in list_losses()], value="ce",
@@ -216,5 +227,6 @@ def build() -> None:
     halt.click(stop, outputs=status, api_name="train_stop", concurrency_limit=None)
     root = gr.context.Context.root_block
     root.load(show, outputs=[plot, previews, status, limits], api_visibility="private")
+    root.load(_relabel_models, outputs=model, api_visibility="private", queue=False)
     # No root.unload(end_session): an unload listener makes Gradio hold a heartbeat stream open on every
     # page (the tests' "networkidle" never comes); idle sessions are evicted by the train lesson instead.
