@@ -230,7 +230,7 @@ def _score(logits: torch.Tensor, truth: np.ndarray | None, num_classes: int) -> 
     from segdemo.lessons.segment import miou
 
     pred = logits[0].argmax(0)
-    truth_t = torch.from_numpy(np.asarray(truth, dtype=np.int64))
+    truth_t = torch.from_numpy(np.array(truth, dtype=np.int64))  # a copy: scenes are read-only
     return miou(pred.numpy(), truth, num_classes), models.boundary_f(models.boundary_counts(pred[None], truth_t[None]))
 
 

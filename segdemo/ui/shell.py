@@ -9,13 +9,14 @@ from typing import Any
 import gradio as gr
 
 from segdemo import housekeeping
-from segdemo.ui import augment, common, losses, miou, overview, segment, train
+from segdemo.ui import augment, common, inside, losses, miou, overview, segment, train
 from segdemo.ui.i18n import gradio_i18n
 
 # (tab name, builder); a tab's name is its string key "tab.<name>" and its element id.
 TABS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("overview", overview.build),
     ("segment", segment.build),
+    ("inside", inside.build),
     ("augment", augment.build),
     ("losses", losses.build),
     ("miou", miou.build),
