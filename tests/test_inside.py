@@ -182,6 +182,9 @@ def test_silenced_branch_changes_the_output_and_is_restored(scene):
         without, _ = models.timed(model, x)
     again, _ = models.timed(loaded.model, x)
     assert not torch.allclose(full, without) and torch.equal(full, again)
+    variants = lesson.aspp_variants(*scene)  # the backbone once, the head six times: the same answers
+    assert variants[0].label == "full" and np.array_equal(variants[0].picture, lesson.labels_picture(full, loaded.card))
+    assert np.array_equal(variants[1].picture, lesson.labels_picture(without, loaded.card))
 
 
 @pytest.mark.slow  # loads and runs several shipped models
@@ -214,7 +217,7 @@ def test_feature_maps_shrink_then_grow_in_unet(scene):
     stages = lesson.feature_maps("shipped:unet", scene[0])
     sides = [s.size[0] for s in stages]
     assert sides == [96, 48, 24, 12, 6, 12, 24, 48, 96]
-    assert all(s.picture.shape[0] == lesson.TILE and len(s.top) == lesson.TOP_CHANNELS for s in stages)
+    assert all(s.picture.shape[:2] == (2 * lesson.TILE + 3,) * 2 and len(s.top) == lesson.TOP_CHANNELS for s in stages)
 
 
 @pytest.mark.slow  # loads and runs several shipped models
@@ -235,14 +238,18 @@ def test_receptive_fields_views(scene):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_inside_tab_in_browser(browser, app_url, screenshot_dir, lang):
     from browser import goto_tab, open_app, settle
-
     from segdemo.ui.i18n import t
 
     with open_app(browser, app_url, lang, height=1000) as (page, errors):
         goto_tab(page, "inside", lang)
         page.locator("#inside-rf-gallery img").first.wait_for(timeout=60_000)
-        page.locator("#inside-image img").click(position={"x": 60, "y": 80})  # a new point: fields redrawn
-        page.locator("#inside-rf-table").get_by_text("436").wait_for(timeout=60_000)
+        from playwright.sync_api import expect
+
+        expect(page.locator("#inside-rf-table")).to_contain_text("436", timeout=60_000)  # FCN-32s's field
+        picture = page.locator("#inside-image img")
+        box = picture.bounding_box()
+        picture.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.3})  # a new point, fields redrawn
+        expect(page.locator("#inside-x input")).not_to_have_value("96", timeout=30_000)
         settle(page)
         page.screenshot(path=str(screenshot_dir / f"inside-{lang}.png"), full_page=True)
 
@@ -258,7 +265,7 @@ def test_inside_tab_in_browser(browser, app_url, screenshot_dir, lang):
         page.screenshot(path=str(screenshot_dir / f"inside-stride-{lang}.png"), full_page=True)
 
         page.get_by_role("tab", name=t("inside.section.upsampling", lang)).click()
-        page.locator("#inside-fcn-stages img").first.wait_for(timeout=60_000)
+        page.locator("#inside-fcn-gallery img").first.wait_for(timeout=60_000)
         settle(page)
         page.screenshot(path=str(screenshot_dir / f"inside-upsampling-{lang}.png"), full_page=True)
 

@@ -178,11 +178,13 @@ TAP_COLOURS = ((255, 80, 80), (80, 220, 120), (90, 160, 255), (255, 210, 60))
 def taps_picture(image: np.ndarray, point: tuple[int, int], rates_px: list[int]) -> np.ndarray:
     """The 3×3 taps of each rate (in image pixels) around ``point``, one colour per rate, and the square
     each one spans."""
-    out = (image * 0.6).astype(np.uint8)
+    scale = 2  # drawn on the image enlarged ×2, so that taps a few pixels apart stay apart
+    out = (image * 0.6).astype(np.uint8).repeat(scale, 0).repeat(scale, 1)
+    center = (point[0] * scale + scale // 2, point[1] * scale + scale // 2)
     for rate, colour in zip(rates_px, TAP_COLOURS, strict=False):
-        ops.draw_box(out, point, 2 * rate + 1, colour, width=1)
-        for tap in ops.dilation_taps(point, rate):
-            ops.draw_dot(out, tuple(tap), 2, colour)
+        ops.draw_box(out, center, scale * (2 * rate + 1), colour, width=1)
+        for tap in ops.dilation_taps(center, rate * scale):
+            ops.draw_dot(out, tuple(tap), 1, colour)
     return out
 
 
@@ -235,14 +237,24 @@ def _score(logits: torch.Tensor, truth: np.ndarray | None, num_classes: int) -> 
 
 
 def aspp_variants(image: np.ndarray, truth: np.ndarray | None, key: str | None = None) -> list[Variant]:
-    """DeepLabV3 on ``image`` whole, then with each ASPP branch silenced in turn."""
+    """DeepLabV3 on ``image`` whole, then with each ASPP branch silenced in turn (``ms``: the head's time
+    when the backbone ran once for all)."""
+    from segdemo.models.layers import upsample_logits
+
     key = key or key_of(DEEPLAB)
     loaded = models.load(key)
     x = models.to_input(image, loaded.card)
+    head = getattr(loaded.model, "classifier", None)
+    features = None
+    if isinstance(head, torch.nn.Sequential):  # DeepLabV3: the backbone's map is the same for every variant
+        features, _ = models.timed(lambda inp: loaded.model.backbone(inp)["out"], x)
     out = []
     for branch in (None, *range(len(models.ASPP_BRANCHES))):
         with models.silenced(loaded, branch) as model:
-            logits, ms = models.timed(model, x)
+            if features is None:
+                logits, ms = models.timed(model, x)
+            else:
+                logits, ms = models.timed(lambda f: upsample_logits(head(f), x.shape[-2:]), features)
         miou, bf = _score(logits, truth, loaded.card["num_classes"])
         out.append(Variant("full" if branch is None else models.ASPP_BRANCHES[branch], labels_picture(logits, loaded.card),
                            ms, miou, bf, {}))
@@ -336,11 +348,20 @@ def feature_maps(key: str, image: np.ndarray, top: int = TOP_CHANNELS) -> list[S
             continue
         fmap = fmap[0].float()  # (C, h, w)
         order = fmap.mean(dim=(1, 2)).argsort(descending=True)[:top].tolist()
-        tiles = []
-        for channel in order:
-            tile = F.interpolate(fmap[channel][None, None], size=(TILE, TILE), mode="nearest")[0, 0].numpy()
-            tiles.append(ops.heat(tile, "viridis"))
-            tiles.append(np.full((TILE, 3, 3), 255, np.uint8))
-        out.append(Stage(name, np.concatenate(tiles[:-1], axis=1), tuple(fmap.shape[-2:]), int(fmap.shape[0]),
-                         image.shape[0] / fmap.shape[-2], order))
+        out.append(Stage(name, _tile_grid([F.interpolate(fmap[c][None, None], size=(TILE, TILE), mode="nearest")[0, 0]
+                                           .numpy() for c in order]),
+                         tuple(fmap.shape[-2:]), int(fmap.shape[0]), image.shape[0] / fmap.shape[-2], order))
+    return out
+
+
+def _tile_grid(tiles: list[np.ndarray], gap: int = 3) -> np.ndarray:
+    """Square ``(h, w)`` maps as a 2-column grid of viridis pictures with white gaps (2×2 for four)."""
+    columns = 2 if len(tiles) > 1 else 1
+    rows = -(-len(tiles) // columns)
+    side = tiles[0].shape[0]
+    out = np.full((rows * side + (rows - 1) * gap, columns * side + (columns - 1) * gap, 3), 255, np.uint8)
+    for index, tile in enumerate(tiles):
+        row, col = divmod(index, columns)
+        out[row * (side + gap):row * (side + gap) + side, col * (side + gap):col * (side + gap) + side] = \
+            ops.heat(tile, "viridis")
     return out

@@ -14,7 +14,7 @@ import contextlib
 import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -211,7 +211,7 @@ def evaluate(model: nn.Module, card: dict[str, Any], count: int | None = None, b
     return {"miou": float(matrix.compute()["miou"]), "boundary_f": boundary_f(counts), "scenes": len(scenes)}
 
 
-def timed(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, float]:
+def timed(model: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor, float]:
     """``(model(x), milliseconds)`` without gradients."""
     with torch.inference_mode():
         start = time.perf_counter()

@@ -311,20 +311,19 @@ def build() -> None:
             with gr.Row():
                 random_kernels = gr.Checkbox(False, label=i18n("inside.up.random"))
                 up_run = gr.Button(i18n("inside.up.run"), variant="primary")
-            with gr.Row():
-                up_constant = picture_gallery(label=i18n("inside.up.constant"), columns=5, height="auto",
-                                              elem_id="inside-up-constant")
-                up_features = picture_gallery(label=i18n("inside.up.features"), columns=5, height="auto",
-                                              elem_id="inside-up-features")
+            up_constant = picture_gallery(label=i18n("inside.up.constant"), columns=5, height="auto",
+                                          elem_id="inside-up-constant-gallery")
+            up_features = picture_gallery(label=i18n("inside.up.features"), columns=5, height="auto",
+                                          elem_id="inside-up-features-gallery")
             fcn_gallery = picture_gallery(label=i18n("inside.up.fcn"), columns=4, height="auto",
-                                          elem_id="inside-fcn-stages")
+                                          elem_id="inside-fcn-gallery")
         with gr.Tab(i18n("inside.section.features"), elem_id="inside-features") as fm_tab:
             gr.Markdown(i18n("inside.fm.help"))
             with gr.Row():
                 fm_model = gr.Dropdown(options, value=lesson.key_of("unet") if lesson.key_of("unet") in keys else
                                        (keys[0] if keys else None), label=i18n("inside.fm.model"))
                 fm_run = gr.Button(i18n("inside.fm.run"), variant="primary")
-            fm_gallery = picture_gallery(label=i18n("inside.fm.gallery"), columns=3, height="auto",
+            fm_gallery = picture_gallery(label=i18n("inside.fm.gallery"), columns=5, height="auto", object_fit="contain",
                                          elem_id="inside-fm-gallery")
 
     private = {"api_visibility": "private"}
