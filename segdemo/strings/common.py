@@ -18,6 +18,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "tab.overview": ("Overview", "概览"),
     "tab.segment": ("Segment", "分割"),
+    "tab.inside": ("Inside", "网络内部"),
     "tab.augment": ("Augment", "数据增强"),
     "tab.losses": ("Losses", "损失函数"),
     "tab.miou": ("mIoU", "mIoU 指标"),

@@ -235,6 +235,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "augment": module_command("augment", "augmentation grid: 8 pairs at 512×512 with the course pipeline"),
     "checkpoints": module_command("checkpoints", "the shipped checkpoints as the README table (latency now)"),
     "segment": module_command("segment", "Segment handler vs bare forward per shipped model, cold start"),
+    "inside": module_command("inside", "every figure of the Inside tab at 256×256 (goal <= 2 s each)"),
 }
 
 

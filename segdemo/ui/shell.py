@@ -9,13 +9,14 @@ from typing import Any
 import gradio as gr
 
 from segdemo import housekeeping
-from segdemo.ui import augment, common, losses, miou, overview, segment, train
+from segdemo.ui import augment, common, inside, losses, miou, overview, segment, train
 from segdemo.ui.i18n import gradio_i18n
 
 # (tab name, builder); a tab's name is its string key "tab.<name>" and its element id.
 TABS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("overview", overview.build),
     ("segment", segment.build),
+    ("inside", inside.build),
     ("augment", augment.build),
     ("losses", losses.build),
     ("miou", miou.build),
@@ -50,6 +51,9 @@ CSS = """
     .gradio-container .row > .column, .gradio-container .row > .block { flex: 1 1 100% !important; min-width: 0 !important; }
     .grid-container { grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)) !important; }
 }
+/* Inside tab: galleries as tall as their pictures (Gradio gives them a 450 px minimum). */
+[id^="inside-"][id$="-gallery"], [id^="inside-"][id$="-gallery"] :is(.gallery-container, .grid-wrap) {
+    height: auto !important; max-height: none !important; min-height: 0 !important; }
 """
 
 MAX_FILE_SIZE = os.environ.get("SEGDEMO_MAX_FILE_SIZE", "20mb")
