@@ -22,7 +22,9 @@ def open_app(browser, url: str, lang: str, width: int = 1366, height: int = 900)
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        page.goto(url, wait_until="networkidle")
+        # Not "networkidle": the app's unload hook (a closed page frees its checkpoints) keeps Gradio's
+        # heartbeat stream open for as long as the page is, so the network is never idle.
+        page.goto(url, wait_until="load")
         page.get_by_role("tab", name=t("tab.overview", lang)).wait_for(timeout=30_000)
         yield page, errors
     finally:

@@ -265,12 +265,14 @@ def build() -> None:
                                 elem_id="segment-model", **picker)
             compare = gr.Dropdown(options, value=[], multiselect=True, max_choices=lesson.MAX_COMPARE - 1,
                                   label=i18n("segment.compare"), elem_id="segment-compare", **picker)
+            # A new model, comparison or scene recomputes by itself; the button is for what it cannot see
+            # (an upload) and to run again: it sits right under the pickers.
+            run = gr.Button(i18n("segment.run"), variant="primary", elem_id="segment-run")
             source = gr.Radio([(i18n("segment.source_scene"), "scene"), (i18n("segment.source_upload"), "upload")],
                               value="scene", label=i18n("segment.source"))
             scene = gr.Slider(0, SCENES - 1, value=DEFAULT_SCENE, step=1, label=i18n("segment.scene"))
             image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
                                  visible=False, height=260)
-            run = gr.Button(i18n("segment.run"), variant="primary", elem_id="segment-run")
             opacity = gr.Slider(0, 1, value=0.55, step=0.05, label=i18n("segment.opacity"))
             examples = gr.Gallery([(lesson.scene(i)[0], f"{i}") for i in EXAMPLES], columns=4, rows=2,
                                   height=250, allow_preview=False, object_fit="cover", label=i18n("segment.examples"),

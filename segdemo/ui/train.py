@@ -228,5 +228,4 @@ def build() -> None:
     root = gr.context.Context.root_block
     root.load(show, outputs=[plot, previews, status, limits], api_visibility="private")
     root.load(_relabel_models, outputs=model, api_visibility="private", queue=False)
-    # No root.unload(end_session): an unload listener makes Gradio hold a heartbeat stream open on every
-    # page (the tests' "networkidle" never comes); idle sessions are evicted by the train lesson instead.
+    # A closed page ends its runs through the app's one unload hook (ui.common.on_session_end).
