@@ -9,7 +9,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "**Click the image** to choose the pixel the receptive fields and dilation taps are drawn for.",
         "### 网络内部\n"
         "本章的核心概念都与空间有关：一个像素的预测取决于它周围的一片邻域（感受野）；空洞卷积在不缩小特征图的前提下扩大感受野；"
-        "FCN 把粗糙的得分图上采样并与更精细的得分融合。这里在随附的模型和你自己的图像上把它们展示出来。"
+        "FCN 把粗糙的得分图上采样并与更精细的得分融合。这里在内置的模型和你自己的图像上把它们展示出来。"
         "**点击图像**，选择要绘制感受野和空洞卷积采样点的像素。",
     ),
     "inside.source": ("Image", "图像"),
@@ -90,7 +90,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{px} px apart on the image (red, green, blue); the fifth branch averages the whole image.",
         "**堆叠 A（{a}）**：其方形区域内 {total_a} 个像素中有 {holes_a} 个从未被读取。"
         "**堆叠 B（{b}）**：{total_b} 个中有 {holes_b} 个。\n\n"
-        "**随附 DeepLabV3 的 ASPP**（输出步幅 {os}）：特征图上的膨胀率 {rates} 对应图像上相隔 {px} 像素（红、绿、蓝）；"
+        "**内置 DeepLabV3 的 ASPP**（输出步幅 {os}）：特征图上的膨胀率 {rates} 对应图像上相隔 {px} 像素（红、绿、蓝）；"
         "第五个分支对整幅图像取平均。",
     ),
     "inside.aspp.help": (
@@ -135,7 +135,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "run at 16 or 32 by giving the stride back and removing the dilation (convolution weights do not depend "
         "on either). A coarser map is faster but loses boundaries, and weights tuned at 8 are not used to it. "
         "Boundary F-score: the share of boundary pixels within 2 px of a true boundary, both ways.",
-        "**输出步幅** = 图像边长 / 特征图边长。随附的 DeepLabV3 以输出步幅 8 训练：layer3 和 layer4 保持分辨率，改用空洞卷积。"
+        "**输出步幅** = 图像边长 / 特征图边长。内置的 DeepLabV3 以输出步幅 8 训练：layer3 和 layer4 保持分辨率，改用空洞卷积。"
         "同一组权重可以在步幅 16 或 32 下运行：恢复步幅、去掉膨胀（卷积权重与二者无关）。"
         "特征图越粗越快，但边界会丢失，而且在步幅 8 下调好的权重并不适应。"
         "边界 F 值：双向统计边界像素落在真实边界 2 像素以内的比例。",
@@ -212,6 +212,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.inside_not_fcn": ("{model} is not an FCN.", "{model} 不是 FCN。"),
     "err.inside_missing": (
         "The shipped checkpoint {name} is missing; this section needs it.",
-        "缺少随附的检查点 {name}，此部分需要它。",
+        "缺少内置的检查点 {name}，此部分需要它。",
     ),
 }
