@@ -16,6 +16,7 @@ import pandas as pd
 
 from segdemo.lessons import losses as lesson
 from segdemo.plotting import figure, to_image
+from segdemo.ui import pitfalls
 from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
@@ -361,3 +362,4 @@ def build() -> None:
 
     gr.context.Context.root_block.load(show_defaults, outputs=[*curve_outputs, *sim_outputs, *mask_outputs],
                                        api_visibility="private", **FIGURES_QUEUE)
+    pitfalls.panel("losses")  # where the textbook code breaks (segdemo.ui.pitfalls)
