@@ -54,7 +54,7 @@ def focal_figure(alpha: float, lang: str) -> np.ndarray:
     c = lesson.focal_curves(alpha=alpha)
     fig, (ax_loss, ax_grad) = figure(1, 2, figsize=(11.0, 3.6))
     for ax in (ax_loss, ax_grad):
-        ax.axvspan(0.6, 1.0, color="#55a868", alpha=0.08)
+        ax.axvspan(0.5, 1.0, color="#55a868", alpha=0.08)  # p_t > 0.5: well classified (Lin et al.)
         ax.set_xlabel(t("losses.plot.pt", lang))
         ax.set_xlim(0, 1)
     for gamma, colour in zip(c.focal, GAMMA_COLOURS, strict=False):
