@@ -266,11 +266,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pitfalls.mask_resize.title": ("8 · Masks resized bilinearly, or read as RGB / 255",
                                    "8 · 用双线性插值缩放掩码，或按 RGB 读入再除以 255"),
     "pitfalls.mask_resize.what": (
-        "A mask is a map of class numbers, not a picture. Resized bilinearly, a boundary between class 1 and "
+        "A mask is a map of class numbers, not a picture. Resized bilinearly, a boundary between, say, class 1 and "
         "class 5 gets 2, 3 and 4 — classes that are not there — and the border between an object and 255 gets "
         "every value in between. Read as RGB and divided by 255, the class numbers are gone altogether: what is "
         "left are the palette's colours as fractions.",
-        "掩码是类别编号图，不是照片。用双线性插值缩放后，类别 1 与类别 5 的交界处会出现 2、3、4 这些根本不存在的类别，"
+        "掩码是类别编号图，不是照片。用双线性插值缩放后，例如类别 1 与类别 5 的交界处会出现 2、3、4 这些根本不存在的类别，"
         "物体与 255 之间的边界更会出现介于两者之间的任意值。按 RGB 读入再除以 255，类别编号则完全丢失，"
         "剩下的只是调色板颜色的小数值。",
     ),
