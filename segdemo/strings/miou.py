@@ -82,8 +82,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "**mIoU** is its mean over classes present in the truth or the prediction (absent from both: not counted, "
         "as MMSegmentation and torchmetrics do).\n"
         "- **fwIoU** $= \\sum_i t_i \\, IoU_i / \\sum_i t_i$: IoU weighted by class frequency.\n"
-        "- **Dice** $= 2TP_i / (2TP_i + FP_i + FN_i) = 2\\,IoU_i / (1 + IoU_i)$, always ≥ IoU.\n"
-        "- **Precision** $= TP_i/(TP_i+FP_i)$, **recall** $= TP_i/(TP_i+FN_i)$.\n"
+        "- **Dice** $= 2TP / (2TP + FP + FN) = 2\\,IoU / (1 + IoU)$, always ≥ IoU.\n"
+        "- **Precision** $= TP/(TP+FP)$, **recall** $= TP/(TP+FN)$.\n"
         "- Pixels whose truth is the **ignore index** (255: borders, unlabelled) count nowhere.",
         "设混淆矩阵 $n_{ij}$ 为真实类别 $i$ 被预测为 $j$ 的像素数，$t_i = \\sum_j n_{ij}$，共 $K$ 类（Long 等，2015）。"
         "行是真值，列是预测，因此对类别 $i$：TP $= n_{ii}$，FN $= t_i - n_{ii}$（第 $i$ 行其余部分），"
@@ -94,9 +94,9 @@ STRINGS: dict[str, tuple[str, str]] = {
         "- 类别 $i$ 的 **IoU** $= n_{ii} / (t_i + \\sum_j n_{ji} - n_{ii})$ = TP / (TP + FP + FN)；"
         "**mIoU** 是在真值或预测中出现过的类别上的平均（两者都没有的类别不计入，与 MMSegmentation 和 torchmetrics 一致）。\n"
         "- **fwIoU** $= \\sum_i t_i \\, IoU_i / \\sum_i t_i$：按类别频率加权的 IoU。\n"
-        "- **Dice** $= 2TP_i / (2TP_i + FP_i + FN_i) = 2\\,IoU_i / (1 + IoU_i)$，总是 ≥ IoU。\n"
-        "- **精确率** $= TP_i/(TP_i+FP_i)$，**召回率** $= TP_i/(TP_i+FN_i)$。\n"
-        "- 真值为 **忽略标签**（255：边界、未标注）的像素不参与任何计数。",
+        "- **Dice** $= 2TP / (2TP + FP + FN) = 2\\,IoU / (1 + IoU)$，总是 ≥ IoU。\n"
+        "- **精确率** $= TP/(TP+FP)$，**召回率** $= TP/(TP+FN)$。\n"
+        "- 真值为 **忽略索引**（255：边界、未标注）的像素不参与任何计数。",
     ),
     "miou.binary": ("Read 0/255 masks as background / foreground", "将 0/255 掩码读作背景 / 前景"),
     "miou.binary_note": (

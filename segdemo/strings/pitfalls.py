@@ -139,7 +139,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "and 8 on the validation scenes.",
         "手写 DeepLabV3 时的两个错误。(a) forward 把图像直接送进第一个残差阶段，跳过了主干的起始层"
         "（7×7 卷积、BN、ReLU、最大池化）：残差阶段期望起始层输出的通道数，遇到 3 通道图像就报错。"
-        "(b) 号称使用了空洞卷积，主干却保留了所有步幅：输出步幅是 32 而不是 8。表格用自带的 DeepLabV3 权重，"
+        "(b) 号称使用了空洞卷积，主干却保留了所有步幅：输出步幅是 32 而不是 8。表格用内置的 DeepLabV3 权重，"
         "分别以输出步幅 32、16、8 在验证场景上运行。",
     ),
     "pitfalls.deeplab_stride.why": (
@@ -236,9 +236,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pitfalls.binary_dice.perfect": ("perfect (90 % confidence)", "完美预测（置信度 90%）"),
     "pitfalls.binary_dice.poor": ("poor (one object dropped, shifted)", "很差（漏掉一个物体并整体平移）"),
     "pitfalls.binary_dice.col.naive": ("Naive sigmoid Dice", "错误的 sigmoid Dice"),
-    "pitfalls.binary_dice.col.fixed": ("Softmax Dice", "softmax Dice"),
+    "pitfalls.binary_dice.col.fixed": ("Softmax Dice", "多类别 softmax Dice"),
     "pitfalls.binary_dice.col.naive_total": ("CE + naive Dice", "CE + 错误 Dice"),
-    "pitfalls.binary_dice.col.fixed_total": ("CE + softmax Dice", "CE + softmax Dice"),
+    "pitfalls.binary_dice.col.fixed_total": ("CE + softmax Dice", "CE + 多类别 softmax Dice"),
     # ---- 7. CE and 255
     "pitfalls.ce_ignore.title": ("7 · Cross-entropy on masks with 255 borders", "7 · 掩码边界为 255 时的交叉熵"),
     "pitfalls.ce_ignore.what": (
