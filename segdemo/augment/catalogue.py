@@ -162,7 +162,7 @@ _ENTRIES: tuple[TransformInfo, ...] = (
         _p("alpha", 50.0, 0.0, 200.0, 5.0, "alpha", "scalar"),
         _p("sigma", 6.0, 2.0, 50.0, 1.0, "sigma", "scalar"),
     ), border=True),
-    # PiecewiseAffine (the course's IAAPiecewiseAffine) is left out: about 6 s per 512x512 image on
+    # PiecewiseAffine (the course's A.PiecewiseAffine) is left out: about 6 s per 512x512 image on
     # a CPU (albumentations itself warns it is slow); ElasticTransform gives the same local wobble.
     _t("Perspective", G, 0.5, (
         _p("scale", 0.1, 0.02, 0.2, 0.01, "scale", "upper", k=0.5),

@@ -24,6 +24,7 @@ from segdemo.augment.export import steps_from_json, steps_from_text, to_json, to
 from segdemo.errors import InputError
 from segdemo.lessons import augment as lesson
 from segdemo.tempfiles import temp_root
+from segdemo.ui import pitfalls
 from segdemo.ui.common import FIGURES_QUEUE, friendly_errors, info, picture_gallery
 from segdemo.ui.i18n import i18n, lang_of, t
 
@@ -404,3 +405,4 @@ def build() -> None:
         return (*main, *explore)
 
     gr.context.Context.root_block.load(show_defaults, outputs=[*main_outputs, *explore_outputs], **drawing)
+    pitfalls.panel("augment")  # where the textbook code breaks (segdemo.ui.pitfalls)

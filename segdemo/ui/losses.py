@@ -16,6 +16,7 @@ import pandas as pd
 
 from segdemo.lessons import losses as lesson
 from segdemo.plotting import figure, to_image
+from segdemo.ui import pitfalls
 from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
@@ -53,7 +54,7 @@ def focal_figure(alpha: float, lang: str) -> np.ndarray:
     c = lesson.focal_curves(alpha=alpha)
     fig, (ax_loss, ax_grad) = figure(1, 2, figsize=(11.0, 3.6))
     for ax in (ax_loss, ax_grad):
-        ax.axvspan(0.6, 1.0, color="#55a868", alpha=0.08)
+        ax.axvspan(0.5, 1.0, color="#55a868", alpha=0.08)  # p_t > 0.5: well classified (Lin et al.)
         ax.set_xlabel(t("losses.plot.pt", lang))
         ax.set_xlim(0, 1)
     for gamma, colour in zip(c.focal, GAMMA_COLOURS, strict=False):
@@ -361,3 +362,4 @@ def build() -> None:
 
     gr.context.Context.root_block.load(show_defaults, outputs=[*curve_outputs, *sim_outputs, *mask_outputs],
                                        api_visibility="private", **FIGURES_QUEUE)
+    pitfalls.panel("losses")  # where the textbook code breaks (segdemo.ui.pitfalls)

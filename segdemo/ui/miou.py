@@ -15,6 +15,7 @@ from segdemo import serving
 from segdemo.lessons import miou as lesson
 from segdemo.palette import enlarge
 from segdemo.plotting import figure, to_image
+from segdemo.ui import pitfalls
 from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
@@ -204,4 +205,4 @@ def build() -> None:
     if options:
         gr.context.Context.root_block.load(score_model, inputs=[model, scene], outputs=outputs,
                                            api_visibility="private", **FIGURES_QUEUE)
-
+    pitfalls.panel("miou")  # where the textbook code breaks (segdemo.ui.pitfalls)

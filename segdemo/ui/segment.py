@@ -16,6 +16,7 @@ from segdemo.imageio import load_image
 from segdemo.lessons import segment as lesson
 from segdemo.lessons.train import SESSION_PREFIX
 from segdemo.palette import colorize, to_hex
+from segdemo.ui import pitfalls
 from segdemo.ui.common import (
     SEGMENT_QUEUE,
     class_masks_image,
@@ -329,3 +330,4 @@ def build() -> None:
     tab = gr.context.Context.block
     if isinstance(tab, gr.Tab):  # coming back from the Train tab: its new models appear in the picker
         tab.select(refresh, inputs=[model, compare], outputs=[model, compare, card], api_visibility="private")
+    pitfalls.panel("segment")  # where the textbook code breaks (segdemo.ui.pitfalls)

@@ -16,6 +16,7 @@ import numpy as np
 
 from segdemo.lessons import train as lesson
 from segdemo.plotting import figure, to_image
+from segdemo.ui import pitfalls
 from segdemo.ui.common import friendly_errors, to_gradio_error, warning
 from segdemo.ui.i18n import i18n, lang_of, t
 
@@ -229,3 +230,4 @@ def build() -> None:
     root.load(show, outputs=[plot, previews, status, limits], api_visibility="private")
     root.load(_relabel_models, outputs=model, api_visibility="private", queue=False)
     # A closed page ends its runs through the app's one unload hook (ui.common.on_session_end).
+    pitfalls.panel("train")  # where the textbook code breaks (segdemo.ui.pitfalls)
