@@ -37,6 +37,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "segment.choice_pretrained": ("{name} · VOC pretrained ({state})", "{name} · VOC 预训练（{state}）"),
     "segment.cached": ("ready offline", "可离线使用"),
     "segment.download": ("downloads once", "需下载一次"),
+    "segment.unavailable": ("unavailable offline", "离线不可用"),
     "segment.downloading": ("Downloading the weights of {name} (once; later runs use the copy)",
                             "正在下载 {name} 的权重（只需一次，之后使用本地副本）"),
     "segment.no_models": (
