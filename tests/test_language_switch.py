@@ -50,6 +50,7 @@ def test_lang_link_overrides_the_browser_in_labels_and_handler_text(browser, app
     other = "en" if lang == "zh" else "zh"
     with open_app(browser, app_url, other, width=1280, height=720) as (page, errors):
         page.goto(app_url + f"?lang={lang}", wait_until="networkidle")
+        errors.clear()  # what the page we left reported about its aborted requests
         page.get_by_role("tab", name=t("tab.overview", lang)).wait_for(timeout=30_000)
         page.get_by_role("tab", name=t("tab.train", lang)).click()
         page.locator("#train-status").filter(has_text=t("train.idle", lang).split("**")[0][:4]).wait_for(

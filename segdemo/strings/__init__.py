@@ -13,7 +13,7 @@ import functools
 import importlib
 from typing import Any
 
-MODULES = ("common", "overview", "segment", "augment", "losses", "miou", "train", "limits", "inside")
+MODULES = ("common", "overview", "segment", "augment", "losses", "miou", "train", "limits", "inside", "lesson")
 LANGS = ("en", "zh")
 _SHARED_PREFIXES = ("app.", "tab.", "err.", "common.")
 

@@ -24,6 +24,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tab.losses": ("Losses", "损失函数"),
     "tab.miou": ("mIoU", "mIoU 指标"),
     "tab.train": ("Train", "训练"),
+    "tab.lesson": ("Lesson", "课堂"),
     "common.coming_soon": (
         "This tab is coming in this release.",
         "此标签页将在本版本中推出。",

@@ -32,10 +32,11 @@ STRINGS: dict[str, tuple[str, str]] = {
                        "**四张验证场景**：图像（上）、真值（中）、当前预测（下）"),
     "train.metrics": ("Final metrics (JSON)", "最终指标（JSON）"),
     "train.plot.empty": ("no run yet: press Train", "还没有训练：点击“训练”"),
-    "train.limits": ("Limits on this server: at most {steps} steps and {seconds} s per run, {slots} run(s) at "
-                     "a time for everyone; later runs wait in a queue.",
-                     "本服务器的限制：每次训练最多 {steps} 步、{seconds} 秒，全体用户同时最多 {slots} 个训练，"
-                     "其余的排队等候。"),
+    "train.limits": ("Limits on this server: at most {steps} steps and {seconds} s per run. Up to {slots} runs "
+                     "train at the same time and share the processor, so a whole class can train at once: alone a "
+                     "run takes under a minute, with thirty at once a few minutes each.",
+                     "本服务器的限制：每次训练最多 {steps} 步、{seconds} 秒。最多 {slots} 个训练同时进行并共享处理器，"
+                     "所以全班可以同时训练：单独训练不到一分钟，三十人同时训练时每次需要几分钟。"),
     "train.server_load": ("On this server now: {running} running, {waiting} waiting.",
                           "本服务器当前：{running} 个进行中，{waiting} 个排队。"),
     "train.download": ("Checkpoint (project format)", "检查点（本项目格式）"),

@@ -275,7 +275,8 @@ def build() -> None:
             run = gr.Button(i18n("segment.run"), variant="primary", elem_id="segment-run")
             source = gr.Radio([(i18n("segment.source_scene"), "scene"), (i18n("segment.source_upload"), "upload")],
                               value="scene", label=i18n("segment.source"))
-            scene = gr.Slider(0, SCENES - 1, value=DEFAULT_SCENE, step=1, label=i18n("segment.scene"))
+            scene = gr.Slider(0, SCENES - 1, value=DEFAULT_SCENE, step=1, label=i18n("segment.scene"),
+                              elem_id="segment-scene")
             image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
                                  visible=False, height=260)
             opacity = gr.Slider(0, 1, value=0.55, step=0.05, label=i18n("segment.opacity"))

@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 from segdemo import housekeeping
-from segdemo.ui import augment, common, inside, losses, miou, overview, segment, train
+from segdemo.ui import augment, common, inside, lesson, losses, miou, overview, segment, train
 from segdemo.ui.i18n import gradio_i18n
 
 # (tab name, builder); a tab's name is its string key "tab.<name>" and its element id.
@@ -22,6 +22,7 @@ TABS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("losses", losses.build),
     ("miou", miou.build),
     ("train", train.build),
+    ("lesson", lesson.build),
 )
 
 # System fonts only: the default theme fetches web fonts, which fails in an offline classroom.
@@ -108,7 +109,7 @@ def build_demo() -> gr.Blocks:
                     '<a href="?lang=zh" target="_self" hreflang="zh">中文</a></nav>', elem_id="lang-switch-box")
         gr.Markdown(i18n("app.subtitle"))
         tabs = []
-        with gr.Tabs(elem_id="tabs"):
+        with gr.Tabs(elem_id="tabs") as tab_group:
             for name, build in TABS:
                 with gr.Tab(i18n(f"tab.{name}"), id=name, elem_id=f"tab-{name}") as tab:
                     build()
@@ -117,6 +118,7 @@ def build_demo() -> gr.Blocks:
         demo.unload(common.on_session_end)  # a closed page frees its checkpoints now, not hours later
         # ?lang=zh: every label in Chinese on any browser; the tab buttons are relabelled by the server
         demo.load(None, js=gradio_compat.locale_js())
+        lesson.link_state(tab_group, [name for name, _ in TABS])  # ?tab=segment&scene=21: a lesson step's link
         demo.load(functools.partial(_tab_labels, [name for name, _ in TABS]), outputs=tabs,
                   api_visibility="private", queue=False, show_progress="hidden")
     demo.queue(**queue_kwargs())
