@@ -51,7 +51,7 @@ def test_lesson_link_opens_segment_at_the_scene_in_the_language(browser, app_url
             assert not [e for e in errors if "favicon" not in e and "403" not in e]  # 403: the left page's files
             page = page.context.new_page()  # the link opened fresh, as from the projected script
             fresh: list[str] = []  # the first page's aborted requests are reported to its own list
-            page.on("pageerror", lambda exc: fresh.append(str(exc)))
+            page.on("pageerror", lambda exc, fresh=fresh: fresh.append(str(exc)))
             page.goto(app_url + lesson.link("segment", {"scene": "21", "model": "shipped:unet"}, lang),
                       wait_until="networkidle")
             page.locator("#tab-segment").wait_for(state="visible", timeout=30_000)
