@@ -49,7 +49,7 @@ def test_lang_link_overrides_the_browser_in_labels_and_handler_text(browser, app
 
     other = "en" if lang == "zh" else "zh"
     with open_app(browser, app_url, other, width=1280, height=720) as (page, errors):
-        page.goto(app_url + f"?lang={lang}", wait_until="networkidle")
+        page.goto(app_url + f"?lang={lang}", wait_until="load")
         errors.clear()  # what the page we left reported about its aborted requests
         page.get_by_role("tab", name=t("tab.overview", lang)).wait_for(timeout=30_000)
         page.get_by_role("tab", name=t("tab.train", lang)).click()

@@ -12,13 +12,13 @@ STRINGS: dict[str, tuple[str, str]] = {
         "## 现场训练一个网络\n选择架构、损失函数和数据增强，点击“训练”：在本机运行与 `python -m segdemo.train` "
         "相同的训练循环。观察损失下降、验证集 mIoU 上升，以及四张验证场景上的预测逐渐清晰。为了让一次训练在 CPU 上"
         "约一分钟就能学会，这里用的是简单任务（圆盘和方块，物体较大），学习率采用 one-cycle 策略，并且**编码器从"
-        "随应用提供的模型开始**（它已经认识边缘和形状，就像在 ImageNet 上预训练的骨干网络）；解码器从零开始学习。"
+        "内置模型开始**（它已经认识边缘和形状，就像在 ImageNet 上预训练的骨干网络）；解码器从零开始学习。"
         "取消勾选“热启动”，可以看到网络从随机权重开始学习。之前的训练曲线会保留在图上便于比较。",
     ),
-    "train.warm": ("Warm start (encoder from the shipped model)", "热启动（编码器来自随应用提供的模型）"),
+    "train.warm": ("Warm start (encoder from the shipped model)", "热启动（编码器来自内置模型）"),
     "train.notice_scratch": ("There is no shipped {model} checkpoint to start from: this run starts from random "
                              "weights and learns much more slowly.",
-                             "没有可用作起点的 {model} 检查点：本次训练从随机权重开始，学得会慢很多。"),
+                             "没有可用作起点的内置 {model} 检查点：本次训练从随机权重开始，学得会慢很多。"),
     "train.model": ("Architecture (small variant)", "架构（小型变体）"),
     "train.loss": ("Loss", "损失函数"),
     "train.augment": ("Augmentation", "数据增强"),

@@ -39,7 +39,6 @@ def to_gradio_error(exc: BaseException, lang: str) -> gr.Error:
     and Gradio is told not to print its traceback; anything else is a bug: logged with its traceback
     and shown as a short, generic message naming only the exception type.
     """
-    title = t("common.error_title", lang)  # the toast's heading, "Error" in English only
     if isinstance(exc, gr.Error):
         error = exc
     elif isinstance(exc, InputError) and exc.key in strings():
