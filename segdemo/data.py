@@ -122,7 +122,16 @@ def _colour(rng: np.random.Generator, avoid: tuple[np.ndarray, ...], min_distanc
     return colour
 
 
-def render_scene(seed: int, index: int, size: int = 128) -> Scene:
+#: Scene tasks: which shape classes appear, how many objects and how large (radius in units of the side).
+#: "shapes" is the full task; "easy" (discs and squares, fewer and larger) is learnable in a minute on a CPU.
+TASKS: dict[str, dict[str, Any]] = {
+    "shapes": {"kinds": (1, 2, 3, 4, 5), "count": (2, 5), "radius": (0.12, 0.28)},
+    "easy": {"kinds": (1, 2), "count": (1, 3), "radius": (0.2, 0.32)},
+    "easy3": {"kinds": (1, 2, 3), "count": (1, 3), "radius": (0.2, 0.32)},
+}
+
+
+def render_scene(seed: int, index: int, size: int = 128, task: str = "shapes") -> Scene:
     """Render scene ``index`` of the stream ``seed`` at ``size``×``size`` pixels (deterministic).
 
     Args:
@@ -137,6 +146,9 @@ def render_scene(seed: int, index: int, size: int = 128) -> Scene:
         raise ValueError(f"size must be at least 8 pixels, got {size}")
     if seed < 0 or index < 0:
         raise ValueError(f"seed and index must be non-negative, got seed={seed}, index={index}")
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {list(TASKS)}, got {task!r}")
+    spec = TASKS[task]
     rng = np.random.default_rng([seed, index])
     y, x = _grid(size)
 
@@ -153,12 +165,12 @@ def render_scene(seed: int, index: int, size: int = 128) -> Scene:
 
     mask = np.zeros((size, size), dtype=np.uint8)
     instances = np.zeros((size, size), dtype=np.int32)
-    count = int(rng.integers(2, 5))
-    labels = rng.integers(1, NUM_CLASSES, size=count)
+    count = int(rng.integers(*spec["count"]))
+    labels = np.asarray(spec["kinds"])[rng.integers(0, len(spec["kinds"]), size=count)]
     placed: list[tuple[float, float, float]] = []
     for obj, kind in enumerate(labels, start=1):
         for _ in range(10):  # overlaps and occlusion, but no object mostly hidden behind another
-            radius = rng.uniform(0.12, 0.28)
+            radius = rng.uniform(*spec["radius"])
             cy, cx = rng.uniform(0.0, 1.0, 2)  # near the edge an object is cut by the border
             if all(math.hypot(cy - py, cx - px) >= 0.75 * (radius + pr) for pr, py, px in placed):
                 break
@@ -222,10 +234,13 @@ class SynthScenes(_Transformed):
         transform: optional albumentations-style callable ``transform(image=, mask=) -> dict``.
     """
 
-    def __init__(self, length: int, size: int = 128, seed: int = 0, transform: Any = None) -> None:
+    def __init__(self, length: int, size: int = 128, seed: int = 0, transform: Any = None,
+                 task: str = "shapes") -> None:
         if length < 0:
             raise ValueError(f"length must be non-negative, got {length}")
-        self.length, self.size, self.seed, self.transform = length, size, seed, transform
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {list(TASKS)}, got {task!r}")
+        self.length, self.size, self.seed, self.transform, self.task = length, size, seed, transform, task
         self.classes = scene_classes()
 
     def __len__(self) -> int:
@@ -234,7 +249,7 @@ class SynthScenes(_Transformed):
     def scene(self, index: int) -> Scene:
         if not 0 <= index < self.length:
             raise IndexError(f"scene {index} out of range for {self.length} scenes")
-        return render_scene(self.seed, index, self.size)
+        return render_scene(self.seed, index, self.size, self.task)
 
     def render(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(image (H,W,3) uint8, mask (H,W) uint8, instances (H,W) int32)`` of scene ``index``."""

@@ -91,6 +91,13 @@ def start() -> None:
     """
     configure_threads()
     configure_allocator()
+    # Whether uncached VOC weights could be downloaded, decided in the background at start-up so the
+    # pickers can say "unavailable offline" instead of failing on a click (at most ~3 s, once).
+    import threading
+
+    from segdemo.models.pretrained import online
+
+    threading.Thread(target=online, daemon=True, name="online-probe").start()
 
 
 def optimise(model: nn.Module) -> nn.Module:
@@ -162,13 +169,14 @@ class Choice:
     miou: float | None
     params: int | None
     cached: bool = True
+    available: bool = True  # False: weights not cached and no internet (the picker says so; nothing runs)
     size: int | None = None  # side of the synthetic scenes it was trained and validated on
 
 
 def choices(user: str | None = None) -> list[Choice]:
     """Every model the tab can run: shipped first (grouped by family), then the models ``user``
     trained in the Train tab this session, then published weights."""
-    from segdemo.models.pretrained import pretrained_info
+    from segdemo.models.pretrained import online, pretrained_info
     from segdemo.models.registry import get_card
 
     out = []
@@ -193,7 +201,7 @@ def choices(user: str | None = None) -> list[Choice]:
         info = pretrained_info(key)
         out.append(Choice(key=f"pretrained:{key}", model=info["architecture"], family="pretrained",
                           display=info["display"], trained_on=info["source"], miou=None, params=None,
-                          cached=info["cached"]))
+                          cached=info["cached"], available=info["cached"] or online()))
     return out
 
 
@@ -233,6 +241,17 @@ def _load(key: str) -> Segmenter:
                             "palette": info["palette"]}, "model": info["architecture"]}
         return Segmenter(optimise(model), info["normalization"], card)
     raise InputError("err.unknown_model", "There is no model {name}.", name=key)
+
+
+def unavailable_error(key: str) -> InputError:
+    """The one clear message for published weights that are neither cached nor downloadable (offline)."""
+    from segdemo.models.pretrained import pretrained_info
+
+    info = pretrained_info(key.partition(":")[2])
+    return InputError("err.weights_unavailable",
+                      "{name} is not on this computer and there is no internet. Download {url} on another "
+                      "computer and copy it into {folder}, then restart the app.",
+                      name=info["display"]["en"], url=info["url"], folder=info["cache_dir"])
 
 
 def ensure_weights(key: str, progress: Callable[[int, int | None], None] | None = None) -> None:

@@ -30,6 +30,31 @@ from segdemo.data import IMAGENET_NORMALIZATION
 
 #: ImageNet statistics: every model in the zoo sees inputs normalised this way.
 NORMALIZATION = IMAGENET_NORMALIZATION  # what the cards record
+SCHEDULES = ("plateau", "onecycle")
+#: Top-level modules that make up a model's encoder (what a warm start copies); the decoder/head stays fresh.
+ENCODER_PREFIXES = ("encoder", "bottleneck", "backbone")
+
+
+def encoder_keys(state: dict[str, torch.Tensor]) -> list[str]:
+    """The entries of a state dict that belong to the encoder (see :data:`ENCODER_PREFIXES`)."""
+    return [k for k in state if k.split(".", 1)[0].startswith(ENCODER_PREFIXES)]
+
+
+def warm_start_encoder(model: nn.Module, stem: str) -> int:
+    """Copy the encoder weights of checkpoint ``stem`` into ``model``; returns how many tensors were copied.
+
+    Raises:
+        ValueError: the checkpoint is another architecture, or ``model`` has no encoder modules.
+    """
+    from segdemo.checkpoints import load_checkpoint
+
+    source = load_checkpoint(stem).model.state_dict()
+    target = model.state_dict()
+    keys = [k for k in encoder_keys(target) if k in source and source[k].shape == target[k].shape]
+    if not keys:
+        raise ValueError(f"{stem} has no encoder weights that fit this model")
+    model.load_state_dict({k: source[k] for k in keys}, strict=False)
+    return len(keys)
 
 
 @dataclass
@@ -48,7 +73,9 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     patience: int = 4  # ReduceLROnPlateau: epochs without a better val mIoU before halving the lr
+    schedule: str = "plateau"  # "plateau" (halve on a val plateau) or "onecycle" (warm up to lr, anneal to ~0)
     seed: int = 0
+    task: str = "shapes"  # which scenes (segdemo.data.TASKS): "shapes" (all five) or "easy" (discs and squares)
     train_scenes: int | None = None  # cycle over this many scenes (overfitting demos); None = all fresh
     val_size: int = 200  # held-out synthetic scenes
     val_seed: int = 1_000_003  # far from any training seed, so no scene is shared
@@ -60,6 +87,7 @@ class TrainConfig:
     eval_every: int | None = None  # validate every N steps as well as every epoch
     out: str | None = None  # checkpoint stem, e.g. "checkpoints/unet"
     resume: bool = False  # continue from <out>'s weights and optimizer state
+    warm_start: str | None = None  # checkpoint stem whose encoder weights start the run (the rest is fresh)
 
     def to_command(self) -> str:
         """The ``python -m segdemo.train`` command line that reproduces this run."""
@@ -129,8 +157,8 @@ def make_datasets(config: TrainConfig):
         from segdemo.augment import build_pipeline
 
         pipeline = build_pipeline(config.augment, size=config.size, normalize=False, seed=config.seed)
-    train = SynthScenes(total, size=config.size, seed=config.seed, transform=pipeline)
-    val = SynthScenes(config.val_size, size=config.size, seed=config.val_seed)
+    train = SynthScenes(total, size=config.size, seed=config.seed, transform=pipeline, task=config.task)
+    val = SynthScenes(config.val_size, size=config.size, seed=config.val_seed, task=config.task)
     return train, val
 
 
@@ -191,10 +219,23 @@ def run_training(
     num_classes = len(classes["names"])
 
     model = create_model(config.model, num_classes, variant=config.variant, **config.options)
+    if config.warm_start and not config.resume:
+        warm_start_encoder(model, config.warm_start)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if config.schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {config.schedule!r}")
     # mode="max": the scheduler watches val mIoU, which should go up.
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
                                                            patience=config.patience)
+    per_step = None
+    if config.schedule == "onecycle":
+        # Short runs learn most per step when the lr rises to its peak and anneals to ~0 by the last step
+        # (Smith & Topin 2019); a plateau schedule never gets to lower the lr in 150 steps.
+        total = config.epochs * config.steps_per_epoch
+        if config.max_steps is not None:
+            total = min(total, config.max_steps)
+        per_step = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(2, total),
+                                                       pct_start=0.25)
     start_epoch, step = 0, 0
     # Beside the checkpoint, under its own name (an earlier ".train" stem overwrote the card).
     state_path = Path(f"{config.out}.train-state") if config.out else None
@@ -233,7 +274,8 @@ def run_training(
     def validate(epoch: int) -> None:
         nonlocal best, best_state
         metrics = evaluate(model, val_loader, num_classes, device, config.channels_last)
-        scheduler.step(metrics["miou"])
+        if per_step is None:
+            scheduler.step(metrics["miou"])
         record = {"type": "val", "epoch": epoch, "step": step,
                   "seconds": time.perf_counter() - started, **metrics}
         history.append(record)
@@ -272,9 +314,12 @@ def run_training(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            lr = optimizer.param_groups[0]["lr"]  # the rate this step used (before the schedule moves it)
+            if per_step is not None and per_step.last_epoch < per_step.total_steps - 1:
+                per_step.step()
             step += 1
             emit({"type": "step", "epoch": epoch, "step": step, "loss": float(loss.detach()),
-                  "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - started})
+                  "lr": lr, "seconds": time.perf_counter() - started})
             if config.eval_every and step % config.eval_every == 0:
                 validate(epoch)
         # Not twice at the same step (eval_every may divide the epoch), but always at least once.
@@ -300,7 +345,8 @@ def run_training(
 
 def validation_spec(config: TrainConfig) -> dict[str, Any]:
     """The held-out set a run is measured on, as written in its card."""
-    return {"data": "SynthScenes", "n": config.val_size, "seed": config.val_seed, "size": config.size}
+    spec = {"data": "SynthScenes", "n": config.val_size, "seed": config.val_seed, "size": config.size}
+    return spec if config.task == "shapes" else {**spec, "task": config.task}
 
 
 def commands_of(card: dict[str, Any]) -> list[str]:
@@ -331,7 +377,8 @@ def build_card(config: TrainConfig, model: nn.Module, classes: dict[str, Any], b
             **dataclasses.asdict(config),
             "data": "SynthScenes",
             "optimizer": "Adam",
-            "scheduler": f"ReduceLROnPlateau(mode=max, factor=0.5, patience={config.patience}) on val mIoU",
+            "scheduler": (f"OneCycleLR(max_lr={config.lr}, pct_start=0.25) per step" if config.schedule == "onecycle"
+                          else f"ReduceLROnPlateau(mode=max, factor=0.5, patience={config.patience}) on val mIoU"),
             "steps_done": steps,
             "train_seconds": round(seconds, 1),
             "device": str(pick_device(config.device)),

@@ -12,6 +12,9 @@ import pytest
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Tests never reach for the internet: the app's start-up probe of the weights servers is told "offline";
+# the tests of the probe itself set it per test.
+os.environ.setdefault("SEGDEMO_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output"

@@ -17,7 +17,7 @@ from segdemo.lessons import train as train_lesson
 def tiny(steps: int = 30, **overrides):
     """A U-Net with 4 base features on 64×64 scenes, validated on 8 scenes every 10 steps."""
     config, notices = train_lesson.make_config("unet", "ce", "none", 64, steps, 0)
-    config.options = {"init_features": 4}
+    config.options, config.warm_start = {"init_features": 4}, None
     config.val_size, config.eval_every, config.lr = 8, 10, 5e-3
     for key, value in overrides.items():
         setattr(config, key, value)

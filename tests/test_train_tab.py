@@ -68,7 +68,7 @@ def test_train_tab_in_browser(browser, app_url, screenshot_dir, lang):
         # the curve is redrawn while training (a new image), and the status counts steps
         page.wait_for_function("src => { const i = document.querySelector('#train-curves img');"
                                " return i && i.src !== src; }", arg=first, timeout=60_000)
-        page.wait_for_function("() => /\\b([2-9]|\\d\\d+)\\/150\\b/.test(document.querySelector('#train-status')"
+        page.wait_for_function("() => /\\b([2-9]|\\d\\d+)\\/100\\b/.test(document.querySelector('#train-status')"
                                ".innerText)", timeout=60_000)
         page.wait_for_timeout(3000)
         page.screenshot(path=str(screenshot_dir / f"train-running-{lang}.png"), full_page=True)

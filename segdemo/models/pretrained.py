@@ -10,10 +10,12 @@ Nothing is imported from torchvision, built or downloaded at import time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
 import re
+import socket
 import sys
 import threading
 import urllib.request
@@ -178,6 +180,35 @@ def weights_path(key: str) -> Path:
 def is_cached(key: str) -> bool:
     """Whether the weights of ``key`` are already in the cache (no network is used)."""
     return weights_path(key).is_file()
+
+
+#: Host every published weights file comes from except Buda et al.'s (GitHub); probed once, cheaply.
+PROBE_HOSTS = (("download.pytorch.org", 443), ("github.com", 443))
+
+
+@functools.lru_cache(maxsize=1)
+def online(timeout: float = 1.5) -> bool:
+    """Whether the weights servers can be reached (a TCP connection, no download), decided once per process.
+
+    ``SEGDEMO_OFFLINE=1`` says "offline" without trying, ``SEGDEMO_OFFLINE=0`` "online" (tests, classrooms
+    that know). A classroom without internet then lists uncached weights as unavailable instead of failing
+    on every click.
+    """
+    forced = os.environ.get("SEGDEMO_OFFLINE", "").strip()
+    if forced in ("0", "1"):
+        return forced == "0"
+    for host, port in PROBE_HOSTS:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def available(key: str) -> bool:
+    """The weights of ``key`` can be used here: cached, or downloadable because we are online."""
+    return is_cached(key) or online()
 
 
 def pretrained_info(key: str) -> dict[str, Any]:

@@ -13,7 +13,8 @@ import functools
 import importlib
 from typing import Any
 
-MODULES = ("common", "overview", "segment", "augment", "losses", "miou", "train", "limits", "inside", "pitfalls")
+MODULES = ("common", "overview", "segment", "augment", "losses", "miou", "train", "limits", "inside", "pitfalls",
+           "lesson")
 LANGS = ("en", "zh")
 _SHARED_PREFIXES = ("app.", "tab.", "err.", "common.")
 

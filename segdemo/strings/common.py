@@ -12,9 +12,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "app.subtitle": (
         "Every tab turns one idea of the chapter into something you can touch. "
         "All models run on this server's CPU. The built-in models work offline; the VOC-pretrained ones "
-        "download their weights once.",
+        "download their weights once (without internet, and not yet downloaded, they are marked unavailable).",
         "每个标签页把本章的一个知识点变成可以动手操作的实验。"
-        "所有模型都在本服务器的 CPU 上运行；内置模型无需联网，VOC 预训练模型首次使用时需联网下载一次权重。",
+        "所有模型都在本服务器的 CPU 上运行；内置模型无需联网，VOC 预训练模型首次使用时需联网下载一次权重"
+        "（没有网络且尚未下载时标为不可用）。",
     ),
     "tab.overview": ("Overview", "概览"),
     "tab.segment": ("Segment", "分割"),
@@ -23,6 +24,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tab.losses": ("Losses", "损失函数"),
     "tab.miou": ("mIoU", "mIoU 指标"),
     "tab.train": ("Train", "训练"),
+    "tab.lesson": ("Lesson", "课堂"),
     "common.coming_soon": (
         "This tab is coming in this release.",
         "此标签页将在本版本中推出。",
@@ -61,6 +63,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Could not download the weights file {file} ({error}). Without internet, download {url} on another "
         "computer and copy it into {folder}.",
         "无法下载权重文件 {file}（{error}）。如果没有网络，请在另一台电脑上下载 {url}，再复制到 {folder}。",
+    ),
+    "err.weights_unavailable": (
+        "{name} is not on this computer and there is no internet. Download {url} on another computer and copy "
+        "it into {folder}, then restart the app.",
+        "{name} 不在本机，且没有网络。请在另一台电脑上下载 {url}，复制到 {folder}，然后重启应用。",
     ),
     "err.weights_corrupt": (
         "The weights file {path} is damaged or does not match the model ({error}). Delete it and try again.",

@@ -96,7 +96,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "- **fwIoU** $= \\sum_i t_i \\, IoU_i / \\sum_i t_i$：按类别频率加权的 IoU。\n"
         "- **Dice** $= 2TP / (2TP + FP + FN) = 2\\,IoU / (1 + IoU)$，总是 ≥ IoU。\n"
         "- **精确率** $= TP/(TP+FP)$，**召回率** $= TP/(TP+FN)$。\n"
-        "- 真值为 **忽略索引**（255：边界、未标注）的像素不参与任何计数。",
+        "- 真值为**忽略索引**（255：边界、未标注）的像素不参与任何计数。",
     ),
     "miou.binary": ("Read 0/255 masks as background / foreground", "将 0/255 掩码读作背景 / 前景"),
     "miou.binary_note": (

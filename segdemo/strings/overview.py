@@ -120,7 +120,7 @@ that tension.
     "overview.view.instance": ("instance: {n} objects", "实例分割：{n} 个物体"),
     "overview.view.panoptic": ("panoptic segmentation", "全景分割"),
     "overview.five_summary": ("Scene {index}: mostly **{label}**, {n} visible objects.",
-                              "场景 {index}：以 **{label}** 为主，{n} 个可见物体。"),
+                              "场景 {index}：以**{label}**为主，{n} 个可见物体。"),
     "overview.tl.title": (
         "### A timeline of the architectures\nEvery network of this lab's zoo by year. The dots show the validation "
         "mIoU of its shipped checkpoint (small variant, trained on synthetic scenes on a CPU for ten minutes to "
@@ -128,7 +128,8 @@ that tension.
         "says more about how fast an architecture learns on a CPU than about its paper score). Press **Open in "
         "Segment** to try one.",
         "### 网络结构时间线\n本实验室模型库中的每个网络按年份排列。圆点表示其内置检查点的验证集 mIoU（小型变体，"
-        "在 CPU 上用合成场景训练，每个模型训练时间从十分钟到不足三小时不等，配方记录在各自的卡片中；因此排名更多反映在 CPU 上学得多快，而非论文中的成绩）。点击 **在“分割”中打开** "
+        "在 CPU 上用合成场景训练，每个模型训练时间从十分钟到不足三小时不等，配方记录在各自的卡片中；因此排名更多反映在 CPU 上学得多快，"
+        "而非论文中的成绩）。点击**在“分割”中打开**"
         "即可试用。",
     ),
     "overview.tl.open": ("Open in Segment →", "在“分割”中打开 →"),

@@ -37,6 +37,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "segment.choice_pretrained": ("{name} · VOC pretrained ({state})", "{name} · VOC 预训练（{state}）"),
     "segment.cached": ("ready offline", "可离线使用"),
     "segment.download": ("downloads once", "需下载一次"),
+    "segment.unavailable": ("unavailable offline", "离线不可用"),
     "segment.downloading": ("Downloading the weights of {name} (once; later runs use the copy)",
                             "正在下载 {name} 的权重（只需一次，之后使用本地副本）"),
     "segment.no_models": (
@@ -62,7 +63,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "segment.too_many": ("Compare at most {n} models at once.", "一次最多比较 {n} 个模型。"),
     "segment.timing": (
         "**Time** preprocess {pre} ms · forward {fwd} ms · postprocess {post} ms on **{device}** ({precision}) · image {w}×{h}",
-        "**耗时** 预处理 {pre} 毫秒 · 前向 {fwd} 毫秒 · 后处理 {post} 毫秒，设备 **{device}**（{precision}）· 图像 {w}×{h}",
+        "**耗时**预处理 {pre} 毫秒 · 前向 {fwd} 毫秒 · 后处理 {post} 毫秒，设备 **{device}**（{precision}）· 图像 {w}×{h}",
     ),
     "segment.score": ("**mIoU against the ground truth**: {miou}", "**与真值相比的 mIoU**：{miou}"),
     "segment.caption": ("{name} · {ms} ms · {params} params", "{name} · {ms} 毫秒 · {params} 参数"),
@@ -82,7 +83,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "on photos they see only shapes they know. **VOC pretrained** models know 20 everyday classes "
         "(people, cars, cats...) and need the internet once to download.",
         "- **叠加滑块**：拖动以比较图像与预测掩码。\n"
-        "- **置信度** 是每个像素最大的 softmax 概率：模型在物体边缘和容易混淆的形状上最不确定。\n"
+        "- **置信度**是每个像素最大的 softmax 概率：模型在物体边缘和容易混淆的形状上最不确定。\n"
         "- **比较**：粗糙的模型（FCN-32s 一步放大 32 倍）边缘模糊；跳跃连接（FCN-8s、U-Net、DeepLabV3+）"
         "能保持边缘清晰。错误图准确显示错在哪里。内置模型的验证 mIoU 也取决于各自训练了多久（README 列出了每个"
         "训练配方），因此它本身并不能给网络结构排名：想公平比较，请在“训练”页用相同设置各训练一次。\n"
@@ -92,7 +93,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "segment.photo_hint": ("The shipped models only know the synthetic shapes: on a photo they find discs and "
                            "crosses everywhere. Pick a **VOC pretrained** model for people, animals and cars.",
                            "内置模型只认识合成的形状：在照片上它们到处都能“看到”圆盘和十字。"
-                           "要识别人、动物和汽车，请选择 **VOC 预训练** 模型。"),
+                           "要识别人、动物和汽车，请选择 **VOC 预训练**模型。"),
     "err.unknown_model": ("There is no model {name}.", "没有名为 {name} 的模型。"),
     "err.scene_range": ("Scene {index} is not in 0..9999.", "场景 {index} 不在 0..9999 范围内。"),
 }

@@ -236,6 +236,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "checkpoints": module_command("checkpoints", "the shipped checkpoints as the README table (latency now)"),
     "segment": module_command("segment", "Segment handler vs bare forward per shipped model, cold start"),
     "inside": module_command("inside", "every figure of the Inside tab at 256×256 (goal <= 2 s each)"),
+    "train": module_command("train", "the Train tab's suggested recipes: val-mIoU curve of each"),
 }
 
 

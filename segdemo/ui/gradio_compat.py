@@ -31,6 +31,7 @@ import os
 import types
 from collections.abc import Iterable, Iterator
 from copy import copy
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -259,3 +260,43 @@ def fast_gallery(component: Any) -> Any:
     """Make a ``gr.Gallery`` send numpy label maps as lossless PNG and photo-like pictures as JPEG 95."""
     component.postprocess = types.MethodType(_gallery_postprocess, component)
     return component
+
+
+# ---- 5. the page's locale chosen by the app, not only by the browser ----
+# Gradio's front end picks the locale of gr.I18n labels once, at start-up, from navigator.language (svelte-i18n's
+# `initialLocale`, set up in core-<hash>.js's `setupi18n`); no Python API sets it, and `head` scripts are
+# injected after that. The module also exports `changeLocale` (what Gradio's own Settings panel calls):
+# a page opened with ?lang=zh imports that module (the same URL, so the same store) and calls it. Tab buttons
+# keep the label they were drawn with, so the shell also relabels its tabs from a load event.
+
+def locale_module(assets: Path | None = None) -> str:
+    """The file name of Gradio's front-end module that exports ``changeLocale`` (``core-<hash>.js``).
+
+    Raises:
+        RuntimeError: no such module, or it no longer exports ``changeLocale`` (a Gradio upgrade).
+    """
+    import gradio
+
+    folder = assets or Path(gradio.__file__).parent / "templates" / "frontend" / "assets"
+    found = [p.name for p in sorted(folder.glob("core-*.js"))
+             if "as changeLocale" in p.read_text(encoding="utf-8", errors="ignore")]
+    if len(found) != 1:
+        raise RuntimeError(f"expected one Gradio module exporting changeLocale in {folder}, found {found}; "
+                           "see segdemo/ui/gradio_compat.py section 5")
+    return found[0]
+
+
+def locale_js(langs: Iterable[str] = ("en", "zh")) -> str:
+    """JavaScript for ``demo.load(js=...)``: ``?lang=<code>`` in the page's address sets the locale of the
+    gr.I18n labels (resolved next to the page's own ``assets/index-*.js``, so any root path works)."""
+    import json
+
+    return f"""async () => {{
+  const lang = new URLSearchParams(window.location.search).get("lang");
+  if (!{json.dumps(list(langs))}.includes(lang)) return;
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : lang;
+  const index = document.querySelector('script[src*="assets/index-"]');
+  const base = index ? index.src : new URL("assets/", document.baseURI).href;
+  const core = await import(new URL({json.dumps(locale_module())}, base).href);
+  core.changeLocale(lang);
+}}"""

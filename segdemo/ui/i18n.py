@@ -41,12 +41,40 @@ def gradio_i18n() -> gr.I18n:
     return _gradio_i18n()
 
 
+def chosen_lang(request: gr.Request | None) -> str | None:
+    """The language the page asked for with ``?lang=en`` / ``?lang=zh``, or None.
+
+    An event's request goes to Gradio's queue, not to the page, so the page's address comes from the
+    ``Referer`` header (browsers send the full address, query included, on same-origin requests); a direct
+    GET with ``?lang=`` counts too.
+    """
+    if request is None:
+        return None
+    from urllib.parse import parse_qs, urlparse
+
+    headers = getattr(request, "headers", None) or {}
+    queries = [urlparse(headers.get("referer", "") or "").query]
+    try:
+        queries.append(str(request.query_params))
+    except (AttributeError, KeyError):
+        pass
+    for query in queries:
+        lang = (parse_qs(query).get("lang") or [""])[0].strip().lower()
+        if lang in LANGS:
+            return lang
+    return None
+
+
 def lang_of(request: gr.Request | None) -> str:
-    """``"zh"`` if the browser prefers Chinese over English, else ``"en"``.
+    """The reader's language: ``?lang=`` in the page's address (:func:`chosen_lang`), else ``"zh"`` if the
+    browser prefers Chinese over English, else ``"en"``.
 
     Reads ``Accept-Language`` (e.g. ``"zh-CN,zh;q=0.9,en;q=0.8"``) and takes the first
     of English/Chinese by quality, the order the browser itself would use.
     """
+    chosen = chosen_lang(request)
+    if chosen:
+        return chosen
     header = ""
     if request is not None:
         headers = getattr(request, "headers", None) or {}

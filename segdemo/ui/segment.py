@@ -43,8 +43,8 @@ def _label(choice: serving.Choice, lang: str) -> str:
         if not name.startswith(choice.family):  # "Real-time · Fast-SCNN", but not "FCN · FCN-8s"
             name = f"{t(f'segment.family.{choice.family}', lang)} · {name}"
         return t("segment.choice_shipped", lang, name=name, score=score)
-    return t("segment.choice_pretrained", lang, name=name,
-             state=t("segment.cached" if choice.cached else "segment.download", lang))
+    state = "segment.cached" if choice.cached else "segment.download" if choice.available else "segment.unavailable"
+    return t("segment.choice_pretrained", lang, name=name, state=t(state, lang))
 
 
 def model_dropdown_choices(lang: str, user: str | None = None) -> list[tuple[str, str]]:
@@ -68,7 +68,10 @@ def card_markdown(key: str | None, lang: str, user: str | None = None) -> str:
     lines.append(t("segment.trained_on", lang, data=c.trained_on.get(lang, c.trained_on["en"])))
     if c.miou is not None and key.startswith("shipped:"):  # a session run's score is in its name
         lines.append(t("segment.val_miou", lang, miou=f"{c.miou:.3f}"))
-    if not c.cached:
+    if not c.available:  # the one clear message, where the model is described (no error badges)
+        error = serving.unavailable_error(key)
+        lines.append(t(error.key, lang, **error.params))
+    elif not c.cached:
         lines.append(t("segment.needs_download", lang))
     return "\n\n".join(lines)
 
@@ -138,6 +141,8 @@ def segment(source: str, scene: float, image: str | None, model: str | None, com
     image_array, truth = _read_input(source, scene, image, lang, serving.choice(model, user).size)
     for key in keys:  # published weights download once, with a progress bar in the page
         chosen = serving.choice(key, user)
+        if not chosen.available:  # offline: the one clear message, without trying the network
+            raise serving.unavailable_error(key)
         if not chosen.cached:
             desc = t("segment.downloading", lang, name=chosen.display.get(lang, key))
             serving.ensure_weights(key, lambda done, total, desc=desc: progress(done / total if total else None, desc=desc))
@@ -271,7 +276,8 @@ def build() -> None:
             run = gr.Button(i18n("segment.run"), variant="primary", elem_id="segment-run")
             source = gr.Radio([(i18n("segment.source_scene"), "scene"), (i18n("segment.source_upload"), "upload")],
                               value="scene", label=i18n("segment.source"))
-            scene = gr.Slider(0, SCENES - 1, value=DEFAULT_SCENE, step=1, label=i18n("segment.scene"))
+            scene = gr.Slider(0, SCENES - 1, value=DEFAULT_SCENE, step=1, label=i18n("segment.scene"),
+                              elem_id="segment-scene")
             image = upload_image(sources=["upload", "webcam", "clipboard"], label=i18n("segment.image"),
                                  visible=False, height=260)
             opacity = gr.Slider(0, 1, value=0.55, step=0.05, label=i18n("segment.opacity"))

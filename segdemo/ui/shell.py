@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 from segdemo import housekeeping
-from segdemo.ui import augment, common, inside, losses, miou, overview, segment, train
+from segdemo.ui import augment, common, inside, lesson, losses, miou, overview, segment, train
 from segdemo.ui.i18n import gradio_i18n
 
 # (tab name, builder); a tab's name is its string key "tab.<name>" and its element id.
@@ -21,6 +22,7 @@ TABS: tuple[tuple[str, Callable[[], None]], ...] = (
     ("losses", losses.build),
     ("miou", miou.build),
     ("train", train.build),
+    ("lesson", lesson.build),
 )
 
 # System fonts only: the default theme fetches web fonts, which fails in an offline classroom.
@@ -30,6 +32,8 @@ _MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "monospace"]
 CSS = """
 .gradio-container { width: min(1400px, 100%) !important; margin: auto; }
 #app-title h1 { margin-bottom: 0.2em; }
+#lang-switch-box { flex-grow: 0 !important; min-width: max-content !important; }
+#lang-switch { text-align: right; font-size: 1.05rem; padding-top: 0.6em; }
 /* Gradio's image slider draws its pictures 500 px tall inside a box of the height we give it and
    cuts off the rest: fit both layers to the box, so the whole image shows and they stay aligned. */
 #segment-slider .content img { height: 100% !important; max-height: 100% !important; }
@@ -82,6 +86,14 @@ def queue_kwargs() -> dict[str, Any]:
     return {"default_concurrency_limit": 2, "max_size": 256}
 
 
+def _tab_labels(names: list[str], request: gr.Request) -> list:
+    """The tab buttons in the language the page's address asks for (``?lang=``), else left as drawn."""
+    from segdemo.ui.i18n import chosen_lang, t
+
+    lang = chosen_lang(request)
+    return [gr.Tab(label=t(f"tab.{name}", lang)) if lang else gr.skip() for name in names]
+
+
 def build_demo() -> gr.Blocks:
     """The whole app: title, the tabs in order, and the queue (what ``app.py`` serves)."""
     from segdemo.ui import gradio_compat
@@ -89,14 +101,26 @@ def build_demo() -> gr.Blocks:
 
     gradio_compat.install()  # stops here on an untested Gradio; see segdemo/ui/gradio_compat.py
     with gr.Blocks(title="segdemo", delete_cache=housekeeping.GRADIO_DELETE_CACHE) as demo:
-        gr.Markdown(i18n("app.title"), elem_id="app-title")
+        with gr.Row(equal_height=False):
+            gr.Markdown(i18n("app.title"), elem_id="app-title")
+            # Language names in their own script, the same in every language: links so a reload gives
+            # every label and every handler's text in that language (segdemo.ui.i18n.lang_of).
+            gr.HTML('<nav id="lang-switch"><a href="?lang=en" target="_self" hreflang="en">English</a> · '
+                    '<a href="?lang=zh" target="_self" hreflang="zh">中文</a></nav>', elem_id="lang-switch-box")
         gr.Markdown(i18n("app.subtitle"))
-        with gr.Tabs(elem_id="tabs"):
+        tabs = []
+        with gr.Tabs(elem_id="tabs") as tab_group:
             for name, build in TABS:
-                with gr.Tab(i18n(f"tab.{name}"), id=name, elem_id=f"tab-{name}"):
+                with gr.Tab(i18n(f"tab.{name}"), id=name, elem_id=f"tab-{name}") as tab:
                     build()
+                tabs.append(tab)
         overview.link_segment()  # the timeline's "Open in Segment" also picks the model there
         demo.unload(common.on_session_end)  # a closed page frees its checkpoints now, not hours later
+        # ?lang=zh: every label in Chinese on any browser; the tab buttons are relabelled by the server
+        demo.load(None, js=gradio_compat.locale_js())
+        lesson.link_state(tab_group, [name for name, _ in TABS])  # ?tab=segment&scene=21: a lesson step's link
+        demo.load(functools.partial(_tab_labels, [name for name, _ in TABS]), outputs=tabs,
+                  api_visibility="private", queue=False, show_progress="hidden")
     demo.queue(**queue_kwargs())
     return demo
 

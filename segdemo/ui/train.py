@@ -108,7 +108,7 @@ def _outputs(user: str, run: lesson.Run, lang: str) -> tuple:
 
 
 async def train(model: str, loss: str, augment: str, size: float, steps: float, seed: float,
-                request: gr.Request):
+                warm: bool = True, request: gr.Request = None):
     """Train a small model on synthetic scenes, streaming curves, predictions and status.
 
     Args:
@@ -118,6 +118,7 @@ async def train(model: str, loss: str, augment: str, size: float, steps: float, 
         size: image side: 64, 96 or 128.
         steps: optimizer steps (more than the server's limit is clamped, with a warning).
         seed: random seed, 0..2**31-1.
+        warm: start the encoder from the shipped model of the same architecture (default) or from random weights.
 
     Returns:
         (loss/mIoU curves image, 4 validation scenes with predictions, status Markdown, checkpoint files
@@ -125,7 +126,8 @@ async def train(model: str, loss: str, augment: str, size: float, steps: float, 
     """
     lang, user = lang_of(request), _user(request)
     try:
-        config, notices = lesson.make_config(model, loss, augment, int(size), int(steps), int(seed))
+        config, notices = lesson.make_config(model, loss, augment, int(size), int(steps), int(seed),
+                                              bool(warm))
         run = lesson.start(user, config, notices, address=getattr(request, "client", None) and request.client.host)
     except Exception as exc:  # noqa: BLE001 - friendly_errors does not wrap async generators
         raise to_gradio_error(exc, lang) from None
@@ -199,9 +201,10 @@ def build() -> None:
                                   label=i18n("train.augment"), elem_id="train-augment")
             size = gr.Radio(list(lesson.SIZES), value=64, label=i18n("train.size"))
             # Beyond the server's limit on purpose: asking for more shows the clamp notice.
-            steps = gr.Slider(10, max(1000, lesson.MAX_STEPS), value=min(150, lesson.MAX_STEPS), step=10,
+            steps = gr.Slider(10, max(1000, lesson.MAX_STEPS), value=min(lesson.DEFAULT_STEPS, lesson.MAX_STEPS), step=10,
                               label=i18n("train.steps"), elem_id="train-steps")
             seed = gr.Number(0, precision=0, minimum=0, maximum=lesson.MAX_SEED, label=i18n("train.seed"))
+            warm = gr.Checkbox(True, label=i18n("train.warm"), elem_id="train-warm")
             with gr.Row():
                 go = gr.Button(i18n("train.go"), variant="primary", elem_id="train-go")
                 halt = gr.Button(i18n("train.stop"), variant="stop", elem_id="train-stop")
@@ -223,7 +226,7 @@ def build() -> None:
     with gr.Accordion(i18n("train.guide_title"), open=False):
         gr.Markdown(i18n("train.guide"))
 
-    go.click(train, inputs=[model, loss, augment, size, steps, seed],
+    go.click(train, inputs=[model, loss, augment, size, steps, seed, warm],
              outputs=[plot, previews, status, download, metrics], api_name="train", concurrency_limit=None)
     halt.click(stop, outputs=status, api_name="train_stop", concurrency_limit=None)
     root = gr.context.Context.root_block
