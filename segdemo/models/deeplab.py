@@ -130,15 +130,18 @@ class DeepLabV3(nn.Module):
         aspp_channels: channels of ASPP and the head (256).
         rates: ASPP's atrous rates at output stride 16 (see :func:`aspp_rates`; the paper's (6, 12, 18)
             by default).
+        multi_grid: unit rates of layer4's blocks (the paper's (1, 2, 4); see
+            :class:`~segdemo.models.backbones.DilatedResNet`), ``None`` for none.
 
     Shape:
         ``(N, 3, H, W)`` → ``(N, K, H, W)`` logits.
     """
 
     def __init__(self, num_classes: int, width: int = 64, layers: Sequence[int] = (3, 4, 6, 3),
-                 output_stride: int = 8, aspp_channels: int = 256, rates: Sequence[int] = (6, 12, 18)) -> None:
+                 output_stride: int = 8, aspp_channels: int = 256, rates: Sequence[int] = (6, 12, 18),
+                 multi_grid: Sequence[int] | None = None) -> None:
         super().__init__()
-        self.backbone = DilatedResNet(width, layers, output_stride)
+        self.backbone = DilatedResNet(width, layers, output_stride, multi_grid)
         self.classifier = DeepLabHead(self.backbone.out_channels, num_classes, aspp_rates(output_stride, rates),
                                       aspp_channels)
 
