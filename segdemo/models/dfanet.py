@@ -15,7 +15,7 @@ copies run in cascade:
 
 The decoder sums the three backbones' first-stage maps (detail) and their attention outputs
 (context), all projected to 32 channels at 1/4, and classifies. The paper reports 7.8M parameters
-for DFANet A; the paper variant here counts 2.19M at 19 classes: the paper's Table 1 gives the
+for DFANet A; the paper variant here counts 1.82M (1,815,675) at 19 classes: the paper's Table 1 gives the
 stage widths but not the inner layout of its Xception blocks, taken here as three separable
 convolutions with a ×4 bottleneck (c/4, c/4, c), as in public re-implementations.
 """
