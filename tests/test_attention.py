@@ -109,3 +109,34 @@ def test_overlay_marks_the_query_and_keeps_the_size():
     assert out.shape == (40, 50, 3) and out.dtype == np.uint8
     assert tuple(out[30, 30]) == (0, 255, 255)
     assert out[5, 5].sum() > out[20, 45].sum()  # hot where the weight is
+
+
+# ---------------------------------------------------------------- the Segment tab's attention section
+def test_ui_model_choices_are_shipped_attention_models():
+    from segdemo.ui import attention as view
+
+    choices = view.model_choices("zh")
+    assert all(key.startswith("shipped:") for _, key in choices)
+    shipped = {c.model for c in __import__("segdemo.serving", fromlist=["choices"]).choices()}
+    assert {key.split(":")[1] for _, key in choices} <= set(attention.ATTENTION_MODELS) | shipped
+    if "segformer" in shipped:
+        assert ("SegFormer（MiT）", "shipped:segformer") in choices
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_attention_section_in_browser(browser, app_url, screenshot_dir, lang):
+    from browser import goto_tab, open_app, settle
+    from segdemo.strings import t
+
+    with open_app(browser, app_url, lang, height=1400) as (page, errors):
+        goto_tab(page, "segment", lang)
+        page.get_by_text(t("attention.title", lang)).first.click()
+        image = page.locator("#attention-image img")
+        image.wait_for(timeout=30_000)
+        image.scroll_into_view_if_needed()
+        box = image.bounding_box()
+        image.click(position={"x": box["width"] * 0.4, "y": box["height"] * 0.6})
+        page.locator("#attention-result img").wait_for(timeout=30_000)
+        settle(page)
+        page.locator("#attention").screenshot(path=str(screenshot_dir / f"segment-attention-{lang}.png"))
+        assert not [e for e in errors if "favicon" not in e]

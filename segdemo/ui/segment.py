@@ -16,6 +16,7 @@ from segdemo.imageio import load_image
 from segdemo.lessons import segment as lesson
 from segdemo.lessons.train import SESSION_PREFIX
 from segdemo.palette import colorize, to_hex
+from segdemo.ui import attention as attention_view
 from segdemo.ui import pitfalls
 from segdemo.ui.common import (
     SEGMENT_QUEUE,
@@ -306,6 +307,7 @@ def build() -> None:
                              visible=False)
     with gr.Accordion(i18n("segment.guide_title"), open=False):
         gr.Markdown(i18n("segment.guide"))
+    attention_view.build()  # click a point, see where each attention layer looks
 
     source.change(lambda s: (gr.Slider(visible=s == "scene"), gr.Image(visible=s == "upload")), inputs=source,
                   outputs=[scene, image], api_visibility="private")
