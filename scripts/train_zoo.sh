@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export NO_ALBUMENTATIONS_UPDATE=1
 PY=${PY:-.venv/bin/python}
-MODELS=${*:-fcn32s fcn16s fcn8s unet deeplabv3 deeplabv3plus segformer fastscnn lraspp}
+MODELS=${*:-fcn32s fcn16s fcn8s unet deeplabv3 deeplabv3plus segformer fastscnn lraspp bisenet espnet liteseg dfanet deeplabv3mg transunet setr swinunet}
 # FCN-32s predicts from a stride-32 score map: at 96 px that is 3×3 cells (0.27 mIoU after 2.4k steps),
 # at 192 px (6×6) it passed 0.8 in 4.3k steps. The whole FCN family is trained at 192 px, so that its
 # three members compare fairly; Fast-SCNN (stride 8 and 32 branches) was trained at 128 px.

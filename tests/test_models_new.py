@@ -281,3 +281,14 @@ def test_multi_grid_dilations():
     assert _layer4_dilations(create_model("deeplabv3", 3)) == [2, 4]  # unchanged by the option
     with pytest.raises(ValueError, match="one rate >= 1 per layer4 block"):
         create_model("deeplabv3mg", 3, multi_grid=[1, 2])
+
+
+def test_setr_pup_classifies_before_its_last_upsampling_without_changing_the_result():
+    torch.manual_seed(0)
+    head = create_model("setr", 4).decoder.eval()
+    x = torch.randn(1, head.convs[0][0].in_channels, 3, 5)
+    with torch.no_grad():
+        y = x
+        for conv in head.convs:  # the paper's order: upsample every stage, classify at full size
+            y = F.interpolate(conv(y), scale_factor=2, mode="bilinear", align_corners=False)
+        torch.testing.assert_close(head([x]), head.classifier(y), rtol=1e-4, atol=1e-5)

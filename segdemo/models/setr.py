@@ -46,9 +46,12 @@ class PUPHead(nn.Module):
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         x = features[-1]  # (N, C, h, w)
-        for conv in self.convs:
+        for conv in self.convs[:-1]:
             x = F.interpolate(conv(x), scale_factor=2, mode="bilinear", align_corners=False)  # ×2 per stage
-        return self.classifier(x)  # (N, K, 16h, 16w)
+        # The last ×2 after the 1×1 classifier: both are linear and bilinear weights sum to one, so the
+        # order does not change the result, but K maps are upsampled to full size instead of C.
+        logits = self.classifier(self.convs[-1](x))  # (N, K, 8h, 8w)
+        return F.interpolate(logits, scale_factor=2, mode="bilinear", align_corners=False)  # (N, K, 16h, 16w)
 
 
 class MLAHead(nn.Module):
