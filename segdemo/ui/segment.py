@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -69,6 +70,10 @@ def card_markdown(key: str | None, lang: str, user: str | None = None) -> str:
     lines.append(t("segment.trained_on", lang, data=c.trained_on.get(lang, c.trained_on["en"])))
     if c.miou is not None and key.startswith("shipped:"):  # a session run's score is in its name
         lines.append(t("segment.val_miou", lang, miou=f"{c.miou:.3f}"))
+        stem = key.partition(":")[2]
+        note = next((card.get("note") for card in serving.shipped() if Path(card["stem"]).name == stem), None)
+        if isinstance(note, dict):  # e.g. a checkpoint that stopped short of the zoo's target, and why
+            lines.append(f"*{note.get(lang) or note.get('en', '')}*")
     if not c.available:  # the one clear message, where the model is described (no error badges)
         error = serving.unavailable_error(key)
         lines.append(t(error.key, lang, **error.params))
