@@ -292,3 +292,13 @@ def test_setr_pup_classifies_before_its_last_upsampling_without_changing_the_res
         for conv in head.convs:  # the paper's order: upsample every stage, classify at full size
             y = F.interpolate(conv(y), scale_factor=2, mode="bilinear", align_corners=False)
         torch.testing.assert_close(head([x]), head.classifier(y), rtol=1e-4, atol=1e-5)
+
+
+def test_shipped_cards_below_the_target_say_so_in_both_languages():
+    from segdemo.checkpoints import CHECKPOINT_DIR, list_checkpoints
+
+    for card in list_checkpoints(CHECKPOINT_DIR):
+        if card["metrics"]["miou"] < 0.80:
+            note = card.get("note", {})
+            assert set(note) == {"en", "zh"}, card["model"]
+            assert f"{card['metrics']['miou']:.3f}" in note["en"] and f"{card['metrics']['miou']:.3f}" in note["zh"]
