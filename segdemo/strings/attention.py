@@ -18,7 +18,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "attention.mean": ("average of the heads", "各头平均"),
     "attention.head_n": ("head {n}", "第 {n} 个头"),
     "attention.result": ("Where the clicked point attends", "所点位置关注的区域"),
-    "attention.none": ("No shipped attention model yet.", "还没有随附的注意力模型。"),
+    "attention.none": ("No shipped attention model yet.", "还没有内置的注意力模型。"),
     "attention.layer_block": ("block {block}", "第 {block} 块"),
     "attention.layer_stage": ("stage {stage} · block {block}", "第 {stage} 阶段 · 第 {block} 块"),
     "attention.layer_encoder": ("encoder stage {stage} · block {block}", "编码器第 {stage} 阶段 · 第 {block} 块"),
