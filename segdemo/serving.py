@@ -176,7 +176,7 @@ class Choice:
 def choices(user: str | None = None) -> list[Choice]:
     """Every model the tab can run: shipped first (grouped by family), then the models ``user``
     trained in the Train tab this session, then published weights."""
-    from segdemo.models.pretrained import online, pretrained_info
+    from segdemo.models.pretrained import online_known, pretrained_info
     from segdemo.models.registry import get_card
 
     out = []
@@ -201,7 +201,7 @@ def choices(user: str | None = None) -> list[Choice]:
         info = pretrained_info(key)
         out.append(Choice(key=f"pretrained:{key}", model=info["architecture"], family="pretrained",
                           display=info["display"], trained_on=info["source"], miou=None, params=None,
-                          cached=info["cached"], available=info["cached"] or online()))
+                          cached=info["cached"], available=info["cached"] or online_known() is not False))
     return out
 
 

@@ -32,7 +32,8 @@ from segdemo.data import IMAGENET_NORMALIZATION
 NORMALIZATION = IMAGENET_NORMALIZATION  # what the cards record
 SCHEDULES = ("plateau", "onecycle")
 #: Top-level modules that make up a model's encoder (what a warm start copies); the decoder/head stays fresh.
-ENCODER_PREFIXES = ("encoder", "bottleneck", "backbone")
+#: Top-level module names that hold a model's encoder (Fast-SCNN names its two encoder stages).
+ENCODER_PREFIXES = ("encoder", "bottleneck", "backbone", "learning_to_downsample", "global_feature_extractor")
 
 
 def encoder_keys(state: dict[str, torch.Tensor]) -> list[str]:

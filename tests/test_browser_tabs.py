@@ -50,7 +50,7 @@ def test_every_tab_works_with_no_network(browser, app_url, screenshot_dir):
         page.goto(app_url, wait_until="load")  # see browser.open_app: the heartbeat never lets the network idle
         pictures = {"overview": "#overview-tasks img", "segment": "#segment-card h3", "augment": "#tab-augment img",
                     "losses": "#tab-losses img", "miou": "#tab-miou img", "train": "#train-curves img",
-                    "inside": "#inside-image img"}
+                    "inside": "#inside-image img", "lesson": "#lesson-script a"}
         for name, _ in TABS:
             goto_tab(page, name, "en")
             page.locator(pictures[name]).first.wait_for(timeout=60_000)

@@ -19,6 +19,7 @@ def tiny(steps: int = 30, **overrides):
     config, notices = train_lesson.make_config("unet", "ce", "none", 64, steps, 0)
     config.options, config.warm_start = {"init_features": 4}, None
     config.val_size, config.eval_every, config.lr = 8, 10, 5e-3
+    config.task, config.schedule = "shapes", "plateau"  # the loop itself, not the tab's easier default recipe
     for key, value in overrides.items():
         setattr(config, key, value)
     return config, notices

@@ -167,7 +167,17 @@ def warm_start_stem(model: str) -> str | None:
     import json
 
     card = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
-    return str(stem) if card.get("variant") == "small" else None
+    return str(stem) if card.get("variant") == "small" and _has_named_encoder(model) else None
+
+
+@functools.cache
+def _has_named_encoder(model: str) -> bool:
+    # Warm start copies the modules training.ENCODER_PREFIXES names; an architecture without them starts fresh
+    # (the tab's notice says so) instead of failing its run.
+    from segdemo.models import create_model
+    from segdemo.training import encoder_keys
+
+    return bool(encoder_keys(create_model(model, 2).state_dict()))
 
 
 def make_config(model: str, loss: str, augment: str, size: int, steps: int, seed: int, warm: bool = True

@@ -206,9 +206,19 @@ def online(timeout: float = 1.5) -> bool:
     return False
 
 
+def online_known() -> bool | None:
+    """What is known without touching the network: ``SEGDEMO_OFFLINE`` if set, else the answer of a probe
+    that already ran (:func:`online`, started in the background when the app starts serving), else None.
+    Building the page asks this, so importing the app never opens a connection."""
+    forced = os.environ.get("SEGDEMO_OFFLINE", "").strip()
+    if forced in ("0", "1"):
+        return forced == "0"
+    return online() if online.cache_info().currsize else None
+
+
 def available(key: str) -> bool:
-    """The weights of ``key`` can be used here: cached, or downloadable because we are online."""
-    return is_cached(key) or online()
+    """The weights of ``key`` can be used here: cached, or downloadable because we are (or may be) online."""
+    return is_cached(key) or online_known() is not False
 
 
 def pretrained_info(key: str) -> dict[str, Any]:
