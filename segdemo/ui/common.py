@@ -124,6 +124,16 @@ def class_masks_image(**kwargs: Any) -> gr.AnnotatedImage:
     return gradio_compat.fast_class_masks(gr.AnnotatedImage(**kwargs))
 
 
+def chart(**kwargs: Any) -> gr.Plot:
+    """A ``gr.Plot`` for a :mod:`segdemo.charts` spec (titles are in the chart: a label badge covered them)."""
+    return gr.Plot(show_label=False, **kwargs)
+
+
+def chart_value(spec_json: str) -> Any:
+    """The value of a :func:`chart` output for ready JSON text (``segdemo.charts.to_json``), sent as it is."""
+    return gradio_compat.plot_payload(spec_json)
+
+
 def picture_gallery(**kwargs: Any) -> gr.Gallery:
     """A ``gr.Gallery`` whose numpy pictures go out as PNG (label maps) or JPEG 95 (photo-like ones)."""
     return gradio_compat.fast_gallery(gr.Gallery(**kwargs))

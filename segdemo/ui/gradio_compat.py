@@ -300,3 +300,16 @@ def locale_js(langs: Iterable[str] = ("en", "zh")) -> str:
   const core = await import(new URL({json.dumps(locale_module())}, base).href);
   core.changeLocale(lang);
 }}"""
+
+
+# ---- 6. plots sent as ready JSON ----
+
+def plot_payload(spec_json: str) -> Any:
+    """What ``gr.Plot`` sends for a Plotly figure whose JSON text is already made (``segdemo.charts.to_json``).
+
+    ``gr.Plot.postprocess`` passes its own ``PlotData`` through untouched; given a figure object it would
+    call ``figure.to_json()`` on the event loop, per request. Handlers cache the text and return this.
+    """
+    from gradio.components.plot import PlotData
+
+    return PlotData(type="plotly", plot=spec_json)
