@@ -229,7 +229,7 @@ def focal_chart(c: FocalCurves, lang: str) -> Spec:
         yaxis=axis(t("losses.plot.loss", lang), range=[0, 5]),
         xaxis2=axis(pt, domain=list(domains[1]), range=[0, 1], anchor="y2", hoverformat=".3f"),
         yaxis2=axis(t("losses.plot.grad", lang), type="log", range=[-4, math.log10(2)], anchor="x2",
-                    exponentformat="power"),
+                    dtick=1, exponentformat="power"),
     )
 
 
@@ -247,8 +247,14 @@ def overlap_chart(o: OverlapCurves, region_percent: float, lang: str) -> Spec:
                   yaxis=axis(t("losses.plot.loss", lang), range=[0, 1.02]))
 
 
-def _bars(values: dict[str, float], miou: float, lang: str, axes: str = "") -> list[dict[str, Any]]:
-    """A bar per loss (its value written on it) and the dashed 1 − mIoU level across them."""
+def _bars(values: dict[str, float], miou: float, lang: str,
+          axes: str = "") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A bar per loss (its value written on it), and the dashed 1 − mIoU level across them as a shape
+    drawn *below* the bars (a line over them ran through their numbers) with a legend entry of its own.
+
+    Returns:
+        ``(traces, shapes)``.
+    """
     names = [_loss_name(n, lang) for n in values]
     bars: dict[str, Any] = {
         "type": "bar", "x": names, "y": numbers(list(values.values())), "showlegend": False,
@@ -257,26 +263,29 @@ def _bars(values: dict[str, float], miou: float, lang: str, axes: str = "") -> l
         "hovertemplate": "%{x}: %{y:.4f}<extra></extra>", "name": t("losses.plot.loss", lang),
     }
     level_name = t("losses.plot.one_minus_miou", lang)
-    level = _line(names, [1 - miou] * len(names), level_name, "black", width=2, dash="dash", group=level_name)
+    level = _line([None], [None], level_name, "black", width=2, dash="dash", hover=None)
     if axes:
         for trace in (bars, level):
             trace["xaxis"], trace["yaxis"] = f"x{axes}", f"y{axes}"
-    return [bars, level]
+    shape = {"type": "line", "xref": f"x{axes} domain", "yref": f"y{axes}", "x0": 0, "x1": 1, "y0": 1 - miou,
+             "y1": 1 - miou, "layer": "below", "line": {"color": "black", "width": 2, "dash": "dash"}}
+    return [bars, level], [shape]
 
 
 def loss_bars_chart(values: dict[str, float], miou: float, lang: str) -> Spec:
     """Every compared loss of one prediction beside 1 − mIoU."""
     top = max(1.0, max(values.values())) * 1.18
-    return figure(_bars(values, miou, lang), height=420, title=t("losses.plot.bars_title", lang),
+    data, shapes = _bars(values, miou, lang)
+    return figure(data, height=420, title=t("losses.plot.bars_title", lang), shapes=shapes,
                   legend="bottom", xaxis=axis(None, tickangle=-30, showgrid=False),
                   yaxis=axis(t("losses.plot.loss", lang), range=[0, top]))
 
 
 def imbalance_chart(r: Imbalance, fg_percent: float, lang: str) -> Spec:
     """The simulator's losses as bars, beside every loss as the object's share of the image varies."""
-    domains = ((0.0, 0.36), (0.46, 1.0))
-    data = _bars(r.losses, r.miou, lang)
-    data[1]["showlegend"] = False  # the sweep's dashed line names it
+    domains = ((0.0, 0.38), (0.5, 1.0))
+    data, level = _bars(r.losses, r.miou, lang)
+    data.pop()  # the sweep's dashed line names it
     share = r.sweep_fraction * 100
     for name, values in r.sweep_losses.items():
         data.append(_line(share, values, _loss_name(name, lang), LOSS_COLOURS[name], axes="2", markers=True))
@@ -285,14 +294,15 @@ def imbalance_chart(r: Imbalance, fg_percent: float, lang: str) -> Spec:
     data.append(_line(share, 1 - r.sweep_miou, t("losses.plot.one_minus_miou", lang), "black", width=2,
                       dash="dash", axes="2"))
     top = max(1.0, max(r.losses.values())) * 1.18
-    now = [{"type": "line", "xref": "x2", "yref": "y2 domain", "x0": fg_percent, "x1": fg_percent, "y0": 0, "y1": 1,
+    now = [*level, {"type": "line", "xref": "x2", "yref": "y2 domain", "x0": fg_percent, "x1": fg_percent, "y0": 0, "y1": 1,
             "line": {"color": "#999", "width": 1.5}}]
     notes = panel_titles([t("losses.plot.bars_title", lang), t("losses.plot.sweep_title", lang)], domains)
     notes.append({"text": t("losses.plot.now", lang), "x": math.log10(fg_percent), "y": 0.02, "xref": "x2",
                   "yref": "y2 domain", "xanchor": "left", "yanchor": "bottom", "xshift": 4, "showarrow": False,
                   "bgcolor": "white", "font": {"color": "#555", "size": FONT_SIZE - 1}})
     ticks = [0.1, 0.3, 1, 3, 10, 30]
-    return figure(data, height=470, legend="bottom", hovermode="closest", shapes=now, annotations=notes,
+    # The legend on the right: nine entries under the axes wrapped into a column over the x-axis title.
+    return figure(data, height=470, legend="right", hovermode="closest", shapes=now, annotations=notes,
                   xaxis=axis(None, domain=list(domains[0]), tickangle=-30, showgrid=False),
                   yaxis=axis(t("losses.plot.loss", lang), range=[0, top]),
                   xaxis2=axis(t("losses.plot.share", lang), domain=list(domains[1]), type="log", anchor="y2",
@@ -361,7 +371,8 @@ def confusion_chart(confusion: np.ndarray, names: Sequence[str], lang: str) -> S
 def train_curves(runs: Sequence[Any], lang: str) -> Spec:
     """Smoothed training loss and validation mIoU of ``runs`` (objects with ``steps``, ``vals``, ``label``,
     ``config.steps_per_epoch``), the newest bold, earlier ones faint for comparison."""
-    data: list[dict[str, Any]] = []
+    # an empty trace per panel: plotly draws no axes for a panel without data (before the first run)
+    data: list[dict[str, Any]] = [_line([None], [None], "", "grey", axes=a, show=False, hover=None) for a in ("", "2")]
     for i, run in enumerate(runs):
         newest = i == len(runs) - 1
         colour = CYCLE[i % len(CYCLE)]

@@ -112,7 +112,9 @@ def test_confusion_chart_by_hand():
 def test_loss_bars_draw_one_minus_miou():
     spec = charts.loss_bars_chart({"ce": 0.2, "dice": 0.4}, 0.75, "en")
     bars, level = spec["data"]
-    assert bars["y"] == [0.2, 0.4] and level["y"] == [0.25, 0.25]
+    assert bars["y"] == [0.2, 0.4] and level["name"] == "1 − mIoU"
+    (line,) = spec["layout"]["shapes"]
+    assert line["y0"] == line["y1"] == pytest.approx(0.25) and line["layer"] == "below"  # under the numbers
     assert bars["marker"]["color"] == [charts.LOSS_COLOURS["ce"], charts.LOSS_COLOURS["dice"]]
 
 
@@ -130,7 +132,7 @@ def test_pictures_carry_the_exact_pixels():
 def test_train_curves_smooth_and_keep_earlier_runs_faint():
     runs = [_Run([(s, 1.0) for s in range(1, 51)], []), _Run([(1, 2.0), (2, 1.0)], [(2, 0.5)])]
     spec = charts.train_curves(runs, "en")
-    first, second_loss, second_miou = spec["data"]
+    first, second_loss, second_miou = spec["data"][2:]  # after the two empty traces that keep the axes
     assert first["opacity"] < 1 and second_loss["opacity"] == 1
     assert len(first["x"]) == 50 - 2 + 1  # moving average of 50 // 25 = 2 steps
     assert second_miou["y"] == [0.5] and second_miou["xaxis"] == "x2"

@@ -201,7 +201,7 @@ def test_api_curves_and_masks(client):
     assert "20%" in _chart(overlap)["layout"]["title"]["text"]
     summary, panels, chart, table = client.predict(3, 0, 0, 0, 0, 0, 0.9, api_name="/losses_masks")
     assert [a["text"] for a in _chart(panels)["layout"]["annotations"]][:2] == ["<b>Image</b>", "<b>Ground truth</b>"]
-    assert _chart(chart)["data"][1]["y"][0] == pytest.approx(0.0)  # the 1 − mIoU level of a perfect prediction
+    assert _chart(chart)["layout"]["shapes"][0]["y0"] == pytest.approx(0.0)  # 1 − mIoU of a perfect prediction
     assert "mIoU** 1.000" in summary  # no degradation: a perfect prediction
     assert all(value == 1.0 for _, value in table["data"][:2])  # numbers, though the page shows 1.0000
     assert table["data"][0][0] == "IoU · background"

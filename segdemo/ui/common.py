@@ -124,6 +124,17 @@ def class_masks_image(**kwargs: Any) -> gr.AnnotatedImage:
     return gradio_compat.fast_class_masks(gr.AnnotatedImage(**kwargs))
 
 
+#: For ``launch(head=...)``. Plotly lays out a chart drawn inside a hidden tab at its default 700 px and
+#: measures its box again only on a window resize: announce one whenever a tab is opened.
+CHARTS_HEAD = """<script>
+document.addEventListener("click", (event) => {
+  if (event.target.closest && event.target.closest('[role="tab"]')) {
+    setTimeout(() => window.dispatchEvent(new Event("resize")), 50);
+  }
+}, true);
+</script>"""
+
+
 def chart(**kwargs: Any) -> gr.Plot:
     """A ``gr.Plot`` for a :mod:`segdemo.charts` spec (titles are in the chart: a label badge covered them)."""
     return gr.Plot(show_label=False, **kwargs)
