@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,8 +21,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Queue groups for a classroom on 2 cores (measured with `make loadtest`, see the README): Segment
 # gets two workers of its own, so a queue of figures never delays it; everything that draws
 # figures or image grids shares one worker, so those cannot take both cores from Segment.
+# SEGDEMO_FIGURES_WORKERS overrides the latter (to measure another setting with the load test).
 SEGMENT_QUEUE: dict[str, Any] = {"concurrency_id": "segment", "concurrency_limit": 2}
-FIGURES_QUEUE: dict[str, Any] = {"concurrency_id": "figures", "concurrency_limit": 1}
+FIGURES_QUEUE: dict[str, Any] = {"concurrency_id": "figures",
+                                 "concurrency_limit": int(os.environ.get("SEGDEMO_FIGURES_WORKERS", "1"))}
 
 
 def _request_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> gr.Request | None:
