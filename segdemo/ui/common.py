@@ -18,13 +18,15 @@ from segdemo.ui.i18n import lang_of, strings, t
 log = logging.getLogger("segdemo.ui")
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Queue groups for a classroom on 2 cores (measured with `make loadtest`, see the README): Segment
-# gets two workers of its own, so a queue of figures never delays it; everything that draws
-# figures or image grids shares one worker, so those cannot take both cores from Segment.
-# SEGDEMO_FIGURES_WORKERS overrides the latter (to measure another setting with the load test).
+# Queue groups for a classroom on 2 cores (measured with `make loadtest`, docs/PERFORMANCE.md): Segment
+# gets two workers of its own, so a queue of figures never delays it; everything that makes charts or
+# image grids shares two more. With charts drawn in the browser (segdemo.charts) these handlers hold the
+# GIL little (torch and the image libraries release it), and a second worker halved their sustained p95
+# (30 students, one burst and 3 minutes of a mix of every endpoint on a shared 2-core machine: figure
+# p95 6–7.5 s → 3–4 s, Segment p95 unchanged at ~3 s). SEGDEMO_FIGURES_WORKERS overrides it (to measure).
 SEGMENT_QUEUE: dict[str, Any] = {"concurrency_id": "segment", "concurrency_limit": 2}
 FIGURES_QUEUE: dict[str, Any] = {"concurrency_id": "figures",
-                                 "concurrency_limit": int(os.environ.get("SEGDEMO_FIGURES_WORKERS", "1"))}
+                                 "concurrency_limit": int(os.environ.get("SEGDEMO_FIGURES_WORKERS", "2"))}
 
 
 def _request_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> gr.Request | None:
