@@ -76,7 +76,7 @@ def test_charts_are_interactive_in_both_languages(browser, app_url, screenshot_d
         goto_tab(page, "overview", lang)
         timeline = "#overview-timeline"
         page.locator(f"{timeline} .scatterlayer .point").first.wait_for(timeout=60_000)
-        settle(page)
+        page.wait_for_timeout(500)  # the resize announced when the tab opened (the gallery above may still load)
         width = page.locator(f"{timeline} .main-svg").first.bounding_box()["width"]
         assert width > 0.9 * page.locator(timeline).bounding_box()["width"]  # laid out at the page's width
         _shot(page, timeline, "overview", lang, screenshot_dir)

@@ -218,7 +218,7 @@ def test_losses_tab_in_browser(browser, app_url, screenshot_dir, lang):
 
     with open_app(browser, app_url, lang) as (page, errors):
         goto_tab(page, "losses", lang)
-        page.locator("#losses-focal-plot .main-svg").wait_for(timeout=30_000)
+        page.locator("#losses-focal-plot .main-svg").first.wait_for(timeout=30_000)
         settle(page)
         page.screenshot(path=str(screenshot_dir / f"losses-curves-{lang}.png"), full_page=True)
 
@@ -229,12 +229,12 @@ def test_losses_tab_in_browser(browser, app_url, screenshot_dir, lang):
         share.fill("0.1")
         share.press("Enter")
         summary.get_by_text("0.083", exact=False).wait_for(timeout=30_000)  # 10 found, 10 missed, 100 alarms
-        page.locator("#losses-sim-chart .main-svg").wait_for()
+        page.locator("#losses-sim-chart .main-svg").first.wait_for()
         settle(page)
         page.screenshot(path=str(screenshot_dir / f"losses-imbalance-{lang}.png"), full_page=True)
 
         page.get_by_role("tab", name=t("losses.section.masks", lang)).click()
-        page.locator("#losses-masks-panels .main-svg").wait_for(timeout=30_000)
+        page.locator("#losses-masks-panels .main-svg").first.wait_for(timeout=30_000)
         for key in ("drop", "grow", "shift_x", "noise"):
             box = page.get_by_role("spinbutton", name=t(f"losses.masks.{key}", lang))
             box.fill("0")
