@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import math
@@ -43,10 +44,16 @@ class _Run:
         self.config = type("Config", (), {"steps_per_epoch": 100})()
 
 
+@functools.cache
+def _imbalance() -> losses_lesson.Imbalance:
+    return losses_lesson.simulate_imbalance(0.01, 0.5, 0.005, 0.8, 0.999)
+
+
 def _all_specs(lang: str) -> dict[str, dict]:
     from segdemo.lessons import overview as overview_lesson
+    from segdemo.models import list_models
 
-    r = losses_lesson.simulate_imbalance(0.01, 0.5, 0.005, 0.8, 0.999)
+    r = _imbalance()
     colours = losses_lesson.outcome_colours()
     return {
         "focal": charts.focal_chart(losses_lesson.focal_curves(), lang),
@@ -58,7 +65,10 @@ def _all_specs(lang: str) -> dict[str, dict]:
         "confusion": charts.confusion_chart(np.array([[3, 1], [0, 0]]), ["bg", "disc"], lang),
         "train": charts.train_curves([_Run([(1, 2.0), (2, 1.0)], [(2, 0.5)])], lang),
         "train_empty": charts.train_curves([], lang),
-        "timeline": charts.timeline_chart(overview_lesson.timeline([]), lang),
+        # every architecture with a card (no model is built to count its parameters), one untrained
+        "timeline": charts.timeline_chart(overview_lesson.timeline(
+            [{"model": name, "params": 1234, "metrics": {"miou": 0.8}, "stem": f"/x/{name}"}
+             for name in list_models()[1:]] + [{"model": list_models()[0], "params": 99, "stem": "/x/y"}]), lang),
     }
 
 
