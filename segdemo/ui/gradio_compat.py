@@ -1,6 +1,6 @@
 """Every use of a Gradio internal in segdemo, in one place, each tied to the Gradio version it was tested on.
 
-segdemo relies on five behaviours of Gradio 6.31.0 that have no public switch:
+segdemo relies on six behaviours of Gradio 6.31.0 that have no public switch:
 
 1. **Per-session component configs** (``state_holder.SessionState.__init__``): Gradio builds the config of
    *every* component for each new browser session, on the server's event loop: 20–35 ms for this
@@ -18,8 +18,8 @@ segdemo relies on five behaviours of Gradio 6.31.0 that have no public switch:
    PNGs; :func:`fast_gallery` writes label maps as lossless PNG and photo-like pictures as JPEG 95.
 4. **Gradio's upload cache** (``processing_utils.save_bytes_to_cache``, ``Component.GRADIO_CACHE``): where
    those encoded files go, so that Gradio serves them like its own.
-
-5. **Plots as ready JSON** (``gr.components.plot.PlotData``): ``gr.Plot`` turns a figure object into JSON on
+5. **The page's locale** (``changeLocale`` of Gradio's front end): see section 5 below.
+6. **Plots as ready JSON** (``gr.components.plot.PlotData``): ``gr.Plot`` turns a figure object into JSON on
    the server's event loop for every response; :func:`plot_payload` wraps the JSON text that
    :mod:`segdemo.charts` made (and the tabs cached) in the value ``gr.Plot`` passes through untouched.
 
