@@ -107,3 +107,17 @@ def test_picture_gallery_keeps_label_maps_lossless_and_sends_photos_as_jpeg():
     assert np.abs(sent - photo).mean() < 8  # quality 95, no chroma subsampling, on pure noise
     np.testing.assert_array_equal(np.asarray(Image.open(out[1].image.path)), labels)  # lossless
     np.testing.assert_array_equal(np.asarray(Image.open(out[2].image.path)), photo[:, :, 0])
+
+
+def test_plot_payload_passes_through_gr_plot_untouched():
+    import json
+
+    import gradio as gr
+
+    from segdemo import charts
+    from segdemo.ui import gradio_compat
+
+    text = charts.to_json(charts.figure([{"type": "bar", "x": ["a"], "y": [1.0]}], height=300))
+    out = gr.Plot().postprocess(gradio_compat.plot_payload(text))
+    assert out.type == "plotly" and out.plot is text  # no re-encoding on the event loop
+    assert json.loads(out.plot)["config"]["displayModeBar"] is False

@@ -22,3 +22,25 @@ def test_percentile_and_memory_helpers():
     import os
 
     assert loadtest.peak_rss_mb(os.getpid()) > 10
+
+
+@pytest.mark.skipif(not shipped(), reason="no checkpoint in checkpoints/ yet")
+def test_sustained_mode_runs_for_its_duration(app_url):
+    result = loadtest.run_sustained(app_url, users=3, duration=4, think=(0.5, 1.0), seed=2,
+                                    actions={name: loadtest.ACTIONS[name] for name in ("losses_curves", "overview")})
+    assert result["failures"] == 0, result["errors"]
+    assert result["requests"] >= 3 and 4 <= result["seconds"] < 60
+    assert set(result["endpoints"]) <= {"losses_curves", "overview"}
+
+
+def test_ratios_per_endpoint_and_mask_files():
+    ours = {"burst": {"endpoints": {"losses": {"p50_s": 1.0, "p95_s": 2.0}, "new": {"p50_s": 1.0, "p95_s": 1.0}}}}
+    theirs = {"burst": {"endpoints": {"losses": {"p50_s": 4.0, "p95_s": 10.0}}}}
+    assert loadtest.ratios(ours, theirs) == {"burst": {"losses": {"p50_s": 0.25, "p95_s": 0.2}}}
+    files = loadtest.mask_files(pairs=3, size=40)
+    import zipfile
+
+    with zipfile.ZipFile(files["zip"]) as z:
+        assert sorted(z.namelist()) == ["gt/00.png", "gt/01.png", "gt/02.png", "pred/00.png", "pred/01.png",
+                                        "pred/02.png"]
+    assert len(files["truths"]) == len(files["preds"]) == 3

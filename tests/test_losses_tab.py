@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -157,9 +158,13 @@ def test_score_masks():
 
 
 # ---------------------------------------------------------------- API (the launched app)
-def test_api_simulator(client):
-    from PIL import Image
+def _chart(value) -> dict:
+    """A ``gr.Plot`` output as the API returns it: the Plotly figure the browser draws."""
+    assert value["type"] == "plotly"
+    return json.loads(value["plot"])
 
+
+def test_api_simulator(client):
     summary, picture, chart, table = client.predict(1.0, 50, 0.5, 0.8, 0.999, api_name="/losses")
     assert "0.334" in summary and "200 px" in summary  # IoU 100 / (200 + 99)
     rows = dict(table["data"])
@@ -167,9 +172,9 @@ def test_api_simulator(client):
     for name, value in expected.losses.items():
         assert rows[t(f"common.loss.{name}", "en")] == pytest.approx(value, abs=1e-4), name
     assert rows["IoU"] == pytest.approx(100 / 299, abs=1e-4)
-    for path in (picture, chart):
-        with Image.open(path) as image:
-            assert image.width > 300 and image.height > 200
+    bars = _chart(chart)["data"][0]  # the chart carries the same numbers as the table
+    assert bars["type"] == "bar" and bars["y"][0] == pytest.approx(expected.losses["ce"], abs=1e-4)
+    assert _chart(picture)["data"][0]["source"].startswith("data:image/png;base64,")
 
 
 @pytest.mark.parametrize(
@@ -192,8 +197,11 @@ def test_api_curves_and_masks(client):
     from gradio_client.exceptions import AppError
 
     focal, overlap = client.predict(0.25, 20, api_name="/losses_curves")
-    assert focal and overlap
+    assert len(_chart(focal)["data"]) == 2 * (len(losses_lesson.GAMMAS) + 1)  # loss and gradient per curve
+    assert "20%" in _chart(overlap)["layout"]["title"]["text"]
     summary, panels, chart, table = client.predict(3, 0, 0, 0, 0, 0, 0.9, api_name="/losses_masks")
+    assert [a["text"] for a in _chart(panels)["layout"]["annotations"]][:2] == ["<b>Image</b>", "<b>Ground truth</b>"]
+    assert _chart(chart)["layout"]["shapes"][0]["y0"] == pytest.approx(0.0)  # 1 − mIoU of a perfect prediction
     assert "mIoU** 1.000" in summary  # no degradation: a perfect prediction
     assert all(value == 1.0 for _, value in table["data"][:2])  # numbers, though the page shows 1.0000
     assert table["data"][0][0] == "IoU · background"
@@ -210,7 +218,7 @@ def test_losses_tab_in_browser(browser, app_url, screenshot_dir, lang):
 
     with open_app(browser, app_url, lang) as (page, errors):
         goto_tab(page, "losses", lang)
-        page.locator("#losses-focal-plot img").wait_for(timeout=30_000)
+        page.locator("#losses-focal-plot .main-svg").first.wait_for(timeout=30_000)
         settle(page)
         page.screenshot(path=str(screenshot_dir / f"losses-curves-{lang}.png"), full_page=True)
 
@@ -221,12 +229,12 @@ def test_losses_tab_in_browser(browser, app_url, screenshot_dir, lang):
         share.fill("0.1")
         share.press("Enter")
         summary.get_by_text("0.083", exact=False).wait_for(timeout=30_000)  # 10 found, 10 missed, 100 alarms
-        page.locator("#losses-sim-chart img").wait_for()
+        page.locator("#losses-sim-chart .main-svg").first.wait_for()
         settle(page)
         page.screenshot(path=str(screenshot_dir / f"losses-imbalance-{lang}.png"), full_page=True)
 
         page.get_by_role("tab", name=t("losses.section.masks", lang)).click()
-        page.locator("#losses-masks-panels img").wait_for(timeout=30_000)
+        page.locator("#losses-masks-panels .main-svg").first.wait_for(timeout=30_000)
         for key in ("drop", "grow", "shift_x", "noise"):
             box = page.get_by_role("spinbutton", name=t(f"losses.masks.{key}", lang))
             box.fill("0")

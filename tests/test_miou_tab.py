@@ -127,6 +127,8 @@ def test_api_scores_pairs_and_offers_downloads(client, tmp_path):
                                                                             names="bg,a,b,c")
     assert "mIoU" in summary and "Why two mIoUs" in summary
     assert [row[1] for row in per_class["data"]] == ["bg", "a", "b", "c"]
+    counts = json.loads(heat["plot"])["data"][0]  # a Plotly heatmap: hover shows (truth, prediction, pixels)
+    assert len(counts["z"]) == 4 and counts["customdata"][1][2] == ["a", "b"]
     assert len(per_image["data"]) == 3 and len(files) == 2
 
 
@@ -171,7 +173,7 @@ def test_miou_tab_in_browser(browser, app_url, screenshot_dir, lang):
 
     with open_app(browser, app_url, lang) as (page, errors):
         goto_tab(page, "miou", lang)
-        page.locator("#miou-heat img").wait_for(timeout=60_000)  # a model's score shows on first open
+        page.locator("#miou-heat .main-svg").first.wait_for(timeout=60_000)  # a model's score shows on first open
         assert "mIoU" in page.locator("#miou-summary").inner_text()
         placeholder = page.locator("textarea[placeholder], input[placeholder]").filter(
             has_text="").evaluate_all("els => els.map(e => e.placeholder)")
@@ -196,7 +198,8 @@ def test_outputs_mark_absent_classes_and_enlarge_a_small_error_map():
     assert "—" in per_class.to_html() and per_image.columns[1] == "mIoU"
     assert errors.shape == (280, 280, 3)
     np.testing.assert_array_equal(errors[::7, ::7], miou_lesson.error_map(pred, truth, None))
-    assert heat.shape[1] <= 1700  # drawn near the size it is shown at, so its numbers stay readable
+    normalised = json.loads(heat.plot)["data"][1]  # the heatmaps travel as a Plotly figure
+    assert normalised["text"][2] == ["—", "—", "—"] and normalised["z"][1] == [0.25, 0.75, 0.0]
 
 
 def test_enlarge_repeats_pixels_by_an_integer_factor():

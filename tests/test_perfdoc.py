@@ -25,6 +25,26 @@ def test_sections_print_their_numbers_and_machine_and_name_the_missing_ones(tmp_
     assert "_Not measured yet: `make bench` writes" in text  # models, checkpoints, segment, metrics
 
 
+def test_loadtest_section_with_both_lessons_baseline_memory_and_cold_start(tmp_path):
+    burst = {"requests": 120, "failures": 0, "seconds": 30.0, "errors": [],
+             "endpoints": {"losses": {"n": 9, "p50_s": 0.5, "p95_s": 1.2, "failures": 0}}}
+    sustained = {**burst, "duration_s": 180, "think_s": [2, 6], "requests_per_s": 6.9}
+    memory = {"idle_mb": 700.0, "peak_mb": 1100.0, "after_mb": 740.0, "settle_s": 60, "after_within_10pct": True}
+    old = {"requests": 120, "failures": 0, "seconds": 90.0, "errors": [],
+           "endpoints": {"losses": {"n": 9, "p50_s": 6.4, "p95_s": 12.0, "failures": 0}}}
+    (tmp_path / "loadtest.json").write_text(json.dumps(
+        {"meta": META, "users": 30, "requests_per_user": 4, "commit": "abc1234", "burst": burst,
+         "sustained": sustained, "memory": memory, "cold_start": {"runs": [4.0, 5.0, 6.0], "min_s": 4.0, "median_s": 5.0},
+         "baseline": {"rev": "main~1", "commit": "0ff3746", "burst": old, "sustained": {**old, "duration_s": 180,
+                                                                                        "think_s": [2, 6],
+                                                                                        "requests_per_s": 3.0}}}))
+    text = perfdoc.render(tmp_path)
+    assert "| losses | 9 | 0.500 | 1.200 | 2.000 | 0 | 6.400 | 12.0 | 0.10× |" in text  # ratio of the p95s
+    assert "**Sustained**" in text and "6.9 per second" in text
+    assert "idle 700.0 MiB, peak 1100.0 MiB under load, 740.0 MiB 60 s after it (within 10 % of idle)" in text
+    assert "over 3 starts: min 4.0 s, median 5.0 s" in text and "`main~1` (0ff3746)" in text
+
+
 def test_main_writes_the_file(tmp_path):
     out = tmp_path / "docs" / "PERFORMANCE.md"
     assert perfdoc.main(["--input", str(tmp_path), "--output", str(out)]) == 0

@@ -74,35 +74,40 @@ def test_latency_is_measured_once_per_model(monkeypatch):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_timeline_figure_has_a_dot_per_architecture(lang):
-    from segdemo.plotting import to_image
+def test_timeline_chart_has_a_dot_per_architecture(lang):
+    from segdemo import charts
 
     entries = overview_lesson.timeline([card("unet", 0.7, "unet")])
-    fig = overview_lesson.timeline_figure(entries, lang)
-    ax = fig.axes[0]
-    dots = sum(len(c.get_offsets()) for c in ax.collections)
+    spec = charts.timeline_chart(entries, lang)
+    dots = sum(len(trace["x"]) for trace in spec["data"])
     assert dots == len(entries)
-    assert len(ax.texts) >= len(entries)
-    assert to_image(fig).shape[2] == 3
+    names = [a["text"] for a in spec["layout"]["annotations"]]
+    assert len(names) >= len(entries)
+    # the one trained model is a circle at its score, the others crosses on the "untrained" line
+    symbols = [s for trace in spec["data"] for s in trace["marker"]["symbol"]]
+    assert symbols.count("circle") == 1 and symbols.count("x") == len(entries) - 1
+    assert ("尚未训练" if lang == "zh" else "not trained yet") in names
 
 
-def test_timeline_figure_zooms_to_the_scores_and_keeps_its_legend_off_the_dots():
+def test_timeline_chart_zooms_to_the_scores_and_keeps_its_legend_off_the_dots():
+    from segdemo import charts
     from segdemo.models import list_models
 
     cards = [card(name, 0.80 + 0.01 * i, name) for i, name in enumerate(list_models())]  # 0.80 … 0.88
     entries = overview_lesson.timeline(cards)
-    fig = overview_lesson.timeline_figure(entries, "zh", families={"Real-time": "实时"})
-    ax = fig.axes[0]
-    assert ax.get_ylim() == pytest.approx((0.7, 1.0))  # all trained: zoomed to floor(min − 0.1)
-    legend = ax.get_legend()
-    assert "实时" in [text.get_text() for text in legend.get_texts()]
-    assert legend.get_bbox_to_anchor().x0 >= ax.get_window_extent().x1 - 1  # outside the axes
+    spec = charts.timeline_chart(entries, "zh")
+    layout = spec["layout"]
+    assert layout["yaxis"]["range"] == pytest.approx([0.7, 1.0])  # all trained: zoomed to floor(min − 0.1)
+    assert "实时" in [trace["name"] for trace in spec["data"]]
+    assert layout["legend"]["x"] > 1  # right of the axes, off the dots
     # two architectures of one year never share a dot position; names without the backbone in brackets
-    xs = [tuple(c.get_offsets()[0]) for c in ax.collections if len(c.get_offsets())]
-    assert len(set(xs)) == len(xs)
-    assert "FCN-8s" in [text.get_text() for text in ax.texts]
+    xy = [(x, y) for trace in spec["data"] for x, y in zip(trace["x"], trace["y"], strict=True)]
+    assert len(set(xy)) == len(xy)
+    assert "FCN-8s" in [a["text"] for a in layout["annotations"]]
+    hover = " ".join(text for trace in spec["data"] for text in trace["text"])
+    assert "0.880" in hover  # hover gives the score
     untrained = overview_lesson.timeline([card("unet", 0.7, "unet")])  # the rest sit at the bottom: full range
-    assert overview_lesson.timeline_figure(untrained).axes[0].get_ylim() == pytest.approx((0.0, 1.0))
+    assert charts.timeline_chart(untrained, "en")["layout"]["yaxis"]["range"] == pytest.approx([0.0, 1.0])
 
 
 @pytest.mark.parametrize("corner", [(0, 0), (150, 5), (60, 60), (190, 190)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -24,7 +25,9 @@ def test_api_train_returns_final_metrics_and_clamps(client, small_limits):
     assert metrics["checkpoint"].startswith("session:")
     assert "20/20" in status and f"{metrics['best_val_miou']:.3f}" in status
     assert sorted(f.rsplit(".", 1)[1] for f in files) == ["json", "safetensors"]
-    assert plot and previews
+    curves = json.loads(plot["plot"])  # a Plotly figure: loss and val mIoU of the run
+    assert [trace.get("xaxis", "x") for trace in curves["data"][2:]] == ["x", "x2"]
+    assert 0 <= curves["data"][-1]["y"][-1] <= metrics["best_val_miou"] + 1e-4 and previews
 
 
 @pytest.mark.parametrize(
@@ -61,13 +64,13 @@ def test_train_tab_in_browser(browser, app_url, screenshot_dir, lang):
 
     with open_app(browser, app_url, lang, height=1000) as (page, errors):
         goto_tab(page, "train", lang)
-        page.locator("#train-curves img").wait_for(timeout=30_000)
+        page.locator("#train-curves .main-svg").first.wait_for(timeout=30_000)
         page.screenshot(path=str(screenshot_dir / f"train-idle-{lang}.png"), full_page=True)
-        first = page.locator("#train-curves img").get_attribute("src")
+        assert page.locator("#train-curves .scatterlayer .trace").count() == 2  # the empty panels' traces
         page.locator("#train-go").click()
-        # the curve is redrawn while training (a new image), and the status counts steps
-        page.wait_for_function("src => { const i = document.querySelector('#train-curves img');"
-                               " return i && i.src !== src; }", arg=first, timeout=60_000)
+        # the curve is drawn while training (a line appears), and the status counts steps
+        page.wait_for_function("() => document.querySelectorAll('#train-curves .scatterlayer .trace').length > 2",
+                               timeout=60_000)
         page.wait_for_function("() => /\\b([2-9]|\\d\\d+)\\/100\\b/.test(document.querySelector('#train-status')"
                                ".innerText)", timeout=60_000)
         page.wait_for_timeout(3000)

@@ -254,21 +254,34 @@ def simulate_imbalance(fg_fraction: float, recall: float, false_positive_rate: f
     quality = (recall, false_positive_rate, confidence, easy_confidence)
     logits, target, outcome = simulate_prediction(fg_fraction, *quality)
     iou, miou = iou_of(logits.argmax(1), target, 2)
+    sweep_losses, sweep_iou, sweep_miou = _sweep(*quality)
+    counts = {name: int((outcome == OUTCOMES.index(name)).sum()) for name in ("tp", "fn", "fp", "tn")}
+    return Imbalance(
+        losses=compare_losses(logits, target), iou=float(iou[1]), miou=miou, counts=counts, outcome=outcome,
+        sweep_fraction=SWEEP_FRACTIONS.copy(), sweep_losses={k: v.copy() for k, v in sweep_losses.items()},
+        sweep_iou=sweep_iou.copy(), sweep_miou=sweep_miou.copy(),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _sweep(recall: float, false_positive_rate: float, confidence: float,
+           easy_confidence: float) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Losses ``{name: (S,)}``, IoU ``(S,)`` and mIoU ``(S,)`` at :data:`SWEEP_FRACTIONS` for one quality.
+
+    Cached: it does not depend on the object share, the slider a class moves most, and it is 13 of the
+    simulator's 14 loss evaluations.
+    """
     sweep_losses: dict[str, list[float]] = {name: [] for name in COMPARED}
     sweep_iou, sweep_miou = [], []
     for fraction in SWEEP_FRACTIONS:
-        sweep_logits, sweep_target, _ = simulate_prediction(float(fraction), *quality)
+        sweep_logits, sweep_target, _ = simulate_prediction(float(fraction), recall, false_positive_rate,
+                                                            confidence, easy_confidence)
         for name, value in compare_losses(sweep_logits, sweep_target).items():
             sweep_losses[name].append(value)
         ious, mean = iou_of(sweep_logits.argmax(1), sweep_target, 2)
         sweep_iou.append(ious[1])
         sweep_miou.append(mean)
-    counts = {name: int((outcome == OUTCOMES.index(name)).sum()) for name in ("tp", "fn", "fp", "tn")}
-    return Imbalance(
-        losses=compare_losses(logits, target), iou=float(iou[1]), miou=miou, counts=counts, outcome=outcome,
-        sweep_fraction=SWEEP_FRACTIONS.copy(), sweep_losses={k: np.array(v) for k, v in sweep_losses.items()},
-        sweep_iou=np.array(sweep_iou), sweep_miou=np.array(sweep_miou),
-    )
+    return {k: np.array(v) for k, v in sweep_losses.items()}, np.array(sweep_iou), np.array(sweep_miou)
 
 
 def outcome_colours() -> np.ndarray:

@@ -14,7 +14,7 @@ import importlib
 from typing import Any
 
 MODULES = ("common", "overview", "segment", "augment", "losses", "miou", "train", "limits", "inside", "pitfalls",
-           "lesson", "attention")
+           "lesson", "attention", "charts")
 LANGS = ("en", "zh")
 _SHARED_PREFIXES = ("app.", "tab.", "err.", "common.")
 

@@ -114,12 +114,79 @@ def _augment(data: dict[str, Any]) -> list[str]:
             f"(goal ≤ {data['goal_ms']} ms)."]
 
 
+#: The issue's goals for the classroom load (p95 seconds per kind of endpoint).
+LOAD_GOALS = {"figure": 2.0, "segment": 3.0, "train_start": 1.0}
+_FIGURES = ("augment", "losses", "losses_curves", "losses_masks", "miou", "miou_model", "miou_pair", "miou_zip",
+            "overview")
+
+
+def _goal(name: str) -> float | None:
+    if name.startswith("segment"):
+        return LOAD_GOALS["segment"]
+    if name == "train_start":
+        return LOAD_GOALS["train_start"]
+    return LOAD_GOALS["figure"] if name in _FIGURES else None
+
+
+def _load_mode(mode: str, run: dict[str, Any], baseline: dict[str, Any] | None) -> list[str]:
+    theirs = (baseline or {}).get(mode, {}).get("endpoints", {})
+    if mode == "burst":
+        head = f"**Burst**: every student at once: {run['requests']} requests in {run['seconds']} s, {run['failures']} failed."
+    else:
+        head = (f"**Sustained**: each student acts, waits {run['think_s'][0]:g}–{run['think_s'][1]:g} s and acts again "
+                f"for {run['duration_s']:g} s: {run['requests']} requests ({run['requests_per_s']} per second), "
+                f"{run['failures']} failed.")
+    if baseline and mode in baseline:
+        b = baseline[mode]
+        head += f" Baseline: {b['requests']} requests in {b['seconds']} s, {b['failures']} failed."
+    header = ["endpoint", "n", "p50 s", "p95 s", "goal p95 s", "failed"]
+    if theirs:
+        header += ["baseline p50 s", "baseline p95 s", "p95 ratio"]
+    rows = []
+    for name, row in run["endpoints"].items():
+        line = [name, row["n"], row["p50_s"], row["p95_s"], _goal(name), row.get("failures", 0)]
+        if theirs:
+            other = theirs.get(name, {})
+            ratio = (round(row["p95_s"] / other["p95_s"], 2) if row.get("p95_s") is not None and other.get("p95_s")
+                     else None)
+            line += [other.get("p50_s"), other.get("p95_s"), f"{ratio:.2f}×" if ratio is not None else None]
+        rows.append(line)
+    return [head, ""] + _table(header, rows) + [""]
+
+
+def _memory_line(label: str, m: dict[str, Any]) -> str:
+    verdict = "within" if m.get("after_within_10pct") else "not within"
+    return (f"{label}: idle {m['idle_mb']} MiB, peak {m['peak_mb']} MiB under load, {m['after_mb']} MiB "
+            f"{m['settle_s']:g} s after it ({verdict} 10 % of idle).")
+
+
 def _loadtest(data: dict[str, Any]) -> list[str]:
-    rows = [[name, row["n"], row["p50_s"], row["p95_s"]] for name, row in data["endpoints"].items()]
-    out = [f"{data['users']} simulated students × {data['requests_per_user']} requests, all starting together: "
-           f"{data['requests']} requests, {data['failures']} failed, {data['seconds']} s; server peak RSS "
-           f"{data.get('server_peak_rss_mb') or '?'} MiB.", ""]
-    return out + _table(["endpoint", "requests", "p50 s", "p95 s"], rows)
+    if "burst" not in data and "sustained" not in data:  # the first format: one burst at the top level
+        rows = [[name, row["n"], row["p50_s"], row["p95_s"]] for name, row in data["endpoints"].items()]
+        out = [f"{data['users']} simulated students × {data['requests_per_user']} requests, all starting together: "
+               f"{data['requests']} requests, {data['failures']} failed, {data['seconds']} s; server peak RSS "
+               f"{data.get('server_peak_rss_mb') or '?'} MiB.", ""]
+        return out + _table(["endpoint", "requests", "p50 s", "p95 s"], rows)
+    baseline = data.get("baseline")
+    out = [f"{data['users']} simulated students on this commit ({data.get('commit') or '?'})"
+           + (f", and the same load on `{baseline['rev']}` ({baseline.get('commit')}), the baseline, run first "
+              "in a git worktree with the same Python" if baseline else "") + ". The machine's cores may be "
+           "shared with other work while it runs (see the load average of the machine at the time).", ""]
+    out += ["`train_start`: submit → first streamed update; `train_stop`: the stop call; `train_end`: stop → the "
+            "final result. A ratio < 1× is faster than the baseline.", ""]
+    for mode in ("burst", "sustained"):
+        if mode in data:
+            out += _load_mode(mode, data[mode], baseline)
+    if data.get("memory"):
+        out.append("- " + _memory_line("Server memory", data["memory"]))
+    if baseline and baseline.get("memory"):
+        out.append("- " + _memory_line("Baseline memory", baseline["memory"]))
+    for label, source in (("Cold start", data), ("Baseline cold start", baseline or {})):
+        c = source.get("cold_start")
+        if c:
+            out.append(f"- {label} (`python app.py` to the first page) over {len(c['runs'])} starts: min "
+                       f"{c['min_s']} s, median {c['median_s']} s ({', '.join(f'{r:g}' for r in c['runs'])}).")
+    return out
 
 
 #: (JSON name, section title, renderer, the command that writes the JSON)

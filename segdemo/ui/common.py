@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,11 +18,15 @@ from segdemo.ui.i18n import lang_of, strings, t
 log = logging.getLogger("segdemo.ui")
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Queue groups for a classroom on 2 cores (measured with `make loadtest`, see the README): Segment
-# gets two workers of its own, so a queue of figures never delays it; everything that draws
-# figures or image grids shares one worker, so those cannot take both cores from Segment.
+# Queue groups for a classroom on 2 cores (measured with `make loadtest`, docs/PERFORMANCE.md): Segment
+# gets two workers of its own, so a queue of figures never delays it; everything that makes charts or
+# image grids shares two more. With charts drawn in the browser (segdemo.charts) these handlers hold the
+# GIL little (torch and the image libraries release it), and a second worker halved their sustained p95
+# (30 students, one burst and 3 minutes of a mix of every endpoint on a shared 2-core machine: figure
+# p95 6–7.5 s → 3–4 s, Segment p95 unchanged at ~3 s). SEGDEMO_FIGURES_WORKERS overrides it (to measure).
 SEGMENT_QUEUE: dict[str, Any] = {"concurrency_id": "segment", "concurrency_limit": 2}
-FIGURES_QUEUE: dict[str, Any] = {"concurrency_id": "figures", "concurrency_limit": 1}
+FIGURES_QUEUE: dict[str, Any] = {"concurrency_id": "figures",
+                                 "concurrency_limit": int(os.environ.get("SEGDEMO_FIGURES_WORKERS", "2"))}
 
 
 def _request_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> gr.Request | None:
@@ -122,6 +127,27 @@ def class_masks_image(**kwargs: Any) -> gr.AnnotatedImage:
     postprocesses a returned component on its event loop.
     """
     return gradio_compat.fast_class_masks(gr.AnnotatedImage(**kwargs))
+
+
+#: For ``launch(head=...)``. Plotly lays out a chart drawn inside a hidden tab at its default 700 px and
+#: measures its box again only on a window resize: announce one whenever a tab is opened.
+CHARTS_HEAD = """<script>
+document.addEventListener("click", (event) => {
+  if (event.target.closest && event.target.closest('[role="tab"]')) {
+    setTimeout(() => window.dispatchEvent(new Event("resize")), 50);
+  }
+}, true);
+</script>"""
+
+
+def chart(**kwargs: Any) -> gr.Plot:
+    """A ``gr.Plot`` for a :mod:`segdemo.charts` spec (titles are in the chart: a label badge covered them)."""
+    return gr.Plot(show_label=False, **kwargs)
+
+
+def chart_value(spec_json: str) -> Any:
+    """The value of a :func:`chart` output for ready JSON text (``segdemo.charts.to_json``), sent as it is."""
+    return gradio_compat.plot_payload(spec_json)
 
 
 def picture_gallery(**kwargs: Any) -> gr.Gallery:

@@ -1,6 +1,6 @@
 """Every use of a Gradio internal in segdemo, in one place, each tied to the Gradio version it was tested on.
 
-segdemo relies on four behaviours of Gradio 6.31.0 that have no public switch:
+segdemo relies on six behaviours of Gradio 6.31.0 that have no public switch:
 
 1. **Per-session component configs** (``state_holder.SessionState.__init__``): Gradio builds the config of
    *every* component for each new browser session, on the server's event loop: 20–35 ms for this
@@ -18,6 +18,10 @@ segdemo relies on four behaviours of Gradio 6.31.0 that have no public switch:
    PNGs; :func:`fast_gallery` writes label maps as lossless PNG and photo-like pictures as JPEG 95.
 4. **Gradio's upload cache** (``processing_utils.save_bytes_to_cache``, ``Component.GRADIO_CACHE``): where
    those encoded files go, so that Gradio serves them like its own.
+5. **The page's locale** (``changeLocale`` of Gradio's front end): see section 5 below.
+6. **Plots as ready JSON** (``gr.components.plot.PlotData``): ``gr.Plot`` turns a figure object into JSON on
+   the server's event loop for every response; :func:`plot_payload` wraps the JSON text that
+   :mod:`segdemo.charts` made (and the tabs cached) in the value ``gr.Plot`` passes through untouched.
 
 (2) and (3) replace a method on the component *instance*: a subclass would make Gradio's component
 metaclass write a ``.pyi`` stub into the app's folder (read-only on a Space). :func:`check_version` stops the
@@ -300,3 +304,16 @@ def locale_js(langs: Iterable[str] = ("en", "zh")) -> str:
   const core = await import(new URL({json.dumps(locale_module())}, base).href);
   core.changeLocale(lang);
 }}"""
+
+
+# ---- 6. plots sent as ready JSON ----
+
+def plot_payload(spec_json: str) -> Any:
+    """What ``gr.Plot`` sends for a Plotly figure whose JSON text is already made (``segdemo.charts.to_json``).
+
+    ``gr.Plot.postprocess`` passes its own ``PlotData`` through untouched; given a figure object it would
+    call ``figure.to_json()`` on the event loop, per request. Handlers cache the text and return this.
+    """
+    from gradio.components.plot import PlotData
+
+    return PlotData(type="plotly", plot=spec_json)

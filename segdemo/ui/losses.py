@@ -1,7 +1,7 @@
 """Losses tab: loss curves, an imbalance simulator and degraded real masks.
 
-Logic lives in :mod:`segdemo.lessons.losses` (which calls :mod:`segdemo.losses`); this module only
-draws figures and wires the three sections. Figures are rendered to arrays and cached per
+Logic lives in :mod:`segdemo.lessons.losses` (which calls :mod:`segdemo.losses`), charts in
+:mod:`segdemo.charts`; this module only wires the three sections. Charts are JSON text cached per
 (settings, language): the first view of the tab costs nothing after the first student.
 """
 
@@ -14,10 +14,10 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+from segdemo import charts
 from segdemo.lessons import losses as lesson
-from segdemo.plotting import figure, to_image
 from segdemo.ui import pitfalls
-from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
+from segdemo.ui.common import FIGURES_QUEUE, chart, chart_value, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "losses"
@@ -26,15 +26,6 @@ CURVES = {"alpha": 1.0, "region": 10.0}
 SIM = {"fg": 1.0, "recall": 50.0, "fp": 0.5, "confidence": 0.8, "easy": 0.999}
 MASKS = {"scene": 3, "drop": 1, "grow": 2, "shift_x": 4, "shift_y": 0, "noise": 1.0, "confidence": 0.9}
 SCENES = 100
-COLOURS = {"ce": "#4c72b0", "weighted_ce": "#8172b3", "focal": "#dd8452", "dice": "#55a868",
-           "lovasz": "#c44e52", "tversky": "#937860", "ce+dice": "#da8bc3"}
-GAMMA_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3")
-
-
-def _frozen(image: np.ndarray) -> np.ndarray:
-    image.setflags(write=False)  # cached and shared between requests
-    return image
-
 
 def _check(name_key: str, value: float | None, low: float, high: float, lang: str) -> float:
     """A slider value from the browser or the API, refused with a translated message if out of range."""
@@ -48,116 +39,42 @@ def _loss_name(name: str, lang: str) -> str:
 
 
 # ---------------------------------------------------------------- section 1: curves
-@functools.lru_cache(maxsize=16)
-def focal_figure(alpha: float, lang: str) -> np.ndarray:
-    """The Focal/CE curves beside their gradients (Lin et al. 2017, Fig. 1), as an RGB array."""
-    c = lesson.focal_curves(alpha=alpha)
-    fig, (ax_loss, ax_grad) = figure(1, 2, figsize=(11.0, 3.6))
-    for ax in (ax_loss, ax_grad):
-        ax.axvspan(0.5, 1.0, color="#55a868", alpha=0.08)  # p_t > 0.5: well classified (Lin et al.)
-        ax.set_xlabel(t("losses.plot.pt", lang))
-        ax.set_xlim(0, 1)
-    for gamma, colour in zip(c.focal, GAMMA_COLOURS, strict=False):
-        label = t("losses.plot.gamma", lang, gamma=f"{gamma:g}")
-        ax_loss.plot(c.p, c.focal[gamma], color=colour, lw=2, label=label)
-        ax_grad.plot(c.p, np.abs(c.focal_grad[gamma]), color=colour, lw=2, label=label)
-    for ax, values in ((ax_loss, c.ce), (ax_grad, np.abs(c.ce_grad))):
-        ax.plot(c.p, values, color="black", lw=1.4, ls=":", label=t("losses.plot.ce", lang))
-    ax_loss.set_ylim(0, 5)
-    ax_loss.text(0.8, 4.6, t("losses.plot.easy", lang), ha="center", color="#2f7a45", fontsize=9)
-    ax_loss.set(ylabel=t("losses.plot.loss", lang), title=t("losses.plot.loss_title", lang))
-    ax_grad.set(ylabel=t("losses.plot.grad", lang), title=t("losses.plot.grad_title", lang))
-    ax_grad.set_yscale("log")
-    ax_grad.set_ylim(1e-4, 2)
-    ax_loss.legend(fontsize=9)
-    return _frozen(to_image(fig))
+@functools.lru_cache(maxsize=64)
+def focal_figure(alpha: float, lang: str) -> str:
+    """The Focal/CE curves beside their gradients (Lin et al. 2017, Fig. 1), as chart JSON."""
+    return charts.to_json(charts.focal_chart(lesson.focal_curves(alpha=alpha), lang))
 
 
-@functools.lru_cache(maxsize=16)
-def overlap_figure(region_percent: float, lang: str) -> np.ndarray:
-    """Dice and Lovász loss against the overlap of a predicted and a true region, as an RGB array."""
+@functools.lru_cache(maxsize=64)
+def overlap_figure(region_percent: float, lang: str) -> str:
+    """Dice and Lovász loss against the overlap of a predicted and a true region, as chart JSON."""
     o = lesson.overlap_curves(region_fraction=region_percent / 100)
-    fig, ax = figure(figsize=(11.0, 3.4))
-    ax.plot(o.overlap, o.dice_region, color=COLOURS["dice"], lw=2.2, label=t("losses.plot.dice_region", lang))
-    ax.plot(o.overlap, o.dice_mean, color=COLOURS["dice"], lw=1.6, ls="--", label=t("losses.plot.dice_mean", lang))
-    ax.plot(o.overlap, o.lovasz_region, color=COLOURS["lovasz"], lw=2.2, label=t("losses.plot.lovasz_region", lang))
-    ax.plot(o.overlap, 1 - o.iou, color="black", lw=1.2, ls=":", label=t("losses.plot.iou_region", lang))
-    ax.set(xlabel=t("losses.plot.overlap", lang), ylabel=t("losses.plot.loss", lang), xlim=(0, 1), ylim=(0, 1.02),
-           title=t("losses.plot.overlap_title", lang, percent=f"{region_percent:g}"))
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    return _frozen(to_image(fig))
+    return charts.to_json(charts.overlap_chart(o, region_percent, lang))
 
 
 @friendly_errors
-def run_curves(alpha: float, region_percent: float, request: gr.Request) -> tuple[np.ndarray, np.ndarray]:
-    """Section 1: (Focal/CE curves with gradients, Dice-against-overlap plot) as images."""
+def run_curves(alpha: float, region_percent: float, request: gr.Request):
+    """Section 1: (Focal/CE curves with gradients, Dice-against-overlap plot) as Plotly charts."""
     lang = lang_of(request)
     alpha = _check("losses.alpha", alpha, 0.05, 1.0, lang)
     region = _check("losses.region", region_percent, 1.0, 50.0, lang)
-    return focal_figure(round(alpha, 3), lang), overlap_figure(round(region, 2), lang)
+    return chart_value(focal_figure(round(alpha, 3), lang)), chart_value(overlap_figure(round(region, 2), lang))
 
 
 # ---------------------------------------------------------------- section 2: imbalance
-def _outcome_legend(fig, kinds: tuple[str, ...], lang: str, ncol: int, under_last: bool = False) -> None:
-    """The colours of the mistakes map: under the figure, or under its last panel, the mistakes map
-    (centred under four panels, "missed" read as the orange of a class in the others)."""
-    from matplotlib.patches import Patch
-
-    colours = lesson.outcome_colours() / 255
-    handles = [Patch(color=colours[lesson.OUTCOMES.index(k)], label=t(f"losses.outcome.{k}", lang)) for k in kinds]
-    fig.legend(handles=handles, loc="outside lower right" if under_last else "outside lower center", ncol=ncol,
-               fontsize=9, frameon=False)
-
-
-def _loss_bars(ax, values: dict[str, float], miou: float, lang: str, title_key: str) -> None:
-    names = list(values)
-    bars = ax.bar(range(len(names)), [values[n] for n in names], color=[COLOURS[n] for n in names])
-    ax.axhline(1 - miou, color="black", ls="--", lw=1.3, label=t("losses.plot.one_minus_miou", lang), zorder=2)
-    # on a white patch above the dashed line, which ran through the values of bars near 1 − mIoU
-    for label in ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2):
-        label.set(bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5}, zorder=3)
-    ax.set_xticks(range(len(names)), [_loss_name(n, lang) for n in names], rotation=30, ha="right")
-    ax.set(ylabel=t("losses.plot.loss", lang), title=t(title_key, lang))
-    ax.set_ylim(0, max(1.0, max(values.values())) * 1.15)
-    ax.grid(axis="x", visible=False)
-    ax.legend(fontsize=9, loc="upper right")
-
-
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def simulator_outputs(fg: float, recall: float, fp: float, confidence: float, easy: float,
-                      lang: str) -> tuple[str, np.ndarray, np.ndarray, list[list]]:
-    """(summary Markdown, picture of the prediction, loss chart, [[loss, value], ...]) for percentages."""
+                      lang: str) -> tuple[str, str, str, list[list]]:
+    """(summary Markdown, picture of the prediction, loss chart, [[loss, value], ...]) for percentages;
+    the picture and the chart as chart JSON."""
     r = lesson.simulate_imbalance(fg / 100, recall / 100, fp / 100, confidence, easy)
     summary = t("losses.sim.summary", lang, iou=f"{r.iou:.3f}", miou=f"{r.miou:.3f}", fg=r.counts["tp"] + r.counts["fn"],
                 tp=r.counts["tp"], fn=r.counts["fn"], fp=r.counts["fp"])
-
-    fig, ax = figure(figsize=(4.0, 2.5))
-    ax.imshow(lesson.outcome_colours()[r.outcome], interpolation="nearest")
-    ax.set_axis_off()
-    _outcome_legend(fig, ("tn", "tp", "fn", "fp"), lang, ncol=2)
-    picture = _frozen(to_image(fig))
-
-    fig, (ax_bars, ax_sweep) = figure(1, 2, figsize=(11.0, 4.0), width_ratios=(1, 1.3))
-    _loss_bars(ax_bars, r.losses, r.miou, lang, "losses.plot.bars_title")
-    share = r.sweep_fraction * 100
-    for name, values in r.sweep_losses.items():
-        ax_sweep.plot(share, values, color=COLOURS[name], lw=2, marker="o", ms=3, label=_loss_name(name, lang))
-    ax_sweep.plot(share, 1 - r.sweep_iou, color="black", ls=":", lw=1.5, label=t("losses.plot.one_minus_iou", lang))
-    ax_sweep.plot(share, 1 - r.sweep_miou, color="black", ls="--", lw=1.5, label=t("losses.plot.one_minus_miou", lang))
-    ax_sweep.axvline(fg, color="#999999", lw=1)
-    # at the foot of the line, on white: at the top it sat on the 1 − IoU curve
-    ax_sweep.text(fg * 1.08, 0.03, t("losses.plot.now", lang), transform=ax_sweep.get_xaxis_transform(),
-                  fontsize=9, color="#666666", va="bottom",
-                  bbox={"facecolor": "white", "edgecolor": "none", "pad": 1}, zorder=5)
-    ax_sweep.set_xscale("log")
-    ticks = [0.1, 0.3, 1, 3, 10, 30]
-    ax_sweep.set_xticks(ticks, [f"{v:g}" for v in ticks])
-    ax_sweep.minorticks_off()
-    ax_sweep.set(xlabel=t("losses.plot.share", lang), ylabel=t("losses.plot.loss", lang),
-                 title=t("losses.plot.sweep_title", lang))
-    ax_sweep.set_ylim(0, None)
-    ax_sweep.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    chart = _frozen(to_image(fig))
+    colours = lesson.outcome_colours()
+    legend = charts.outcome_legend(("tn", "tp", "fn", "fp"), colours, lesson.OUTCOMES, lang)
+    picture = charts.to_json(charts.pictures([(colours[r.outcome], None)], legend, height=330,
+                                             title=t("losses.sim.picture", lang)))
+    chart = charts.to_json(charts.imbalance_chart(r, fg, lang))
     table = [[_loss_name(n, lang), round(v, 4)] for n, v in r.losses.items()]
     table += [["IoU", round(r.iou, 4)], ["mIoU", round(r.miou, 4)]]
     return summary, picture, chart, table
@@ -177,9 +94,9 @@ def run_simulator(fg_percent: float, recall_percent: float, false_alarm_percent:
         easy_confidence: probability of background on correctly rejected pixels, 0.9–0.9999.
 
     Returns:
-        ``(summary, picture, chart, table)``: a Markdown line with IoU, mIoU and pixel counts; an image of
-        the prediction (hits, misses, false alarms); an image of the loss bar chart and of the losses as the
-        object share varies; and a table ``{"headers": [...], "data": [[loss, value], ...]}`` with the
+        ``(summary, picture, chart, table)``: a Markdown line with IoU, mIoU and pixel counts; a Plotly chart
+        (``{"type": "plotly", "plot": "<figure JSON>"}``) of the prediction (hits, misses, false alarms); a
+        Plotly chart of the losses as bars and as the object share varies; and a table ``{"headers": [...], "data": [[loss, value], ...]}`` with the
         values of ``ce, weighted_ce, focal, dice, lovasz, tversky, ce+dice`` (display names), then IoU and mIoU.
     """
     lang = lang_of(request)
@@ -192,14 +109,16 @@ def run_simulator(fg_percent: float, recall_percent: float, false_alarm_percent:
     )
     summary, picture, chart, table = simulator_outputs(*(round(v, 4) for v in values), lang)
     headers = [t("losses.table.loss", lang), t("losses.table.value", lang)]
-    return summary, picture, chart, pd.DataFrame(table, columns=headers).style.format({headers[1]: "{:.4f}"})
+    table_view = pd.DataFrame(table, columns=headers).style.format({headers[1]: "{:.4f}"})
+    return summary, chart_value(picture), chart_value(chart), table_view
 
 
 # ---------------------------------------------------------------- section 3: real masks
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def masks_outputs(scene: int, drop: int, grow: int, shift_x: int, shift_y: int, noise: float, confidence: float,
-                  lang: str) -> tuple[str, np.ndarray, np.ndarray, list[list]]:
-    """(summary, [image | truth | prediction | mistakes] figure, loss chart, [[class, IoU], ...])."""
+                  lang: str) -> tuple[str, str, str, list[list]]:
+    """(summary, [image | truth | prediction | mistakes] pictures, loss chart, [[class, IoU], ...]);
+    pictures and chart as chart JSON."""
     from segdemo.palette import colorize
 
     info = lesson.scene(scene)
@@ -207,20 +126,13 @@ def masks_outputs(scene: int, drop: int, grow: int, shift_x: int, shift_y: int, 
     pred = lesson.degrade_mask(mask, info.instances, num_classes, drop=drop, grow=grow, shift=(shift_x, shift_y),
                           noise=noise / 100, seed=scene)
     scores = lesson.score_masks(pred, mask, num_classes, confidence)
-
-    fig, axes = figure(1, 4, figsize=(11.0, 3.4))
-    panels = (image, colorize(mask, info.palette), colorize(pred, info.palette),
-              lesson.outcome_colours()[lesson.outcome_map(pred, mask)])
-    for ax, panel, key in zip(axes, panels, ("image", "truth", "prediction", "mistakes"), strict=True):
-        ax.imshow(panel, interpolation="nearest")
-        ax.set_title(t(f"losses.plot.{key}", lang))
-        ax.set_axis_off()
-    _outcome_legend(fig, ("tn", "tp", "fn", "fp", "wrong_class"), lang, ncol=3, under_last=True)
-    masks = _frozen(to_image(fig))
-
-    fig, ax = figure(figsize=(6.5, 3.8))
-    _loss_bars(ax, scores.losses, scores.miou, lang, "losses.plot.bars_title")
-    chart = _frozen(to_image(fig))
+    colours = lesson.outcome_colours()
+    panels = [(image, t("losses.plot.image", lang)), (colorize(mask, info.palette), t("losses.plot.truth", lang)),
+              (colorize(pred, info.palette), t("losses.plot.prediction", lang)),
+              (colours[lesson.outcome_map(pred, mask)], t("losses.plot.mistakes", lang))]
+    legend = charts.outcome_legend(("tn", "tp", "fn", "fp", "wrong_class"), colours, lesson.OUTCOMES, lang)
+    masks = charts.to_json(charts.pictures(panels, legend, height=360))
+    chart = charts.to_json(charts.loss_bars_chart(scores.losses, scores.miou, lang))
     present = [c for c in range(num_classes) if not np.isnan(scores.iou[c])]
     table = [[t("losses.table.iou_of", lang, name=info.names[lang][c]), round(float(scores.iou[c]), 4)]
              for c in present]
@@ -241,7 +153,8 @@ def run_masks(scene: float, drop: float, grow: float, shift_x: float, shift_y: f
         confidence: probability given to each pixel's predicted class, 0.55–0.99.
 
     Returns:
-        ``(summary, masks, chart, table)``: mIoU line; image | truth | prediction | mistakes; loss bar chart;
+        ``(summary, masks, chart, table)``: mIoU line; image | truth | prediction | mistakes and the loss
+        bar chart as Plotly charts;
         ``[[class or loss, value], ...]`` with the IoU of each class present, then every loss.
     """
     lang = lang_of(request)
@@ -257,7 +170,8 @@ def run_masks(scene: float, drop: float, grow: float, shift_x: float, shift_y: f
     summary, masks, chart, table = masks_outputs(*args, lang)
     headers = [t("losses.table.measure", lang), t("losses.table.value", lang)]
     # Shown with four decimals (1.0000 beside 0.1054); the API still gets the numbers.
-    return summary, masks, chart, pd.DataFrame(table, columns=headers).style.format({headers[1]: "{:.4f}"})
+    table_view = pd.DataFrame(table, columns=headers).style.format({headers[1]: "{:.4f}"})
+    return summary, chart_value(masks), chart_value(chart), table_view
 
 
 # ---------------------------------------------------------------- layout
@@ -265,13 +179,14 @@ def _slider(key: str, low: float, high: float, value: float, step: float) -> gr.
     return gr.Slider(low, high, value=value, step=step, label=i18n(key), min_width=180)
 
 
-def _image(elem_id: str) -> gr.Image:
-    return gr.Image(type="numpy", format="png", interactive=False, show_label=False, buttons=["fullscreen"],
-                    elem_id=elem_id)
+def _image(elem_id: str) -> gr.Plot:
+    return chart(elem_id=elem_id)
 
 
 def _live(sliders: list[gr.Slider], fn, outputs: list, api_name: str) -> None:
-    # "input" fires while dragging; always_last drops the stale requests in between
+    # "input" fires while dragging (and on Enter in the number box, which "release" misses); always_last
+    # keeps at most one request per student waiting behind the running one, the newest: a drag does not
+    # queue a request per pixel of movement, and the page follows the slider while the class drags.
     gr.on([s.input for s in sliders], fn, inputs=sliders, outputs=outputs, api_name=api_name,
           trigger_mode="always_last", show_progress="minimal", **FIGURES_QUEUE)
 
@@ -309,8 +224,7 @@ def build() -> None:
             sim_chart = _image("losses-sim-chart")
             with gr.Row():
                 with gr.Column(scale=2, min_width=260):
-                    sim_picture = gr.Image(type="numpy", format="png", interactive=False,
-                                           label=i18n("losses.sim.picture"), buttons=["fullscreen"])
+                    sim_picture = chart(elem_id="losses-sim-picture")
                 with gr.Column(scale=3):
                     gr.Markdown(i18n("losses.sim.help"))
                     gr.Markdown(i18n("losses.sim.settings_help"))

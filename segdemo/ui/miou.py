@@ -1,6 +1,7 @@
 """mIoU tab: score masks (one pair, many files, a zip, or a shipped model on a scene) and explain each number.
 
-Logic lives in :mod:`segdemo.lessons.miou` and :mod:`segdemo.metrics`; this module draws and wires.
+Logic lives in :mod:`segdemo.lessons.miou` and :mod:`segdemo.metrics`, the heatmaps in :mod:`segdemo.charts`;
+this module wires.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from segdemo import serving
+from segdemo import charts, serving
 from segdemo.lessons import miou as lesson
 from segdemo.palette import enlarge
-from segdemo.plotting import figure, to_image
 from segdemo.ui import pitfalls
-from segdemo.ui.common import FIGURES_QUEUE, friendly_errors
+from segdemo.ui.common import FIGURES_QUEUE, chart, chart_value, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "miou"
@@ -28,33 +28,9 @@ def _num(x: float | None) -> str:
     return "—" if x is None or np.isnan(x) else f"{x:.4f}"
 
 
-def heatmaps(report: lesson.Report, lang: str) -> np.ndarray:
-    """The confusion matrix as counts and row-normalised (rows = truth, columns = prediction)."""
-    cm = report.confusion.astype(float)
-    rows = cm.sum(axis=1, keepdims=True)
-    normalised = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
-    k = report.num_classes
-    # Sized for the ~900 px the page gives it: drawn bigger, its 7-point numbers shrank to 3 px.
-    size = min(8.0, 3.2 + 0.3 * k)
-    fig, axes = figure(1, 2, figsize=(2 * size, size * 0.9))
-    counted = np.zeros(k, dtype=bool)  # a count of 0 is a number to show
-    empty = rows[:, 0] == 0  # no pixel of that class: its normalised row would be 0/0
-    for ax, data, title, fmt, blank in ((axes[0], cm, "miou.plot.counts", "{:.0f}", counted),
-                                        (axes[1], normalised, "miou.plot.normalised", "{:.2f}", empty)):
-        ax.imshow(data, cmap="Blues")
-        ax.set_title(t(title, lang))
-        ax.set_xlabel(t("miou.plot.pred", lang))
-        ax.set_ylabel(t("miou.plot.truth", lang))
-        ax.set_xticks(range(k), report.names, rotation=45, ha="right", fontsize=9)
-        ax.set_yticks(range(k), report.names, fontsize=9)
-        if k <= 12:
-            top = data.max() or 1
-            for i in range(k):
-                for j in range(k):
-                    text = "—" if blank[i] else fmt.format(data[i, j])
-                    ax.text(j, i, text, ha="center", va="center", fontsize=9 if k <= 8 else 7,
-                            color="white" if data[i, j] > top / 2 else "black")
-    return to_image(fig)
+def heatmaps(report: lesson.Report, lang: str) -> str:
+    """The confusion matrix as counts and row-normalised (rows = truth, columns = prediction), as chart JSON."""
+    return charts.to_json(charts.confusion_chart(report.confusion, report.names, lang))
 
 
 def _outputs(pairs: list[lesson.Pair], num_classes: float | None, ignore_index: float | None, names_text: str | None,
@@ -84,7 +60,7 @@ def _outputs(pairs: list[lesson.Pair], num_classes: float | None, ignore_index: 
     errors = enlarge(lesson.error_map(first.pred, first.truth, ignore))  # a 96-px scene stays visible
     csv_path, json_path = lesson.export(report)
     summary += "\n\n" + t("miou.error_caption", lang, name=first.name)
-    return (summary, per_class, heatmaps(report, lang), errors, per_image, [str(csv_path), str(json_path)],
+    return (summary, per_class, chart_value(heatmaps(report, lang)), errors, per_image, [str(csv_path), str(json_path)],
             conventions_markdown(report, lang))
 
 
@@ -115,7 +91,7 @@ def score_files(truths: list[str] | None, preds: list[str] | None, archive: str 
         binary: read a set of 0/255 masks as background/foreground (255 is then not ignored); a note says so.
 
     Returns:
-        (summary, per-class table, confusion heatmaps, error map, per-image table, [CSV, JSON],
+        (summary, per-class table, confusion heatmaps (a Plotly chart: ``{"type": "plotly", "plot": JSON}``), error map, per-image table, [CSV, JSON],
         the same numbers under torchmetrics' and smp's conventions)
     """
     lang = lang_of(request)
@@ -188,7 +164,7 @@ def build() -> None:
         with gr.Column(scale=3):
             # The caption as Markdown: an image's label badge covered the matrix's first row.
             gr.Markdown(i18n("miou.heatmaps_caption"))
-            heat = gr.Image(show_label=False, type="numpy", interactive=False, elem_id="miou-heat")
+            heat = chart(elem_id="miou-heat")
         with gr.Column(scale=1, min_width=260):
             errors = gr.Image(label=i18n("miou.error_map"), type="numpy", interactive=False, elem_id="miou-errors")
             gr.Markdown(i18n("miou.legend"))

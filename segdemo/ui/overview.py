@@ -7,10 +7,10 @@ import random
 
 import gradio as gr
 
+from segdemo import charts
 from segdemo.lessons import overview as lesson
 from segdemo.palette import SCENE_CLASSES
-from segdemo.plotting import to_image
-from segdemo.ui.common import friendly_errors, picture_gallery
+from segdemo.ui.common import chart, chart_value, friendly_errors, picture_gallery
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "overview"
@@ -58,21 +58,17 @@ def _card(e: lesson.TimelineEntry, lang: str) -> str:
 
 @friendly_errors
 def timeline(request: gr.Request):
-    """The timeline figure and one Markdown card per architecture (in the registry's timeline order)."""
+    """The timeline chart (Plotly) and one Markdown card per architecture (in the registry's timeline order)."""
     lang = lang_of(request)
     entries = lesson.timeline()
     image = _timeline_image(lang, tuple((e.name, e.latency_ms, e.val_miou) for e in entries))
-    return (image, *[_card(e, lang) for e in entries])
+    return (chart_value(image), *[_card(e, lang) for e in entries])
 
 
 @functools.lru_cache(maxsize=8)
-def _timeline_image(lang: str, state: tuple):  # state: the cache key (changes once latency is measured)
-    # Every page load shows it: drawn once per language instead of once per student.
-    labels = {"year": t("overview.tl.year", lang), "miou": t("overview.tl.axis_miou", lang),
-              "untrained": t("overview.tl.untrained", lang)}
-    entries = lesson.timeline()
-    families = {e.card.family: t(f"segment.family.{e.card.family}", lang) for e in entries}
-    return to_image(lesson.timeline_figure(entries, lang, labels, families))
+def _timeline_image(lang: str, state: tuple) -> str:  # state: the cache key (changes once latency is measured)
+    # Every page load shows it: made once per language instead of once per student.
+    return charts.to_json(charts.timeline_chart(lesson.timeline(), lang))
 
 
 @friendly_errors
@@ -128,8 +124,7 @@ def build() -> None:
             gr.Markdown(i18n("overview.map"), elem_id="overview-map")
 
     gr.Markdown(i18n("overview.tl.title"))
-    timeline_plot = gr.Image(show_label=False, type="numpy", interactive=False, elem_id="overview-timeline",
-                             buttons=["fullscreen"])
+    timeline_plot = chart(elem_id="overview-timeline")
     # Above the cards that read "latency not measured yet" (below them, it was found last)
     with gr.Row():
         measure_button = gr.Button(i18n("overview.tl.measure"), size="sm", scale=0, min_width=240,

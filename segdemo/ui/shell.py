@@ -74,6 +74,7 @@ def launch_kwargs() -> dict[str, Any]:
         "i18n": gradio_i18n(),
         "theme": theme(),
         "css": CSS,
+        "head": common.CHARTS_HEAD,  # charts in hidden tabs get their width when the tab opens
         "max_file_size": MAX_FILE_SIZE,
         "show_error": True,
         "footer_links": ["api"],

@@ -12,12 +12,11 @@ import functools
 
 import anyio
 import gradio as gr
-import numpy as np
 
+from segdemo import charts
 from segdemo.lessons import train as lesson
-from segdemo.plotting import figure, to_image
 from segdemo.ui import pitfalls
-from segdemo.ui.common import friendly_errors, to_gradio_error, warning
+from segdemo.ui.common import chart, chart_value, friendly_errors, to_gradio_error, warning
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "train"
@@ -30,45 +29,19 @@ def _user(request: gr.Request | None) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _curves_cached(versions: tuple, user: str, lang: str) -> np.ndarray:  # versions: the cache key
+def _curves_cached(versions: tuple, user: str, lang: str) -> str:  # versions: the cache key
     return curves(lesson.runs_of(user), lang)
 
 
-def _plot(user: str, lang: str) -> np.ndarray:
-    """The user's curves, drawn again only when a run changed; one shared empty plot for new users."""
+def _plot(user: str, lang: str):
+    """The user's curves, made again only when a run changed; one shared empty chart for new users."""
     runs = lesson.runs_of(user)
-    return _curves_cached(tuple(r.version() for r in runs), user if runs else "", lang)
+    return chart_value(_curves_cached(tuple(r.version() for r in runs), user if runs else "", lang))
 
 
-def curves(runs: list[lesson.Run], lang: str) -> np.ndarray:
-    """Loss and val mIoU of ``runs``, the newest bold, earlier ones faint for comparison."""
-    fig, (ax_loss, ax_miou) = figure(1, 2, figsize=(10.0, 3.3))
-    for i, run in enumerate(runs):
-        newest = i == len(runs) - 1
-        style = {"linewidth": 2.2 if newest else 1.2, "alpha": 1.0 if newest else 0.5}
-        label = f"{i + 1}. {run.label}"
-        if run.steps:
-            steps, losses = zip(*run.steps, strict=True)
-            window = max(1, len(losses) // 25)
-            smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-            ax_loss.plot(steps[window - 1:], smooth, label=label, **style)
-        if run.vals:
-            steps, mious = zip(*run.vals, strict=True)
-            ax_miou.plot(steps, mious, marker="o", markersize=3, label=label, **style)
-    ax_loss.set_title(t("train.plot.loss", lang))
-    ax_miou.set_title(t("train.plot.miou", lang))
-    ax_miou.set_ylim(0, 1)
-    planned = max((run.config.steps_per_epoch for run in runs), default=100)
-    for ax in (ax_loss, ax_miou):
-        ax.set_xlim(0, planned)
-        ax.set_xlabel(t("train.plot.step", lang))
-        ax.grid(alpha=0.3)
-    if any(run.vals for run in runs):
-        ax_miou.legend(fontsize=8, loc="upper left")
-    if not runs:
-        ax_loss.text(0.5, 0.5, t("train.plot.empty", lang), ha="center", va="center", transform=ax_loss.transAxes,
-                     color="grey")
-    return to_image(fig)
+def curves(runs: list[lesson.Run], lang: str) -> str:
+    """Loss and val mIoU of ``runs``, the newest bold, earlier ones faint for comparison (chart JSON)."""
+    return charts.to_json(charts.train_curves(runs, lang))
 
 
 def status_text(run: lesson.Run | None, lang: str) -> str:
@@ -121,7 +94,7 @@ async def train(model: str, loss: str, augment: str, size: float, steps: float, 
         warm: start the encoder from the shipped model of the same architecture (default) or from random weights.
 
     Returns:
-        (loss/mIoU curves image, 4 validation scenes with predictions, status Markdown, checkpoint files
+        (loss/mIoU curves as a Plotly chart ``{"type": "plotly", "plot": JSON}``, 4 validation scenes with predictions, status Markdown, checkpoint files
         (weights + card), final metrics dict: state, steps_done, seconds, first_val_miou, best_val_miou, …)
     """
     lang, user = lang_of(request), _user(request)
@@ -213,8 +186,7 @@ def build() -> None:
             status = gr.Markdown(elem_id="train-status")
             # Captions as Markdown: an image's label badge would cover the plots' titles.
             gr.Markdown(i18n("train.curves"))
-            plot = gr.Image(show_label=False, type="numpy", interactive=False, elem_id="train-curves",
-                            buttons=["fullscreen", "download"])
+            plot = chart(elem_id="train-curves")
             gr.Markdown(i18n("train.previews"))
             previews = gr.Image(show_label=False, type="numpy", interactive=False, elem_id="train-previews",
                                 height=420, buttons=["fullscreen"])
