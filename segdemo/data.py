@@ -25,6 +25,7 @@ from PIL import Image, ImageFilter
 from torch.utils.data import Dataset
 
 from segdemo.errors import InputError
+from segdemo.imageio import load_image, load_mask, open_image
 from segdemo.palette import IGNORE_INDEX, SCENE_CLASSES, SCENE_PALETTE, full_palette, scene_classes
 
 NUM_CLASSES = len(SCENE_CLASSES)
@@ -304,8 +305,6 @@ class SegmentationFolder(_Transformed):
         return len(self.pairs)
 
     def sample(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        from segdemo.imageio import load_image, load_mask
-
         image_path, mask_path = self.pairs[index]
         image = load_image(image_path).array
         mask = load_mask(mask_path)
@@ -327,8 +326,6 @@ _GREY_MODES = ("L", "I", "I;16", "I;16B", "I;16L")
 def _binary_0_255(paths: list[Path]) -> bool:
     """Whether a data set's masks are 0/255 binary masks: all grey-level images with values in {0, 255},
     255 somewhere. Palette PNGs and ``.npy`` arrays are index masks."""
-    from segdemo.imageio import open_image
-
     seen_255 = False
     for path in paths:
         if path.suffix.lower() == ".npy":

@@ -25,6 +25,7 @@ import signal
 import threading
 
 from segdemo import tempfiles
+from segdemo.lessons import train
 
 log = logging.getLogger("segdemo")
 
@@ -83,8 +84,6 @@ def quiet_disconnects() -> None:
 
 def tick() -> None:
     """One round of cleaning: sweep temp files, evict idle training sessions (what the thread runs)."""
-    from segdemo.lessons import train
-
     freed = tempfiles.sweep()
     train._evict_idle()
     if freed:
@@ -120,8 +119,6 @@ def start() -> None:
 
 def stop() -> None:
     """At shutdown: stop the cleaner, end every training session (joins the threads), sweep what is ours."""
-    from segdemo.lessons import train
-
     _stop.set()
     train.shutdown()
     tempfiles.sweep(export_age=0.0)

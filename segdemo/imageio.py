@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from segdemo.errors import InputError
+from segdemo.palette import decode_color_mask
 
 Source = str | os.PathLike | bytes | BinaryIO | np.ndarray | Image.Image
 
@@ -265,7 +266,6 @@ def load_mask(source: Source, *, palette: np.ndarray | None = None,
             "{name} is a colour mask; choose the palette it was drawn with to decode it.",
             name=name,
         )
-    from segdemo.palette import decode_color_mask
 
     return _check_mask_array(decode_color_mask(rgb, palette), name)
 

@@ -24,9 +24,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from segdemo.checkpoints import CHECKPOINT_DIR, list_checkpoints
 from segdemo.errors import InputError
 from segdemo.inference import ModelCache, Segmenter
 from segdemo.lessons.train import SESSION_PREFIX
+from segdemo.models import pretrained
+from segdemo.models.fuse import inference_dtype, prepare_for_inference
+from segdemo.models.registry import get_card
 from segdemo.strings import both
 
 #: Published weights the tab offers (21 VOC classes, softmax).
@@ -95,15 +99,12 @@ def start() -> None:
     # pickers can say "unavailable offline" instead of failing on a click (at most ~3 s, once).
     import threading
 
-    from segdemo.models.pretrained import online
 
-    threading.Thread(target=online, daemon=True, name="online-probe").start()
+    threading.Thread(target=pretrained.online, daemon=True, name="online-probe").start()
 
 
 def optimise(model: nn.Module) -> nn.Module:
     """A copy of ``model`` as the app runs it: BatchNorm folded, channels_last, bfloat16 where the CPU has it."""
-    from segdemo.models.fuse import inference_dtype, prepare_for_inference
-
     return prepare_for_inference(model, dtype=inference_dtype())
 
 
@@ -133,8 +134,6 @@ def forward_latency_ms(model: nn.Module, size: int, *, warmup: int = 1, repeats:
 
 def checkpoint_dir() -> Path:
     """The shipped-checkpoint folder (``SEGDEMO_CHECKPOINT_DIR`` overrides it, e.g. in tests)."""
-    from segdemo.checkpoints import CHECKPOINT_DIR
-
     return Path(os.environ.get("SEGDEMO_CHECKPOINT_DIR", CHECKPOINT_DIR))
 
 
@@ -152,7 +151,6 @@ def shipped() -> list[dict[str, Any]]:
 def _cards(folder: str, stamp: int | None) -> tuple[dict[str, Any], ...]:  # stamp: the cache key
     # Every Segment request asks for the picker's entries: reading nine JSON files each time was
     # a fifth of the handler's time.
-    from segdemo.checkpoints import list_checkpoints
 
     return tuple(list_checkpoints(folder))
 
@@ -176,8 +174,6 @@ class Choice:
 def choices(user: str | None = None) -> list[Choice]:
     """Every model the tab can run: shipped first (grouped by family), then the models ``user``
     trained in the Train tab this session, then published weights."""
-    from segdemo.models.pretrained import online_known, pretrained_info
-    from segdemo.models.registry import get_card
 
     out = []
     for card in shipped():
@@ -198,10 +194,10 @@ def choices(user: str | None = None) -> list[Choice]:
                               display=item.display, trained_on=both("segment.trained_on_session"), miou=item.miou,
                               params=item.params, size=item.size))
     for key in PRETRAINED:
-        info = pretrained_info(key)
+        info = pretrained.pretrained_info(key)
         out.append(Choice(key=f"pretrained:{key}", model=info["architecture"], family="pretrained",
                           display=info["display"], trained_on=info["source"], miou=None, params=None,
-                          cached=info["cached"], available=info["cached"] or online_known() is not False))
+                          cached=info["cached"], available=info["cached"] or pretrained.online_known() is not False))
     return out
 
 
@@ -245,9 +241,7 @@ def _load(key: str) -> Segmenter:
 
 def unavailable_error(key: str) -> InputError:
     """The one clear message for published weights that are neither cached nor downloadable (offline)."""
-    from segdemo.models.pretrained import pretrained_info
-
-    info = pretrained_info(key.partition(":")[2])
+    info = pretrained.pretrained_info(key.partition(":")[2])
     return InputError("err.weights_unavailable",
                       "{name} is not on this computer and there is no internet. Download {url} on another "
                       "computer and copy it into {folder}, then restart the app.",
@@ -266,11 +260,10 @@ def ensure_weights(key: str, progress: Callable[[int, int | None], None] | None 
     kind, _, name = key.partition(":")
     if kind != "pretrained" or name not in PRETRAINED:
         return
-    from segdemo.models.pretrained import download, pretrained_info
 
-    info = pretrained_info(name)
+    info = pretrained.pretrained_info(name)
     if not info["cached"]:
-        download(info["url"], Path(info["path"]), progress or False)
+        pretrained.download(info["url"], Path(info["path"]), progress or False)
 
 
 CACHE = ModelCache(_load, max_size=int(os.environ.get("SEGDEMO_MODEL_CACHE", "6")))

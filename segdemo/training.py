@@ -26,7 +26,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from segdemo.data import IMAGENET_NORMALIZATION
+from segdemo.checkpoints import load_checkpoint, load_train_state, save_checkpoint, save_train_state
+from segdemo.data import IMAGENET_NORMALIZATION, SynthScenes
+from segdemo.losses import create_loss
+from segdemo.metrics import ConfusionMatrix
+from segdemo.models import create_model
+from segdemo.models.complexity import count_params
+from segdemo.models.registry import resolve_options
+from segdemo.palette import scene_classes
 
 #: ImageNet statistics: every model in the zoo sees inputs normalised this way.
 NORMALIZATION = IMAGENET_NORMALIZATION  # what the cards record
@@ -47,8 +54,6 @@ def warm_start_encoder(model: nn.Module, stem: str) -> int:
     Raises:
         ValueError: the checkpoint is another architecture, or ``model`` has no encoder modules.
     """
-    from segdemo.checkpoints import load_checkpoint
-
     source = load_checkpoint(stem).model.state_dict()
     target = model.state_dict()
     keys = [k for k in encoder_keys(target) if k in source and source[k].shape == target[k].shape]
@@ -150,8 +155,6 @@ def make_datasets(config: TrainConfig):
     Every training sample is a fresh scene (index ``i`` of a long seeded stream), so the model
     never sees the same image twice; the validation scenes come from another seed.
     """
-    from segdemo.data import SynthScenes
-
     total = config.epochs * config.steps_per_epoch * config.batch_size
     pipeline = None
     if config.augment != "none":
@@ -167,8 +170,6 @@ def make_datasets(config: TrainConfig):
 def evaluate(model: nn.Module, loader, num_classes: int, device: torch.device,
              channels_last: bool = True) -> dict[str, Any]:
     """Validation metrics from one confusion matrix summed over the whole set."""
-    from segdemo.metrics import ConfusionMatrix
-
     was_training = model.training
     model.eval()
     accumulator = ConfusionMatrix(num_classes)
@@ -205,10 +206,6 @@ def run_training(
     Returns:
         A :class:`TrainResult` with the best (highest val mIoU) weights loaded.
     """
-    from segdemo.checkpoints import load_checkpoint, load_train_state, save_checkpoint, save_train_state
-    from segdemo.losses import create_loss
-    from segdemo.models import create_model
-    from segdemo.palette import scene_classes
 
     emit = on_event or (lambda event: None)
     stop = should_stop or (lambda: False)
@@ -363,8 +360,6 @@ def build_card(config: TrainConfig, model: nn.Module, classes: dict[str, Any], b
         previous: the card this run resumed from; its commands come first in ``command``, so the
             card always holds the whole chain that reproduces the weights.
     """
-    from segdemo.models.complexity import count_params
-    from segdemo.models.registry import resolve_options
 
     return {
         "model": config.model,

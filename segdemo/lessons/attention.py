@@ -24,7 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from segdemo import serving
 from segdemo.errors import InputError
+from segdemo.lessons.segment import _magma
 from segdemo.strings import both
 
 #: The registry names whose attention can be shown.
@@ -202,8 +204,6 @@ def overlay(image: np.ndarray, weights: np.ndarray, point: tuple[int, int], alph
     Returns:
         ``(H, W, 3)`` uint8.
     """
-    from segdemo.lessons.segment import _magma
-
     top = float(weights.max())
     index = (np.clip(weights / top if top > 0 else weights, 0, 1) * 255 + 0.5).astype(np.uint8)
     heat = np.take(_magma(), index, axis=0).astype(np.float32)
@@ -224,8 +224,6 @@ def attention_for(key: str, image: np.ndarray, point: tuple[int, int], user: str
     Raises:
         InputError: ``err.no_attention`` when the model has no self-attention; ``err.point_outside``.
     """
-    from segdemo import serving
-
     seg = serving.segmenter(key, user)
     name = seg.card.get("model", "")
     if name not in ATTENTION_MODELS:

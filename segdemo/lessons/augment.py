@@ -21,7 +21,10 @@ import numpy as np
 
 from segdemo.augment.catalogue import CATALOGUE, IGNORE_INDEX
 from segdemo.augment.pipeline import Step, build, check_budget, validate_steps
+from segdemo.data import render_scene
 from segdemo.errors import InputError
+from segdemo.imageio import load_image, load_mask, resize_mask
+from segdemo.palette import SCENE_PALETTE, colorize, overlay, voc_palette
 
 # Parameters albumentations records that say nothing to a student (arrays, shapes, fill values).
 _HIDDEN = {"shape", "interpolation", "fill", "fill_mask", "matrix", "bbox_matrix", "output_shape", "map_x",
@@ -176,8 +179,6 @@ def draw_contours(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, in
 
 def sample_panels(sample: Sample, palette: np.ndarray, alpha: float = 0.5) -> dict[str, np.ndarray]:
     """The pictures of one sample: ``image``, coloured ``mask``, ``overlay`` and ``contours``."""
-    from segdemo.palette import colorize, overlay
-
     return {
         "image": sample.image,
         "mask": colorize(sample.mask, palette),
@@ -211,8 +212,6 @@ MAX_SIDE = 1024  # uploads are downscaled first: the pipeline resizes to <= 512 
 
 @functools.lru_cache(maxsize=32)
 def _scene(index: int) -> tuple[np.ndarray, np.ndarray]:
-    from segdemo.data import render_scene
-
     scene = render_scene(0, index, size=256)
     for array in (scene.image, scene.mask):
         array.setflags(write=False)  # cached and shared between requests
@@ -234,8 +233,6 @@ def load_source(source: str, scene: int, image_path: str | None, mask_path: str 
     Raises:
         InputError: no image uploaded, unreadable files, image and mask of different sizes, labels above 255.
     """
-    from segdemo.imageio import load_image, load_mask, resize_mask
-    from segdemo.palette import SCENE_PALETTE, voc_palette
 
     if source == "synthetic":
         image, mask = _scene(scene)

@@ -23,6 +23,9 @@ from segdemo.errors import InputError
 from segdemo.lessons import inside_models as models
 from segdemo.lessons import inside_ops as ops
 from segdemo.lessons.inside_rf import Field, Layer, effective_rf, mass_radius, trace_receptive_field
+from segdemo.lessons.segment import miou
+from segdemo.models.layers import upsample_logits
+from segdemo.palette import colorize
 
 #: Longest side the tab works at: every figure stays within ~2 s on two cores (see the benchmark).
 WORK_SIDE = 256
@@ -96,8 +99,6 @@ def marked(image: np.ndarray, point: tuple[int, int]) -> np.ndarray:
 
 def labels_picture(logits: torch.Tensor, card: dict[str, Any], side: int | None = None) -> np.ndarray:
     """Arg-max colours of ``(1, K, h, w)`` scores, enlarged (nearest) so the longer side is ``side``."""
-    from segdemo.palette import colorize
-
     labels = logits[0].argmax(0).numpy()
     picture = colorize(labels, models.palette_of(card))
     return enlarge_to(picture, side) if side else picture
@@ -229,7 +230,6 @@ class Variant:
 def _score(logits: torch.Tensor, truth: np.ndarray | None, num_classes: int) -> tuple[float | None, float | None]:
     if truth is None:
         return None, None
-    from segdemo.lessons.segment import miou
 
     pred = logits[0].argmax(0)
     truth_t = torch.from_numpy(np.array(truth, dtype=np.int64))  # a copy: scenes are read-only
@@ -239,8 +239,6 @@ def _score(logits: torch.Tensor, truth: np.ndarray | None, num_classes: int) -> 
 def aspp_variants(image: np.ndarray, truth: np.ndarray | None, key: str | None = None) -> list[Variant]:
     """DeepLabV3 on ``image`` whole, then with each ASPP branch silenced in turn (``ms``: the head's time
     when the backbone ran once for all)."""
-    from segdemo.models.layers import upsample_logits
-
     key = key or key_of(DEEPLAB)
     loaded = models.load(key)
     x = models.to_input(image, loaded.card)

@@ -25,7 +25,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from segdemo import serving
+from segdemo.checkpoints import load_checkpoint
+from segdemo.data import SynthScenes
 from segdemo.errors import InputError
+from segdemo.metrics import ConfusionMatrix
+from segdemo.models import create_model
+from segdemo.models.deeplab import ASPP
+from segdemo.models.layers import crop_to
 
 #: ASPP's five branches in the order of ``ASPP.convs``.
 ASPP_BRANCHES = ("conv1x1", "rate1", "rate2", "rate3", "pooling")
@@ -58,8 +64,6 @@ def _stem(key: str) -> Path:
 @functools.lru_cache(maxsize=12)
 def load(key: str) -> Loaded:
     """The float32 model of a ``"shipped:<name>"`` key (cached)."""
-    from segdemo.checkpoints import load_checkpoint
-
     checkpoint = load_checkpoint(_stem(key))
     model = checkpoint.model.float().eval().requires_grad_(False)
     return Loaded(key, model, checkpoint.card, threading.Lock())
@@ -91,8 +95,6 @@ def palette_of(card: dict[str, Any]) -> np.ndarray:
 # ---------------------------------------------------------------- ASPP
 def aspp_of(model: nn.Module) -> nn.Module:
     """The ASPP module of a DeepLabV3 (``classifier[0]``) or DeepLabV3+ (``aspp``)."""
-    from segdemo.models.deeplab import ASPP
-
     for module in model.modules():
         if isinstance(module, ASPP):
             return module
@@ -139,8 +141,6 @@ def at_output_stride(key: str, output_stride: int) -> tuple[nn.Module, tuple[int
     Returns:
         ``(model, ASPP rates used, rounded?)``.
     """
-    from segdemo.models import create_model
-
     if output_stride not in OUTPUT_STRIDES:
         raise ValueError(f"output_stride must be one of {OUTPUT_STRIDES}, got {output_stride}")
     base = load(key)
@@ -192,8 +192,6 @@ def boundary_f(counts: np.ndarray) -> float:
 @torch.inference_mode()
 def evaluate(model: nn.Module, card: dict[str, Any], count: int | None = None, batch: int = 20) -> dict[str, float]:
     """mIoU and boundary F-score of ``model`` on the card's validation scenes (or the first ``count``)."""
-    from segdemo.data import SynthScenes
-    from segdemo.metrics import ConfusionMatrix
 
     spec = card["validation"]
     scenes = SynthScenes(count or spec["n"], size=spec["size"], seed=spec["seed"])
@@ -279,8 +277,6 @@ def fcn_score_maps(loaded: Loaded, x: torch.Tensor) -> list[tuple[str, torch.Ten
     Returns:
         ``[(stage, (1, K, h, w))]``: ``"1/32"``, ``"1/16"``, ``"1/8"`` (as the model has them), ``"out"``.
     """
-    from segdemo.models.layers import crop_to
-
     names = ["score_fr", "upscore2", "score_pool4", "upscore_pool4", "score_pool3"]
     maps, logits = record(loaded, x, names)
     if "score_fr" not in maps:

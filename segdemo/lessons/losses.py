@@ -19,6 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from segdemo import losses
+from segdemo.data import SynthScenes
+from segdemo.metrics import confusion_matrix, metrics_from_confusion
+from segdemo.palette import scene_classes
 
 GAMMAS = (0.0, 0.5, 1.0, 2.0, 5.0)
 #: The losses compared in the simulator and on real masks, in display order.
@@ -166,8 +169,6 @@ def compare_losses(logits: Tensor, target: Tensor, ignore_index: int = 255) -> d
 def iou_of(pred: Tensor | np.ndarray, target: Tensor | np.ndarray, num_classes: int,
            ignore_index: int = 255) -> tuple[np.ndarray, float]:
     """Per-class IoU (NaN for classes in neither map) and mIoU, from :mod:`segdemo.metrics`."""
-    from segdemo.metrics import confusion_matrix, metrics_from_confusion
-
     cm = confusion_matrix(pred, target, num_classes, ignore_index=ignore_index)
     result = metrics_from_confusion(cm)
     return np.asarray(result["iou"], dtype=np.float64), float(result["miou"])
@@ -401,8 +402,6 @@ class Scene:
 @functools.lru_cache(maxsize=32)
 def scene(index: int, size: int = 192) -> Scene:
     """Scene ``index`` of the synthetic set (:class:`segdemo.data.SynthScenes`), cached; arrays are read-only."""
-    from segdemo.data import SynthScenes
-    from segdemo.palette import scene_classes
 
     image, mask, instances = SynthScenes(index + 1, size=size).render(index)
     arrays = [np.asarray(a) for a in (image, mask, instances)]

@@ -15,9 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from segdemo import serving
+from segdemo.conventions import compare
 from segdemo.errors import InputError
 from segdemo.imageio import MAX_MASK_PIXELS, load_mask
+from segdemo.lessons import segment
 from segdemo.metrics import ConfusionMatrix, confusion_matrix, metrics_from_confusion
+from segdemo.palette import SCENE_PALETTE, voc_palette
 from segdemo.tempfiles import temp_dir
 
 #: Limits of one request: a classroom's upload, not an archive bomb (each refusal names its rule).
@@ -49,8 +53,6 @@ class Pair:
 
 def palette_by_name(name: str | None) -> np.ndarray | None:
     """``"voc"``, ``"scenes"`` or None/"none" → a ``(K, 3)`` palette for colour masks."""
-    from segdemo.palette import SCENE_PALETTE, voc_palette
-
     if name in (None, "", "none"):
         return None
     if name == "voc":
@@ -400,16 +402,12 @@ def read_labels(pairs: list[Pair], num_classes: int | None, ignore_index: int | 
 def conventions(report: Report, confidence: float = 0.9, gamma: float = 2.0) -> list[list[Any]]:
     """``[quantity key, segdemo, torchmetrics, smp]`` rows for the report's confusion matrix (NaN → None);
     see :mod:`segdemo.conventions`."""
-    from segdemo.conventions import compare
-
     return [[row.key, *(None if np.isnan(v) else round(float(v), 4) for v in row.values())]
             for row in compare(report.confusion, confidence=confidence, gamma=gamma)]
 
 
 def pair_from_model(key: str, scene: int) -> Pair:
     """The ground truth of a synthetic scene and a shipped model's prediction of it."""
-    from segdemo import serving
-    from segdemo.lessons import segment
 
     image, truth = segment.scene(scene, serving.choice(key).size)  # at the size the model knows
     pred = segment.run(key, image).segmentation.labels

@@ -16,8 +16,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from segdemo.data import Scene, render_scene
-from segdemo.models.registry import ModelCard
+from segdemo.models import create_model, list_models, model_card
+from segdemo.models.registry import ModelCard, get_card
 from segdemo.palette import SCENE_CLASSES, SCENE_PALETTE, colorize
+from segdemo.serving import forward_latency_ms
 
 
 @dataclass
@@ -143,8 +145,6 @@ def timeline(cards: list[dict[str, Any]] | None = None) -> list[TimelineEntry]:
         cards: checkpoint cards (with ``stem``) to read params and val mIoU from; default: the shipped
             ones (:func:`segdemo.serving.shipped`).
     """
-    from segdemo.models import list_models, model_card
-    from segdemo.models.registry import get_card
 
     if cards is None:
         from segdemo.serving import shipped
@@ -177,8 +177,6 @@ def measure_latency(names: list[str] | None = None, size: int = LATENCY_SIZE, re
     freshly built model stands in for the checkpoint; it runs on the app's path
     (:func:`segdemo.serving.forward_latency_ms`), so the timeline and Segment show the same figure.
     """
-    from segdemo.models import create_model, list_models
-    from segdemo.serving import forward_latency_ms
 
     with _latency_lock:
         for name in names or list_models():

@@ -26,7 +26,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segdemo.palette import IGNORE_INDEX, SCENE_PALETTE, colorize, full_palette
+from segdemo.checkpoints import load_checkpoint
+from segdemo.data import IMAGENET_MEAN, IMAGENET_STD, SegmentationFolder, SynthScenes, render_scene
+from segdemo.errors import InputError
+from segdemo.lessons.losses import degrade_mask, logits_from_labels
+from segdemo.losses import cross_entropy, dice_loss
+from segdemo.metrics import confusion_matrix, metrics_from_confusion
+from segdemo.models import create_model
+from segdemo.models.layers import PoolingBatchNorm2d
+from segdemo.palette import IGNORE_INDEX, SCENE_PALETTE, colorize, full_palette, overlay
+from segdemo.serving import checkpoint_dir
+from segdemo.strings import both
+from segdemo.tempfiles import temp_dir
 
 #: The colour of "a label that does not exist" in the pictures (magenta: no class uses it).
 INVALID_COLOUR = np.array([255, 0, 255], dtype=np.uint8)
@@ -70,8 +81,6 @@ def _hw(t: torch.Tensor | np.ndarray) -> str:
 
 
 def _scene(index: int, size: int):
-    from segdemo.data import render_scene
-
     return render_scene(0, index, size)
 
 
@@ -299,9 +308,6 @@ _RATES_AT = {8: (1, 2, 3), 16: (1, 2, 3), 32: (2, 2, 4)}
 @functools.lru_cache(maxsize=1)
 def _deeplab_models() -> tuple[dict[int, nn.Module], dict[str, Any]]:
     """The shipped small DeepLabV3 rebuilt at output strides 32, 16 and 8 with the same weights."""
-    from segdemo.checkpoints import load_checkpoint
-    from segdemo.models import create_model
-    from segdemo.serving import checkpoint_dir
 
     ckpt = load_checkpoint(checkpoint_dir() / "deeplabv3")
     state = ckpt.model.state_dict()
@@ -327,8 +333,6 @@ def _near_boundary(mask: np.ndarray, radius: int = 2) -> np.ndarray:
 def deeplab_stride(scenes: int = 12) -> Demo:
     """The stem skipped (the crash), then the shipped DeepLabV3 at output stride 32/16/8 on ``scenes``
     validation scenes: mIoU, accuracy near boundaries, and the IoU of the thin classes (ring, cross)."""
-    from segdemo.data import IMAGENET_MEAN, IMAGENET_STD, SynthScenes
-    from segdemo.metrics import confusion_matrix, metrics_from_confusion
 
     if not 1 <= scenes <= 64:
         raise ValueError(f"scenes must be in [1, 64], got {scenes}")
@@ -380,8 +384,6 @@ def _pooling_branch(norm: nn.Module, channels: int = 8) -> nn.Sequential:
 
 def batchnorm_batch1() -> Demo:
     """ASPP's pooling branch (global pool → 1×1 conv → BN) in train mode on one image, and four fixes."""
-    from segdemo.models.layers import PoolingBatchNorm2d
-
     one = torch.randn(1, 8, 12, 12, generator=torch.Generator().manual_seed(0))
     two = torch.randn(2, 8, 12, 12, generator=torch.Generator().manual_seed(1))
     _, error = _attempt(lambda: _pooling_branch(nn.BatchNorm2d(8)).train()(one))
@@ -409,8 +411,6 @@ def naive_binary_dice(logits: torch.Tensor, target: torch.Tensor, smooth: float 
 
 def binary_dice(scene: int = 3, num_classes: int = 6) -> Demo:
     """The naive binary Dice against the multi-class softmax Dice on a perfect and a poor prediction."""
-    from segdemo.lessons.losses import degrade_mask, logits_from_labels
-    from segdemo.losses import cross_entropy, dice_loss
 
     s = _scene(scene, 64)
     truth = torch.from_numpy(s.mask.astype(np.int64)).unsqueeze(0)
@@ -442,8 +442,6 @@ def _with_border(mask: np.ndarray, width: int) -> np.ndarray:
 
 def ce_ignore(scene: int = 3, border: int = 4, num_classes: int = 6) -> Demo:
     """``F.cross_entropy`` on a mask whose border is 255, without and with ``ignore_index=255``."""
-    from segdemo.lessons.losses import degrade_mask, logits_from_labels
-
     s = _scene(scene, 64)
     target = torch.from_numpy(_with_border(s.mask, border)).unsqueeze(0)
     pred = degrade_mask(s.mask, s.instances, num_classes, grow=1, seed=scene)
@@ -524,8 +522,6 @@ def naive_miou(pred: np.ndarray, truth: np.ndarray, num_classes: int) -> tuple[f
 
 def miou_ignore(scene: int = 3, border: int = 6, num_classes: int = 6) -> Demo:
     """The naive mIoU next to :mod:`segdemo.metrics` on one pair, and the pixels that make the difference."""
-    from segdemo.lessons.losses import degrade_mask
-    from segdemo.metrics import confusion_matrix, metrics_from_confusion
 
     s = _scene(scene, 96)
     truth = _with_border(s.mask, border)
@@ -617,11 +613,6 @@ def dataset_pairing(count: int = 5, missing: int = 1) -> Demo:
 
     from PIL import Image
 
-    from segdemo.data import SegmentationFolder
-    from segdemo.errors import InputError
-    from segdemo.palette import overlay
-    from segdemo.strings import both
-    from segdemo.tempfiles import temp_dir
 
     if not 0 <= missing < count <= 12:
         raise ValueError(f"need 0 <= missing < count <= 12, got missing={missing}, count={count}")

@@ -14,9 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from segdemo import serving
+from segdemo.data import render_scene
 from segdemo.errors import InputError
 from segdemo.inference import Segmentation
 from segdemo.lessons.train import SESSION_PREFIX
+from segdemo.metrics import confusion_matrix, metrics_from_confusion
+from segdemo.palette import enlarge, overlay
 
 #: Side of the example scenes when no shipped checkpoint says its training size.
 DEFAULT_SCENE_SIZE = 256
@@ -45,8 +48,6 @@ def error_map(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 
 def miou(pred: np.ndarray, truth: np.ndarray, num_classes: int) -> float:
-    from segdemo.metrics import confusion_matrix, metrics_from_confusion
-
     return float(metrics_from_confusion(confusion_matrix(pred, truth, num_classes))["miou"])
 
 
@@ -87,7 +88,6 @@ def example_photo(name: str) -> np.ndarray:
 def _scene(index: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     # A class clicks the same few examples: render each once (blur and noise cost ~20 ms); read-only
     # so that no caller can change what the next one gets.
-    from segdemo.data import render_scene
 
     s = render_scene(7, index, size)
     image, mask = s.image, s.mask.astype(np.int64)
@@ -134,8 +134,6 @@ class Presentation:
 
 def present(result: Result, image: np.ndarray, opacity: float, names: list[str]) -> Presentation:
     """The handler's pictures and table for ``result`` on ``image`` (``names``: in the reader's language)."""
-    from segdemo.palette import overlay
-
     labels = result.segmentation.labels
     rows = class_table(labels, names)
     return Presentation(overlay=overlay(image, labels, result.palette, float(opacity)),
@@ -156,8 +154,6 @@ def confidence_image(confidence: np.ndarray, min_side: int = 256) -> np.ndarray:
     A 256-entry lookup table instead of calling the colormap per pixel; small images are enlarged by
     an integer factor so that they stay visible.
     """
-    from segdemo.palette import enlarge
-
     index = (np.clip(confidence, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
     return enlarge(np.take(_magma(), index, axis=0), min_side)
 

@@ -29,6 +29,7 @@ from torch import nn
 
 from segdemo.data import IMAGENET_NORMALIZATION
 from segdemo.errors import InputError
+from segdemo.models import create_model
 from segdemo.palette import VOC_CLASSES, voc_palette
 
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")  # torch.hub's convention: name-<sha256 prefix>.pt
@@ -62,20 +63,14 @@ def _torchvision_builder(name: str) -> Callable[[], nn.Module]:
 
 
 def _our_deeplabv3() -> nn.Module:
-    from segdemo.models import create_model
-
     return create_model("deeplabv3", 21, variant="paper")
 
 
 def _our_lraspp() -> nn.Module:
-    from segdemo.models import create_model
-
     return create_model("lraspp", 21, variant="paper")
 
 
 def _our_unet() -> nn.Module:
-    from segdemo.models import create_model
-
     return create_model("unet", 1, variant="paper", in_channels=3)
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from torch import nn
 
+from segdemo.models.complexity import count_gflops, count_params
+
 Builder = Callable[..., nn.Module]
 
 
@@ -132,8 +134,6 @@ def create_model(name: str, num_classes: int, variant: str | None = None, **opti
 
 @functools.cache
 def _measure(name: str, variant: str, num_classes: int) -> tuple[int, float]:
-    from segdemo.models.complexity import count_gflops, count_params
-
     model = create_model(name, num_classes, variant=variant).eval()
     return count_params(model), count_gflops(model, (1, 3, 512, 512))
 

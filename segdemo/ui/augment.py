@@ -23,6 +23,7 @@ from segdemo.augment import CATALOGUE, PRESETS, preset_steps
 from segdemo.augment.export import steps_from_json, steps_from_text, to_json, to_python
 from segdemo.errors import InputError
 from segdemo.lessons import augment as lesson
+from segdemo.palette import colorize, overlay
 from segdemo.tempfiles import temp_root
 from segdemo.ui import pitfalls
 from segdemo.ui.common import FIGURES_QUEUE, friendly_errors, info, picture_gallery
@@ -83,8 +84,6 @@ def _strip(panels: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _source_preview(image: np.ndarray, mask: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    from segdemo.palette import colorize, overlay
-
     return lesson.hstack([image, colorize(mask, palette), overlay(image, mask, palette)])
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import gradio as gr
 
 from segdemo.errors import InputError
+from segdemo.lessons import train
 from segdemo.ui import gradio_compat
 from segdemo.ui.i18n import lang_of, strings, t
 
@@ -108,8 +109,6 @@ def friendly_errors(fn: F) -> F:
 
 def on_session_end(request: gr.Request) -> None:
     """``demo.unload``: the page was closed or reloaded; free what its session holds (trained checkpoints)."""
-    from segdemo.lessons import train
-
     if request is not None and request.session_hash:
         train.end_session(request.session_hash)
 

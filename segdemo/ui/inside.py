@@ -15,6 +15,7 @@ from segdemo.imageio import load_image
 from segdemo.lessons import inside as lesson
 from segdemo.lessons import inside_models
 from segdemo.lessons import segment as segment_lesson
+from segdemo.models import get_card
 from segdemo.ui.common import FIGURES_QUEUE, friendly_errors, picture_gallery, upload_image
 from segdemo.ui.i18n import i18n, lang_of, t
 
@@ -25,8 +26,6 @@ BLANK = np.full((64, 64, 3), 235, np.uint8)
 
 
 def _model_name(key: str, lang: str) -> str:
-    from segdemo.models import get_card
-
     name = key.partition(":")[2]
     try:
         display = get_card(inside_models.load(key).name).display

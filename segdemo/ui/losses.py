@@ -16,6 +16,7 @@ import pandas as pd
 
 from segdemo import charts
 from segdemo.lessons import losses as lesson
+from segdemo.palette import colorize
 from segdemo.ui import pitfalls
 from segdemo.ui.common import FIGURES_QUEUE, chart, chart_value, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
@@ -119,8 +120,6 @@ def masks_outputs(scene: int, drop: int, grow: int, shift_x: int, shift_y: int, 
                   lang: str) -> tuple[str, str, str, list[list]]:
     """(summary, [image | truth | prediction | mistakes] pictures, loss chart, [[class, IoU], ...]);
     pictures and chart as chart JSON."""
-    from segdemo.palette import colorize
-
     info = lesson.scene(scene)
     image, mask, num_classes = info.image, info.mask, len(info.palette)
     pred = lesson.degrade_mask(mask, info.instances, num_classes, drop=drop, grow=grow, shift=(shift_x, shift_y),

@@ -14,7 +14,7 @@ import pandas as pd
 
 from segdemo import charts, serving
 from segdemo.lessons import miou as lesson
-from segdemo.palette import enlarge
+from segdemo.palette import enlarge, scene_classes
 from segdemo.ui import pitfalls
 from segdemo.ui.common import FIGURES_QUEUE, chart, chart_value, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
@@ -112,7 +112,6 @@ def score_model(model: str | None, scene: float, request: gr.Request):
 @functools.lru_cache(maxsize=32)
 def _score_model(model: str, scene: int, lang: str):
     # Deterministic, and shown on every page load: computed once, not once per student.
-    from segdemo.palette import scene_classes
 
     pair = lesson.pair_from_model(model, scene)
     names = scene_classes()["names_zh" if lang == "zh" else "names"]

@@ -16,7 +16,8 @@ from segdemo import serving
 from segdemo.imageio import load_image
 from segdemo.lessons import segment as lesson
 from segdemo.lessons.train import SESSION_PREFIX
-from segdemo.palette import colorize, to_hex
+from segdemo.models import list_models, model_card
+from segdemo.palette import colorize, overlay, scene_classes, to_hex, voc_classes
 from segdemo.ui import attention as attention_view
 from segdemo.ui import pitfalls
 from segdemo.ui.common import (
@@ -57,7 +58,6 @@ def card_markdown(key: str | None, lang: str, user: str | None = None) -> str:
     """The model card beside the picker: paper, year, key idea, params, GFLOPs, weights, val mIoU."""
     if not key:
         return t("segment.no_models", lang)
-    from segdemo.models import list_models, model_card
 
     c = serving.choice(key, user)
     lines = [f"### {c.display.get(lang, c.display['en'])}"]
@@ -88,8 +88,6 @@ def legend_colours() -> dict[str, str]:
     Fixed when the page is built, so that the handler returns a plain value (see class_masks_image);
     the masks themselves carry their model's exact colours. Scene classes win a shared name.
     """
-    from segdemo.palette import scene_classes, voc_classes
-
     colours: dict[str, str] = {}
     for classes in (voc_classes(), scene_classes()):
         for names in (classes["names"], classes["names_zh"]):
@@ -215,8 +213,6 @@ def _remember(user: str | None, result: dict) -> None:
 def redraw(opacity: float, request: gr.Request) -> tuple | dict:
     """The overlay of this session's last result at a new opacity: no model runs, so the slider answers
     at once (a blend, ~1 ms). Before any result (or long after), nothing changes."""
-    from segdemo.palette import overlay
-
     with _LAST_LOCK:
         last = _LAST.get(_user(request) or "")
     if not last:

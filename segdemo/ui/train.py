@@ -15,6 +15,9 @@ import gradio as gr
 
 from segdemo import charts
 from segdemo.lessons import train as lesson
+from segdemo.losses import list_losses
+from segdemo.models import list_models
+from segdemo.models.registry import get_card
 from segdemo.ui import pitfalls
 from segdemo.ui.common import chart, chart_value, friendly_errors, to_gradio_error, warning
 from segdemo.ui.i18n import i18n, lang_of, t
@@ -144,8 +147,6 @@ def show(request: gr.Request):
 
 def model_names(lang: str) -> list[tuple[str, str]]:
     """The picker's ``(name in lang, registry name)`` pairs, every registered architecture."""
-    from segdemo.models import list_models
-    from segdemo.models.registry import get_card
 
     return [(get_card(n).display.get(lang, get_card(n).display["en"]), n) for n in list_models()]
 
@@ -156,8 +157,6 @@ def _relabel_models(request: gr.Request) -> dict:
 
 def build() -> None:
     """Render the Train tab inside the current ``gr.Tab``."""
-    from segdemo.losses import list_losses
-    from segdemo.models import list_models
 
     presets = lesson.presets()
     gr.Markdown(i18n("train.intro"))
