@@ -182,7 +182,7 @@ def choices(user: str | None = None) -> list[Choice]:
         out.append(Choice(
             key=f"shipped:{Path(card['stem']).name}", model=card["model"], family=info.family,
             display=dict(info.display),
-            trained_on=both("segment.trained_on_shipped", size=rec.get("size", "?"), steps=rec.get("steps_done", "?")),
+            trained_on=both("segment.trained_on_shipped", size=rec.get("size", "?"), steps=rec.get("steps_total", rec.get("steps_done", "?"))),
             miou=card.get("metrics", {}).get("miou"), params=card.get("params"),
             size=card.get("validation", {}).get("size") or rec.get("size")))
     out.sort(key=lambda c: (c.family, c.model))

@@ -54,7 +54,7 @@ def test_unet_fails_off_multiples_of_16_and_the_fixes_work():
     d = P.unet_sizes(100)
     assert d.error.startswith("RuntimeError: Sizes of tensors must match")
     assert "Expected size 24 but got size 25" in d.error  # 100 -> 50 -> 25 -> 12, 12 x 2 = 24
-    assert d.fixed == {"pad": "100×100", "interp": "100×100", "padded": 112}
+    assert d.fixed == {"pad": "100×100", "interp": "100×100", "padded": "112×112"}
     assert P.unet_sizes(112).error is None
 
 
@@ -194,10 +194,58 @@ def test_pitfalls_refuse_bad_arguments():
         P.fcn_skips(5)
 
 
+def test_each_tab_reads_its_current_input_for_its_pitfalls():
+    import gradio as gr
+
+    from segdemo.ui import augment, losses, miou, segment, train
+    from segdemo.ui.pitfalls import _on_input
+
+    masks = losses.pitfall_input(3, 1, 2, 4, 0, 1.0, 0.9, lang="en")
+    assert masks.truth.shape == masks.pred.shape and (masks.truth != masks.pred).any() and masks.num_classes == 6
+    naive, *_ = _on_input("ce_ignore", losses.pitfall_input)(None, 3, 1, 2, 4, 0, 1.0, 0.9)
+    assert t("pitfalls.on.losses", "en", size="192×192") in naive  # the tab's scene, at its size
+    source = augment.pitfall_input("synthetic", 4, None, None, lang="zh")
+    assert source.image.shape[:2] == source.truth.shape and source.label == "pitfalls.on.augment_scene"
+    assert train.pitfall_input(96, lang="en").image.shape == (96, 96, 3)
+    # nothing to run on: the tab's own message as a gr.Error, in the reader's language, not a traceback
+    for key, reader, values, message in (
+            ("fcn_skips", segment.pitfall_input, ("upload", 0, None, None), t("err.no_input", "en")),
+            ("mask_resize", augment.pitfall_input, ("upload", 0, None, None), t("err.augment_no_image", "en")),
+            ("dataset_pairing", train.pitfall_input, (65,), t("err.train_size", "en", sizes="64, 96, 128")),
+            ("miou_ignore", miou.pitfall_input, (None, None, None, "none", None, 5), t("miou.no_models", "en"))):
+        with pytest.raises(gr.Error) as caught:
+            _on_input(key, reader)(None, *values)
+        assert caught.value.message == message, key
+
+
+def test_miou_pitfall_reads_the_first_uploaded_pair(tmp_path):
+    from PIL import Image
+
+    from segdemo.ui import miou
+
+    truth = np.zeros((40, 60), dtype=np.uint8)
+    truth[10:30, 10:30] = 15
+    pred = np.roll(truth, 5, axis=1)
+    Image.fromarray(truth).save(tmp_path / "a.png")
+    (tmp_path / "p").mkdir()
+    Image.fromarray(pred).save(tmp_path / "p" / "a.png")
+    current = miou.pitfall_input([str(tmp_path / "a.png")], [str(tmp_path / "p" / "a.png")], None, "none", None, 5,
+                                 lang="en")
+    assert current.label == "pitfalls.on.miou_upload"
+    assert np.array_equal(current.truth, truth) and np.array_equal(current.pred, pred)
+    d = P.miou_ignore(current=current)
+    assert d.on == ("pitfalls.on.miou_upload", {"size": "40×60"}) and len(d.rows) == 16  # classes 0..15
+
+
 # ---------------------------------------------------------------- in Chromium
+PANELS = [("segment", "fcn_skips", "pitfalls.on.segment_scene"), ("losses", "ce_ignore", "pitfalls.on.losses"),
+          ("augment", "mask_resize", "pitfalls.on.augment_scene"), ("miou", "miou_ignore", "pitfalls.on.miou_model"),
+          ("train", "dataset_pairing", "pitfalls.on.train")]
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("tab, key", [("segment", "fcn_skips"), ("augment", "mask_resize")])
-def test_pitfalls_panel_in_browser(browser, app_url, screenshot_dir, lang, tab, key):
+@pytest.mark.parametrize("tab, key, on", PANELS)
+def test_pitfalls_panel_in_browser(browser, app_url, screenshot_dir, lang, tab, key, on):
     from browser import goto_tab, open_app, settle
 
     with open_app(browser, app_url, lang) as (page, errors):
@@ -207,10 +255,83 @@ def test_pitfalls_panel_in_browser(browser, app_url, screenshot_dir, lang, tab, 
         page.locator(f"#pitfall-{key}").get_by_text(t(f"pitfalls.{key}.title", lang)).first.click()
         fixed = page.locator(f"#pitfall-{key}-fixed")
         fixed.get_by_text(t("pitfalls.fixed_title", lang)).wait_for(timeout=30_000)
-        if key == "fcn_skips":
-            page.locator(f"#pitfall-{key}-naive").get_by_text("must match the size of tensor", exact=False).first \
-                .wait_for(timeout=30_000)
+        # it ran on what the tab shows: its line names the tab's input (the size follows the input)
+        prefix = t(on, lang, size="@").split("@")[0]
+        page.locator(f"#pitfall-{key}-naive").get_by_text(prefix, exact=False).first.wait_for(timeout=30_000)
         settle(page)
         panel.scroll_into_view_if_needed()
         panel.screenshot(path=str(screenshot_dir / f"pitfalls-{tab}-{lang}.png"))
         assert errors == [], f"console errors in {lang}: {errors}"
+
+
+# ---------------------------------------------------------------- on the tab's current input
+def _image(h: int, w: int) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_sized_pitfalls_run_at_the_tabs_image_size_not_only_squares():
+    current = P.Current(image=_image(375, 500), label="pitfalls.on.segment_upload")
+    fcn = P.fcn_skips(current=current)
+    assert dict((r[0], r[3]) for r in fcn.rows)["output"] == "375×500"  # pad 100 + crop
+    assert fcn.on == ("pitfalls.on.segment_upload", {"size": "375×500"})
+    unet = P.unet_sizes(current=P.Current(image=_image(100, 120)))
+    # the width fails first, at the deepest level: 120 -> 60 -> 30 -> 15 -> 7; 7 x 2 = 14 beside 15
+    assert "Expected size 14 but got size 15" in unet.error
+    assert unet.fixed["pad"] == "100×120" and unet.fixed["padded"] == "112×128"
+    aspp = P.aspp_pooling(current=P.Current(image=_image(97, 130)))
+    assert dict((r[0], r[1:]) for r in aspp.rows)["pool"] == ("1×1", "13×17")  # ceil(97/8), ceil(130/8)
+    # the same functions at a square slider size, when the reader asks for one
+    assert P.run("fcn_skips", 224).on == ("pitfalls.on.size", {"size": "224×224"})
+    assert P.run("fcn_skips", current=current).on == fcn.on
+
+
+def test_batchnorm_and_output_stride_run_on_the_tabs_image():
+    current = P.Current(image=_image(64, 80))
+    d = P.batchnorm_batch1(current)
+    assert d.error.startswith("ValueError: Expected more than 1 value per channel when training")
+    assert d.fixed["ok"] == 4 and d.on[1] == {"size": "64×80"}
+    big = P.deeplab_stride(current=P.Current(image=_image(300, 600)))
+    assert len(big.pictures) == 2
+    picture = big.pictures[1][1]
+    # the image scaled to a 256-px longest side (128×256), then input + three strides, 4 px apart
+    assert picture.shape == (128, 4 * (256 + 4), 3)
+
+
+def test_loss_pitfalls_use_the_tabs_truth_and_prediction():
+    truth = np.zeros((40, 50), dtype=np.int64)
+    truth[10:30, 10:40] = 2
+    current = P.Current(truth=truth, pred=truth.copy(), num_classes=3, label="pitfalls.on.losses")
+    d = P.ce_ignore(current=current)
+    assert d.naive["ignored"] == 40 * 50 - 32 * 42 and d.fixed["counted"] == 32 * 42  # a 4-px frame of 255
+    dice = P.binary_dice(current=current)
+    assert dice.rows[0][2] == dice.rows[1][2]  # the tab's prediction is perfect: both rows are the same pair
+    assert dice.on == ("pitfalls.on.losses", {"size": "40×50"})
+
+
+def test_miou_pitfall_on_an_uploaded_pair_by_hand():
+    truth = np.full((32, 32), 255, dtype=np.int64)
+    truth[2:30, 2:16], truth[2:30, 16:30] = 1, 0  # a 2-px ignore frame already there: none is added
+    pred = np.ones((32, 32), dtype=np.int64)
+    d = P.miou_ignore(current=P.Current(truth=truth, pred=pred, num_classes=3))
+    # correct: class 1 IoU 392 / 784, class 0 IoU 0, class 2 absent from both -> mean over two classes
+    assert d.fixed["miou"] == pytest.approx(0.25)
+    # naive: the frame counts as predicted class 1 (union 1024), class 2 scores 0 and is averaged in
+    assert d.naive["miou"] == pytest.approx((0 + 392 / 1024 + 0) / 3, abs=1e-4)
+    assert d.naive["absent"] == "2" and d.naive["ignored"] == 32 * 32 - 28 * 28
+
+
+def test_augment_pitfalls_use_the_tabs_image_and_mask():
+    image, mask = _image(96, 96), np.zeros((96, 96), dtype=np.uint8)
+    mask[20:70, 30:60] = 15  # a VOC label
+    current = P.Current(image=image, truth=mask, label="pitfalls.on.augment_upload")
+    d = P.albumentations_args(current=current)
+    assert d.fixed["border_ignored"] == 128 * 128 - 64 * 96  # the square image cut to 2:3, padded to 128²
+    assert d.naive["border_zero"] == 128 * 128 - 64 * 96  # value=/mask_value= ignored: the border is class 0
+    resized = P.mask_resize(current=current)
+    assert resized.naive["invalid"] > 0 and resized.fixed["invalid"] == 0
+    assert resized.on[1] == {"size": "96×96"}
+
+
+def test_dataset_pairing_draws_scenes_at_the_tabs_size():
+    d = P.dataset_pairing(current=P.Current(image=_image(64, 64), label="pitfalls.on.train"))
+    assert d.pictures[0][1].shape[:2] == (64, 64) and d.naive["wrong"] >= 1

@@ -410,3 +410,13 @@ def scene(index: int, size: int = 192) -> Scene:
     classes = scene_classes()
     names = {"en": tuple(classes["names"]), "zh": tuple(classes.get("names_zh", classes["names"]))}
     return Scene(*arrays, names=names, palette=np.asarray(classes["palette"], dtype=np.uint8))
+
+
+def masks_pair(scene_index: int, drop: int = 0, grow: int = 0, shift_x: int = 0, shift_y: int = 0,
+               noise: float = 0.0) -> tuple[Scene, np.ndarray]:
+    """Section 3's pair: ``(scene info, (H, W) int64 prediction)``, the scene's mask degraded as the
+    sliders say (``noise`` a fraction of pixels)."""
+    info = scene(scene_index)
+    pred = degrade_mask(info.mask, info.instances, len(info.palette), drop=drop, grow=grow, shift=(shift_x, shift_y),
+                        noise=noise, seed=scene_index)
+    return info, pred

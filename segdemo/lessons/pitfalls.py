@@ -13,6 +13,7 @@ that start with ``"pitfalls."`` are string keys the UI translates.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import shutil
@@ -54,18 +55,40 @@ class Demo:
             when the naive code ran and returned a wrong result instead.
         naive: numbers of the naive variant (parameters of the string ``pitfalls.<key>.naive``).
         fixed: numbers of the fix (parameters of ``pitfalls.<key>.fixed``).
-        headers: string keys of the table's columns.
+        headers: the table's columns: string keys, or ``{"en", "zh"}`` texts (a header with a number in it).
         rows: the table; a ``str`` cell starting with ``"pitfalls."`` is a string key.
         pictures: ``(caption key, (H, W, 3) uint8)`` pairs.
+        on: what it ran on, ``(string key, params)`` (e.g. the tab's current image and its size), or ``None``.
     """
 
     key: str
     error: str | None
     naive: dict[str, Any] = field(default_factory=dict)
     fixed: dict[str, Any] = field(default_factory=dict)
-    headers: tuple[str, ...] = ()
+    headers: tuple[str | dict[str, str], ...] = ()
     rows: tuple[tuple[Any, ...], ...] = ()
     pictures: tuple[tuple[str, np.ndarray], ...] = ()
+    on: tuple[str, dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class Current:
+    """The input a tab shows right now, which its pitfalls run on (every field optional).
+
+    Attributes:
+        image: ``(H, W, 3)`` uint8, the picture on the tab.
+        truth: ``(H, W)`` int label map (255 = ignore) of that picture, or of the tab's mask pair.
+        pred: ``(H, W)`` int label map predicted for it (Losses: the degraded copy; mIoU: the uploaded one).
+        num_classes: classes of ``truth``/``pred``.
+        label: what it is, as a string key of :mod:`segdemo.strings.pitfalls` (``pitfalls.on.*``).
+    """
+
+    image: np.ndarray | None = None
+    truth: np.ndarray | None = None
+    pred: np.ndarray | None = None
+    num_classes: int | None = None
+    label: str = "pitfalls.on.default"
+    palette: np.ndarray | None = None
 
 
 def _attempt(fn: Callable[[], Any]) -> tuple[Any, str | None]:
@@ -84,11 +107,17 @@ def _scene(index: int, size: int):
     return render_scene(0, index, size)
 
 
-def _check_size(size: int, low: int = 32, high: int = 1024) -> int:
-    size = int(size)
-    if not low <= size <= high:
-        raise ValueError(f"size must be in [{low}, {high}] pixels, got {size}")
-    return size
+def _check_size(size: int | tuple[int, int], low: int = 32, high: int = 1024) -> tuple[int, int]:
+    """``(H, W)`` of ``size`` (a side, or ``(H, W)`` e.g. of the tab's image), each in ``[low, high]``."""
+    height, width = (size, size) if np.isscalar(size) else size
+    height, width = int(height), int(width)
+    if not (low <= height <= high and low <= width <= high):
+        raise ValueError(f"size must be in [{low}, {high}] pixels, got {height}×{width}")
+    return height, width
+
+
+def _on(current: Current | None, **params: Any) -> tuple[str, dict[str, Any]] | None:
+    return None if current is None else (current.label, params)
 
 
 # ---------------------------------------------------------------- 1. FCN-8s skip fusion
@@ -178,13 +207,14 @@ def fcn_min_size(mode: str = "valid") -> int:
     raise AssertionError("unreachable")
 
 
-def fcn_skips(size: int = 500) -> Demo:
-    """FCN-8s on a ``size``×``size`` image in the four modes of :class:`_NaiveFCN8s`.
+def fcn_skips(size: int | tuple[int, int] = 500, current: Current | None = None) -> Demo:
+    """FCN-8s on a ``size`` (side or ``(H, W)``) image in the four modes of :class:`_NaiveFCN8s`.
 
     ``naive``: the two naive errors; ``fixed``: output sizes of the two fixes; table: each stage's size.
+    With ``current`` (the tab's image) its ``(H, W)`` is used instead of ``size``.
     """
-    size = _check_size(size)
-    x = torch.zeros(1, 3, size, size)
+    height, width = _check_size(current.image.shape[:2] if current is not None else size)
+    x = torch.zeros(1, 3, height, width)
     columns, errors = {}, {}
     with torch.no_grad():
         for mode in FCN_MODES:
@@ -195,14 +225,14 @@ def fcn_skips(size: int = 500) -> Demo:
     return Demo(  # both naive errors are in ``naive`` (shown side by side), so no separate ``error``
         key="fcn_skips", error=None,
         # a naive variant that runs may still be wrong: at 97 px "same" returns 96×96
-        naive={"size": size, "valid": errors["valid"] or "→ " + columns["valid"]["output"],
+        naive={"size": f"{height}×{width}", "valid": errors["valid"] or "→ " + columns["valid"]["output"],
                "same": errors["same"] or "→ " + columns["same"]["output"],
                "min_size": fcn_min_size("valid")},
         fixed={"paper": columns["paper"].get("output", FAIL), "interp": columns["interp"].get("output", FAIL),
-               "size": size},
+               "size": f"{height}×{width}"},
         headers=("pitfalls.col.stage", "pitfalls.fcn_skips.col.valid", "pitfalls.fcn_skips.col.same",
                  "pitfalls.fcn_skips.col.paper", "pitfalls.fcn_skips.col.interp"),
-        rows=rows,
+        rows=rows, on=_on(current, size=f"{height}×{width}"),
     )
 
 
@@ -242,10 +272,11 @@ class _NaiveUNet(nn.Module):
         return h[..., :height, :width]
 
 
-def unet_sizes(size: int = 100) -> Demo:
-    """U-Net on ``size``×``size``: the naive concatenation and the two fixes; table: each level's sizes."""
-    size = _check_size(size)
-    x = torch.zeros(1, 3, size, size)
+def unet_sizes(size: int | tuple[int, int] = 100, current: Current | None = None) -> Demo:
+    """U-Net on a ``size`` (side or ``(H, W)``; the tab's image with ``current``) input: the naive
+    concatenation and the two fixes; table: each level's sizes."""
+    height, width = _check_size(current.image.shape[:2] if current is not None else size)
+    x = torch.zeros(1, 3, height, width)
     torch.manual_seed(0)
     nets = {mode: _NaiveUNet(mode).eval() for mode in ("naive", "pad", "interp")}
     with torch.no_grad():
@@ -256,13 +287,13 @@ def unet_sizes(size: int = 100) -> Demo:
                   "✓" if skip == up else FAIL) for name, skip, up in naive_rows)
     return Demo(
         key="unet_sizes", error=outs["naive"][1],
-        naive={"size": size, "remainder": size % 16},
+        naive={"size": f"{height}×{width}", "remainder": f"{height % 16}, {width % 16}"},
         fixed={"pad": _hw(outs["pad"][0]) if outs["pad"][0] is not None else FAIL,
                "interp": _hw(outs["interp"][0]) if outs["interp"][0] is not None else FAIL,
-               "padded": size + (-size % 16)},
+               "padded": f"{height + (-height % 16)}×{width + (-width % 16)}"},
         headers=("pitfalls.col.stage", "pitfalls.unet_sizes.col.skip", "pitfalls.unet_sizes.col.up",
                  "pitfalls.unet_sizes.col.padded", "pitfalls.col.match"),
-        rows=rows,
+        rows=rows, on=_on(current, size=f"{height}×{width}"),
     )
 
 
@@ -279,10 +310,11 @@ def _aspp_branches(x: torch.Tensor, naive: bool) -> list[torch.Tensor]:
     return branches
 
 
-def aspp_pooling(size: int = 512) -> Demo:
-    """ASPP on the 1/8-size feature map of a ``size``-px image: the pooling branch upsampled wrongly and right."""
-    size = _check_size(size)
-    feature = torch.randn(1, 8, -(-size // 8), -(-size // 8), generator=torch.Generator().manual_seed(0))
+def aspp_pooling(size: int | tuple[int, int] = 512, current: Current | None = None) -> Demo:
+    """ASPP on the 1/8-size feature map of a ``size`` (side or ``(H, W)``; the tab's image with
+    ``current``) image: the pooling branch upsampled wrongly and right."""
+    height, width = _check_size(current.image.shape[:2] if current is not None else size)
+    feature = torch.randn(1, 8, -(-height // 8), -(-width // 8), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         naive = _aspp_branches(feature, naive=True)
         fixed = _aspp_branches(feature, naive=False)
@@ -294,7 +326,7 @@ def aspp_pooling(size: int = 512) -> Demo:
         key="aspp_pooling", error=error,
         naive={"feature": _hw(feature)}, fixed={"out": f"{out.shape[1]}×{_hw(out)}"},
         headers=("pitfalls.col.branch", "pitfalls.col.naive", "pitfalls.col.fixed"),
-        rows=rows,
+        rows=rows, on=_on(current, size=f"{height}×{width}"),
     )
 
 
@@ -329,10 +361,50 @@ def _near_boundary(mask: np.ndarray, radius: int = 2) -> np.ndarray:
     return (high != low).squeeze(1).numpy()
 
 
-@functools.lru_cache(maxsize=2)  # deterministic: the same scenes and weights every time
-def deeplab_stride(scenes: int = 12) -> Demo:
+def _normalised(images: np.ndarray) -> torch.Tensor:
+    """``(N, H, W, 3)`` uint8 → ``(N, 3, H, W)`` float, ImageNet-normalised as the checkpoints expect."""
+    x = torch.from_numpy(np.array(images, dtype=np.float32)).permute(0, 3, 1, 2) / 255
+    return (x - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+
+
+def _strip(pictures: list[np.ndarray]) -> np.ndarray:
+    """Pictures of one height side by side, 4 px of white between them."""
+    return np.concatenate([np.pad(p, ((0, 0), (0, 4), (0, 0)), constant_values=255) for p in pictures], axis=1)
+
+
+#: The longest side the current image is shown to the three DeepLabV3s at (bounded work per click).
+STRIDE_IMAGE_SIDE = 256
+
+
+def deeplab_stride(scenes: int = 12, current: Current | None = None) -> Demo:
     """The stem skipped (the crash), then the shipped DeepLabV3 at output stride 32/16/8 on ``scenes``
-    validation scenes: mIoU, accuracy near boundaries, and the IoU of the thin classes (ring, cross)."""
+    validation scenes: mIoU, accuracy near boundaries, and the IoU of the thin classes (ring, cross).
+
+    With ``current`` (the tab's image), a second picture shows its prediction at each stride (the image
+    scaled so its longest side is at most :data:`STRIDE_IMAGE_SIDE`).
+    """
+    demo = _deeplab_stride_scenes(scenes)
+    if current is None or current.image is None:
+        return demo
+    from PIL import Image
+
+    models, card = _deeplab_models()
+    image = current.image
+    scale = min(1.0, STRIDE_IMAGE_SIDE / max(image.shape[:2]))
+    if scale < 1.0:
+        image = np.asarray(Image.fromarray(image).resize(
+            (max(32, round(image.shape[1] * scale)), max(32, round(image.shape[0] * scale))), Image.BILINEAR))
+    palette = np.asarray(card["classes"]["palette"], dtype=np.uint8)
+    x = _normalised(image[None])
+    with torch.no_grad():
+        preds = [colorize(models[stride](x).argmax(1)[0].numpy(), palette) for stride in DEEPLAB_STRIDES]
+    picture = _strip([image, *preds])
+    return dataclasses.replace(demo, pictures=(*demo.pictures, ("pitfalls.deeplab_stride.picture_current", picture)),
+                               on=_on(current, size=_hw(image.transpose(2, 0, 1))))
+
+
+@functools.lru_cache(maxsize=2)  # deterministic: the same scenes and weights every time
+def _deeplab_stride_scenes(scenes: int = 12) -> Demo:
 
     if not 1 <= scenes <= 64:
         raise ValueError(f"scenes must be in [1, 64], got {scenes}")
@@ -341,8 +413,7 @@ def deeplab_stride(scenes: int = 12) -> Demo:
     size = int(val.get("size", 96))
     data = SynthScenes(scenes, size=size, seed=int(val.get("seed", 1000003)))
     images, masks = zip(*(data.sample(i) for i in range(scenes)), strict=True)
-    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255
-    x = (x - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    x = _normalised(np.stack(images))
     truth = np.stack(masks).astype(np.int64)
     near = _near_boundary(truth)
     k = card["num_classes"]
@@ -362,7 +433,7 @@ def deeplab_stride(scenes: int = 12) -> Demo:
                          round(float(iou[4]), 3), round(float(iou[5]), 3)))
     palette = np.asarray(card["classes"]["palette"], dtype=np.uint8)
     strip = [images[0], colorize(truth[0], palette)] + [colorize(preds[s][0], palette) for s in DEEPLAB_STRIDES]
-    picture = np.concatenate([np.pad(p, ((0, 0), (0, 4), (0, 0)), constant_values=255) for p in strip], axis=1)
+    picture = _strip(strip)
     best, worst = rows[-1], rows[0]
     return Demo(
         key="deeplab_stride", error=error,
@@ -382,23 +453,32 @@ def _pooling_branch(norm: nn.Module, channels: int = 8) -> nn.Sequential:
     return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, channels, 1, bias=False), norm, nn.ReLU())
 
 
-def batchnorm_batch1() -> Demo:
-    """ASPP's pooling branch (global pool → 1×1 conv → BN) in train mode on one image, and four fixes."""
-    one = torch.randn(1, 8, 12, 12, generator=torch.Generator().manual_seed(0))
-    two = torch.randn(2, 8, 12, 12, generator=torch.Generator().manual_seed(1))
-    _, error = _attempt(lambda: _pooling_branch(nn.BatchNorm2d(8)).train()(one))
+def batchnorm_batch1(current: Current | None = None) -> Demo:
+    """ASPP's pooling branch (global pool → 1×1 conv → BN) in train mode on one image, and four fixes.
+
+    The image is the tab's (``current``, its three colour channels as the feature map) or a random map.
+    """
+    if current is not None and current.image is not None:
+        one = _normalised(current.image[None])
+        two = torch.cat([one, one.flip(-1)])  # a batch of two: the image and its mirror
+    else:
+        one = torch.randn(1, 8, 12, 12, generator=torch.Generator().manual_seed(0))
+        two = torch.randn(2, 8, 12, 12, generator=torch.Generator().manual_seed(1))
+    c = one.shape[1]
+    _, error = _attempt(lambda: _pooling_branch(nn.BatchNorm2d(c), c).train()(one))
     fixes = (
-        ("pitfalls.batchnorm_batch1.fix.eval", lambda: _pooling_branch(nn.BatchNorm2d(8)).eval()(one)),
-        ("pitfalls.batchnorm_batch1.fix.batch2", lambda: _pooling_branch(nn.BatchNorm2d(8)).train()(two)),
-        ("pitfalls.batchnorm_batch1.fix.groupnorm", lambda: _pooling_branch(nn.GroupNorm(2, 8)).train()(one)),
-        ("pitfalls.batchnorm_batch1.fix.pooling_bn", lambda: _pooling_branch(PoolingBatchNorm2d(8)).train()(one)),
+        ("pitfalls.batchnorm_batch1.fix.eval", lambda: _pooling_branch(nn.BatchNorm2d(c), c).eval()(one)),
+        ("pitfalls.batchnorm_batch1.fix.batch2", lambda: _pooling_branch(nn.BatchNorm2d(c), c).train()(two)),
+        ("pitfalls.batchnorm_batch1.fix.groupnorm", lambda: _pooling_branch(nn.GroupNorm(1, c), c).train()(one)),
+        ("pitfalls.batchnorm_batch1.fix.pooling_bn", lambda: _pooling_branch(PoolingBatchNorm2d(c), c).train()(one)),
     )
     rows = []
     for name, fn in fixes:
         out, err = _attempt(fn)
         rows.append((name, "✓ " + "×".join(map(str, out.shape)) if err is None else err))
     return Demo(key="batchnorm_batch1", error=error, naive={}, fixed={"ok": sum(r[1].startswith("✓") for r in rows)},
-                headers=("pitfalls.col.fix", "pitfalls.col.result"), rows=tuple(rows))
+                headers=("pitfalls.col.fix", "pitfalls.col.result"), rows=tuple(rows),
+                on=_on(current, size=_hw(one)))
 
 
 # ---------------------------------------------------------------- 6. binary Dice inside a K-class loss
@@ -409,12 +489,21 @@ def naive_binary_dice(logits: torch.Tensor, target: torch.Tensor, smooth: float 
     return 1 - (2 * inter + smooth) / (p.sum() + target.sum() + smooth)
 
 
-def binary_dice(scene: int = 3, num_classes: int = 6) -> Demo:
-    """The naive binary Dice against the multi-class softmax Dice on a perfect and a poor prediction."""
+def _pair(current: Current | None, scene: int, size: int, num_classes: int, **degrade: Any
+          ) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(truth, prediction, K)``: the tab's pair (``current``) or scene ``scene`` and a degraded copy."""
+    if current is not None and current.truth is not None and current.pred is not None:
+        return current.truth.astype(np.int64), current.pred.astype(np.int64), int(current.num_classes or num_classes)
+    s = _scene(scene, size)
+    return s.mask.astype(np.int64), degrade_mask(s.mask, s.instances, num_classes, seed=scene, **degrade), num_classes
 
-    s = _scene(scene, 64)
-    truth = torch.from_numpy(s.mask.astype(np.int64)).unsqueeze(0)
-    poor = degrade_mask(s.mask, s.instances, num_classes, drop=1, shift=(6, 3), seed=scene)
+
+def binary_dice(scene: int = 3, num_classes: int = 6, current: Current | None = None) -> Demo:
+    """The naive binary Dice against the multi-class softmax Dice on a perfect and a poor prediction
+    (the tab's truth and prediction with ``current``)."""
+
+    mask, poor, num_classes = _pair(current, scene, 64, num_classes, drop=1, shift=(6, 3))
+    truth = torch.from_numpy(mask).unsqueeze(0)
     predictions = {"pitfalls.binary_dice.perfect": truth[0].numpy(), "pitfalls.binary_dice.poor": poor}
     rows = []
     for name, pred in predictions.items():
@@ -429,7 +518,7 @@ def binary_dice(scene: int = 3, num_classes: int = 6) -> Demo:
         naive={"perfect": rows[0][1], "poor": rows[1][1]}, fixed={"perfect": rows[0][2], "poor": rows[1][2]},
         headers=("pitfalls.col.prediction", "pitfalls.binary_dice.col.naive", "pitfalls.binary_dice.col.fixed",
                  "pitfalls.binary_dice.col.naive_total", "pitfalls.binary_dice.col.fixed_total"),
-        rows=tuple(rows),
+        rows=tuple(rows), on=_on(current, size=_hw(mask)),
     )
 
 
@@ -440,11 +529,11 @@ def _with_border(mask: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def ce_ignore(scene: int = 3, border: int = 4, num_classes: int = 6) -> Demo:
-    """``F.cross_entropy`` on a mask whose border is 255, without and with ``ignore_index=255``."""
-    s = _scene(scene, 64)
-    target = torch.from_numpy(_with_border(s.mask, border)).unsqueeze(0)
-    pred = degrade_mask(s.mask, s.instances, num_classes, grow=1, seed=scene)
+def ce_ignore(scene: int = 3, border: int = 4, num_classes: int = 6, current: Current | None = None) -> Demo:
+    """``F.cross_entropy`` on a mask whose border is 255, without and with ``ignore_index=255`` (the
+    tab's truth, given a 255 border, and its prediction with ``current``)."""
+    mask, pred, num_classes = _pair(current, scene, 64, num_classes, grow=1)
+    target = torch.from_numpy(_with_border(mask, border)).unsqueeze(0)
     logits = logits_from_labels(pred, num_classes, 0.8)
     _, error = _attempt(lambda: F.cross_entropy(logits, target))
     value = float(F.cross_entropy(logits, target, ignore_index=IGNORE_INDEX))
@@ -452,43 +541,72 @@ def ce_ignore(scene: int = 3, border: int = 4, num_classes: int = 6) -> Demo:
     picture = colorize(target[0].numpy(), SCENE_PALETTE)
     return Demo(key="ce_ignore", error=error, naive={"ignored": ignored, "share": round(100 * ignored / target.numel(), 1)},
                 fixed={"loss": round(value, 4), "counted": target.numel() - ignored},
-                pictures=(("pitfalls.ce_ignore.picture", picture),))
+                pictures=(("pitfalls.ce_ignore.picture", picture),), on=_on(current, size=_hw(mask)))
 
 
 # ---------------------------------------------------------------- 8. masks resized bilinearly / read as RGB
-def _palette_png(mask: np.ndarray) -> bytes:
+def _palette_png(mask: np.ndarray, palette: np.ndarray = SCENE_PALETTE) -> bytes:
     from PIL import Image
 
     image = Image.fromarray(mask.astype(np.uint8), mode="P")
-    image.putpalette(full_palette(SCENE_PALETTE).ravel().tolist())  # 256 entries: 255 stays 255
+    image.putpalette(full_palette(palette).ravel().tolist())  # 256 entries: 255 stays 255
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
-def _show_labels(mask: np.ndarray, valid: set[int]) -> np.ndarray:
+def _show_labels(mask: np.ndarray, valid: set[int], palette: np.ndarray = SCENE_PALETTE) -> np.ndarray:
     """Colour a mask; values that are no class are magenta."""
     invalid = ~np.isin(mask, list(valid))
-    picture = colorize(np.where(invalid, 0, mask).astype(np.int64), SCENE_PALETTE)
+    picture = colorize(np.where(invalid, 0, mask).astype(np.int64), palette)
     picture[invalid] = INVALID_COLOUR
     return picture
 
 
-def mask_resize(scene: int = 3, size: int = 64, new_size: int = 96) -> Demo:
-    """A palette-PNG mask resized bilinearly and read as RGB/255, against nearest and index reading."""
+#: Table rows at most (one per class; a 256-class upload would not fit a screen).
+MAX_ROWS = 32
+#: The longest side a tab's mask is brought to before the demonstrations (bounded work, readable pictures).
+MASK_SIDE = 128
+
+
+def _small(array: np.ndarray, side: int = MASK_SIDE, labels: bool = False) -> np.ndarray:
+    """``array`` scaled so its longest side is at most ``side`` (nearest for label maps)."""
     from PIL import Image
 
-    mask = _with_border(_scene(scene, size).mask, 3)
+    scale = side / max(array.shape[:2])
+    if scale >= 1:
+        return array
+    size = (max(1, round(array.shape[1] * scale)), max(1, round(array.shape[0] * scale)))
+    if labels:
+        return np.asarray(Image.fromarray(array.astype(np.uint8)).resize(size, Image.NEAREST)).astype(array.dtype)
+    return np.asarray(Image.fromarray(array).resize(size, Image.BILINEAR))
+
+
+def mask_resize(scene: int = 3, size: int = 64, new_size: int = 96, current: Current | None = None) -> Demo:
+    """A palette-PNG mask resized bilinearly and read as RGB/255, against nearest and index reading.
+
+    With ``current`` its mask (scaled to at most :data:`MASK_SIDE`) is used, resized by 1.5×."""
+    from PIL import Image
+
+    if current is not None and current.truth is not None:
+        base = _small(current.truth, labels=True)
+        new_size = (max(1, round(base.shape[1] * 1.5)), max(1, round(base.shape[0] * 1.5)))
+    else:
+        base = _scene(scene, size).mask
+        new_size = (new_size, new_size)
+    palette = SCENE_PALETTE if current is None or current.palette is None else current.palette
+    mask = _with_border(base, 3)
     values = sorted(set(np.unique(mask).tolist()))
     valid = set(values)  # "no such label": any value the original mask does not have
-    png = _palette_png(mask)
+    png = _palette_png(mask, palette)
     with Image.open(io.BytesIO(png)) as im:
         index = np.asarray(im)  # mode "P": the class ids themselves
-        naive_l = np.asarray(Image.fromarray(index).resize((new_size, new_size), Image.BILINEAR))
-        nearest = np.asarray(Image.fromarray(index).resize((new_size, new_size), Image.NEAREST))
+        naive_l = np.asarray(Image.fromarray(index).resize(new_size, Image.BILINEAR))
+        nearest = np.asarray(Image.fromarray(index).resize(new_size, Image.NEAREST))
         rgb = np.asarray(im.convert("RGB")) / 255.0  # the other mistake: a colour picture as a label map
     as_labels = rgb[..., 0].astype(np.int64)
-    rows = [(int(v), int((mask == v).sum()), int((naive_l == v).sum()), int((nearest == v).sum())) for v in values]
+    rows = [(int(v), int((mask == v).sum()), int((naive_l == v).sum()), int((nearest == v).sum()))
+            for v in values[:MAX_ROWS]]
     rows.append(("pitfalls.mask_resize.other", 0, int((~np.isin(naive_l, values)).sum()),
                  int((~np.isin(nearest, values)).sum())))
     fractions = sorted(set(np.round(np.unique(rgb[..., 0]), 3).tolist()))
@@ -500,12 +618,14 @@ def mask_resize(scene: int = 3, size: int = 64, new_size: int = 96) -> Demo:
                "rgb_classes": ", ".join(map(str, sorted(set(np.unique(as_labels).tolist()))))},
         fixed={"invalid": len(set(np.unique(nearest).tolist()) - valid),
                "classes": ", ".join(map(str, sorted(set(np.unique(index).tolist()))))},
-        headers=("pitfalls.mask_resize.col.value", "pitfalls.mask_resize.col.original",
-                 "pitfalls.mask_resize.col.bilinear", "pitfalls.mask_resize.col.nearest"),
+        headers=("pitfalls.mask_resize.col.value", both("pitfalls.mask_resize.col.original", size=_hw(mask)),
+                 both("pitfalls.mask_resize.col.bilinear", size=_hw(nearest)),
+                 both("pitfalls.mask_resize.col.nearest", size=_hw(nearest))),
         rows=tuple(rows),
-        pictures=(("pitfalls.mask_resize.pic.original", _show_labels(mask, valid)),
-                  ("pitfalls.mask_resize.pic.bilinear", _show_labels(naive_l, valid)),
-                  ("pitfalls.mask_resize.pic.nearest", _show_labels(nearest, valid))),
+        pictures=(("pitfalls.mask_resize.pic.original", _show_labels(mask, valid, palette)),
+                  ("pitfalls.mask_resize.pic.bilinear", _show_labels(naive_l, valid, palette)),
+                  ("pitfalls.mask_resize.pic.nearest", _show_labels(nearest, valid, palette))),
+        on=_on(current, size=_hw(mask)),
     )
 
 
@@ -520,20 +640,33 @@ def naive_miou(pred: np.ndarray, truth: np.ndarray, num_classes: int) -> tuple[f
     return float(np.mean(ious)), ious
 
 
-def miou_ignore(scene: int = 3, border: int = 6, num_classes: int = 6) -> Demo:
-    """The naive mIoU next to :mod:`segdemo.metrics` on one pair, and the pixels that make the difference."""
+def miou_ignore(scene: int = 3, border: int = 6, num_classes: int = 6, current: Current | None = None) -> Demo:
+    """The naive mIoU next to :mod:`segdemo.metrics` on one pair, and the pixels that make the difference.
 
-    s = _scene(scene, 96)
-    truth = _with_border(s.mask, border)
-    pred = degrade_mask(s.mask, s.instances, num_classes, grow=2, shift=(3, 0), seed=scene)
+    With ``current`` the tab's pair (first uploaded pair, or the model's prediction of a scene) is used;
+    if its truth has no 255 pixels, a ``border``-px 255 frame is added, as VOC's masks have."""
+
+    mask, pred, num_classes = _pair(current, scene, 96, num_classes, grow=2, shift=(3, 0))
+    if mask.shape != pred.shape:
+        raise ValueError(f"prediction {_hw(pred)} and ground truth {_hw(mask)} differ in size")
+    mask, pred = _small(mask, 2 * MASK_SIDE, labels=True), _small(pred, 2 * MASK_SIDE, labels=True)
+    palette = SCENE_PALETTE if current is None or current.palette is None else current.palette
+    if current is not None and current.truth is not None and (mask == IGNORE_INDEX).any():
+        truth = mask
+    else:
+        truth = _with_border(mask, border)
+    known = truth[truth != IGNORE_INDEX]
+    num_classes = max(num_classes, int(known.max(initial=0)) + 1, int(pred.max(initial=0)) + 1)
+    if num_classes > 256:
+        raise ValueError(f"at most 256 classes, got a label {num_classes - 1}")
     naive, naive_ious = naive_miou(pred, truth, num_classes)
     m = metrics_from_confusion(confusion_matrix(pred, truth, num_classes))
     ignored = truth == IGNORE_INDEX
     absent = [c for c in range(num_classes) if not ((pred == c).any() or (truth == c).any())]
     rows = tuple((c, round(naive_ious[c], 4), "—" if np.isnan(m["iou"][c]) else round(float(m["iou"][c]), 4),
-                  int((ignored & (pred == c)).sum())) for c in range(num_classes))
+                  int((ignored & (pred == c)).sum())) for c in range(min(num_classes, MAX_ROWS)))
     # The difference: ignored pixels counted as predictions of their class (amber), absent classes aside.
-    picture = colorize(np.where(ignored, 0, truth), SCENE_PALETTE) // 3 + 80
+    picture = colorize(np.where(ignored, 0, truth), palette) // 3 + 80
     picture[ignored] = (255, 170, 0)
     return Demo(
         key="miou_ignore", error=None,
@@ -542,9 +675,10 @@ def miou_ignore(scene: int = 3, border: int = 6, num_classes: int = 6) -> Demo:
         headers=("pitfalls.col.class", "pitfalls.miou_ignore.col.naive", "pitfalls.miou_ignore.col.fixed",
                  "pitfalls.miou_ignore.col.ignored"),
         rows=rows,
-        pictures=(("pitfalls.miou_ignore.pic.truth", colorize(truth, SCENE_PALETTE)),
-                  ("pitfalls.miou_ignore.pic.pred", colorize(pred, SCENE_PALETTE)),
+        pictures=(("pitfalls.miou_ignore.pic.truth", colorize(truth, palette)),
+                  ("pitfalls.miou_ignore.pic.pred", colorize(pred, palette)),
                   ("pitfalls.miou_ignore.pic.diff", picture)),
+        on=_on(current, size=_hw(truth)),
     )
 
 
@@ -558,13 +692,27 @@ def _warned(fn: Callable[[], Any]) -> tuple[Any, str | None]:
     return out, (f"{messages[0].category.__name__}: {messages[0].message}" if messages else None)
 
 
-def albumentations_args(scene: int = 3) -> Demo:
-    """``value``/``mask_value`` (albumentations 1.x) on 2.x, ``ShiftScaleRotate``, ``Transpose`` on 64×96."""
+def albumentations_args(scene: int = 3, current: Current | None = None) -> Demo:
+    """``value``/``mask_value`` (albumentations 1.x) on 2.x, ``ShiftScaleRotate``, ``Transpose`` on a
+    non-square image: 64×96 of scene ``scene``, or the tab's image and mask (``current``) scaled to a
+    longest side of 96 (and cut to 2:3 if square)."""
     import albumentations as A
     import cv2
 
-    s = _scene(scene, 96)
-    image, mask = np.ascontiguousarray(s.image[16:80]), np.ascontiguousarray(s.mask[16:80])  # 64×96
+    if current is not None and current.image is not None and current.truth is not None:
+        image, mask = _small(current.image, 96), _small(current.truth, 96, labels=True).astype(np.uint8)
+        if image.shape[:2] != mask.shape:
+            raise ValueError(f"image {_hw(image.transpose(2, 0, 1))} and mask {_hw(mask)} differ in size")
+    else:
+        s = _scene(scene, 96)
+        image, mask = s.image, s.mask
+    if image.shape[0] == image.shape[1]:  # a square image hides the Transpose mistake: cut it to 2:3
+        top = image.shape[0] // 6
+        image, mask = image[top:image.shape[0] - top], mask[top:image.shape[0] - top]
+    image, mask = np.ascontiguousarray(image), np.ascontiguousarray(mask)
+    height, width = mask.shape
+    side = min(height, width)
+    palette = SCENE_PALETTE if current is None or current.palette is None else current.palette
     constant = cv2.BORDER_CONSTANT
     naive_pad, pad_warning = _warned(lambda: A.PadIfNeeded(128, 128, border_mode=constant, value=0, mask_value=255,
                                                            p=1)(image=image, mask=mask))
@@ -577,10 +725,11 @@ def albumentations_args(scene: int = 3) -> Demo:
     transposed = A.Transpose(p=1)(image=image, mask=mask)
     batch = [torch.from_numpy(image).permute(2, 0, 1), torch.from_numpy(transposed["image"]).permute(2, 0, 1)]
     _, stack_error = _attempt(lambda: torch.stack(batch))
-    square = A.Compose([A.CenterCrop(64, 64), A.Transpose(p=1)])(image=image, mask=mask)
+    square = A.Compose([A.CenterCrop(side, side), A.Transpose(p=1)])(image=image, mask=mask)
 
     outside = np.ones((128, 128), dtype=bool)
-    outside[32:96, 16:112] = False  # PadIfNeeded centres the 64×96 crop
+    top, left = (128 - height) // 2, (128 - width) // 2  # PadIfNeeded centres the image
+    outside[top:top + height, left:left + width] = False
     rows = (
         ("PadIfNeeded(value=, mask_value=)", int((naive_pad["mask"][outside] == 0).sum()),
          int((naive_pad["mask"][outside] == IGNORE_INDEX).sum())),
@@ -588,8 +737,8 @@ def albumentations_args(scene: int = 3) -> Demo:
          int((fixed_pad["mask"][outside] == IGNORE_INDEX).sum())),
         ("ShiftScaleRotate(value=, mask_value=)", "—", int((naive_ssr["mask"] == IGNORE_INDEX).sum())),
         ("Affine(fill=, fill_mask=)", "—", int((fixed_affine["mask"] == IGNORE_INDEX).sum())),
-        ("Transpose · 64×96", _hw(transposed["image"].transpose(2, 0, 1)), stack_error or "✓"),
-        ("CenterCrop(64, 64) + Transpose", _hw(square["image"].transpose(2, 0, 1)), "✓"),
+        (f"Transpose · {height}×{width}", _hw(transposed["image"].transpose(2, 0, 1)), stack_error or "✓"),
+        (f"CenterCrop({side}, {side}) + Transpose", _hw(square["image"].transpose(2, 0, 1)), "✓"),
     )
     return Demo(
         key="albumentations_args", error=pad_warning,
@@ -599,16 +748,20 @@ def albumentations_args(scene: int = 3) -> Demo:
         headers=("pitfalls.col.transform", "pitfalls.albumentations_args.col.zero",
                  "pitfalls.albumentations_args.col.ignore"),
         rows=rows,
-        pictures=(("pitfalls.albumentations_args.pic.naive_pad", colorize(naive_pad["mask"], SCENE_PALETTE)),
-                  ("pitfalls.albumentations_args.pic.fixed_pad", colorize(fixed_pad["mask"], SCENE_PALETTE)),
-                  ("pitfalls.albumentations_args.pic.naive_ssr", colorize(naive_ssr["mask"], SCENE_PALETTE)),
-                  ("pitfalls.albumentations_args.pic.fixed_affine", colorize(fixed_affine["mask"], SCENE_PALETTE))),
+        pictures=(("pitfalls.albumentations_args.pic.naive_pad", colorize(naive_pad["mask"], palette)),
+                  ("pitfalls.albumentations_args.pic.fixed_pad", colorize(fixed_pad["mask"], palette)),
+                  ("pitfalls.albumentations_args.pic.naive_ssr", colorize(naive_ssr["mask"], palette)),
+                  ("pitfalls.albumentations_args.pic.fixed_affine", colorize(fixed_affine["mask"], palette))),
+        on=_on(current, size=f"{height}×{width}"),
     )
 
 
 # ---------------------------------------------------------------- 11. pairing images and masks
-def dataset_pairing(count: int = 5, missing: int = 1) -> Demo:
-    """A folder of ``count`` images (JPEG) and masks (PNG) with mask ``missing`` lost; three ways to pair."""
+def dataset_pairing(count: int = 5, missing: int = 1, current: Current | None = None) -> Demo:
+    """A folder of ``count`` images (JPEG) and masks (PNG) with mask ``missing`` lost; three ways to pair.
+
+    The scenes are drawn at 48 px, or at the size of the tab's image (``current``: the Train tab's scenes).
+    """
     import os
 
     from PIL import Image
@@ -621,7 +774,8 @@ def dataset_pairing(count: int = 5, missing: int = 1) -> Demo:
         images_dir, masks_dir = root / "images", root / "masks"
         images_dir.mkdir()
         masks_dir.mkdir()
-        scenes = [_scene(i, 48) for i in range(count)]
+        side = 48 if current is None or current.image is None else int(current.image.shape[0])
+        scenes = [_scene(i, _check_size(side)[0]) for i in range(count)]
         for i, s in enumerate(scenes):
             Image.fromarray(s.image).save(images_dir / f"scene_{i:02d}.jpg", quality=95)
             if i != missing:
@@ -658,6 +812,7 @@ def dataset_pairing(count: int = 5, missing: int = 1) -> Demo:
         rows=rows,
         pictures=(("pitfalls.dataset_pairing.pic.naive", overlay(scenes[wrong].image, wrong_mask, palette)),
                   ("pitfalls.dataset_pairing.pic.fixed", overlay(scenes[wrong].image, scenes[wrong].mask, palette))),
+        on=_on(current, size=_hw(scenes[0].mask)),
     )
 
 
@@ -689,9 +844,11 @@ def for_tab(tab: str) -> list[str]:
     return [key for key, (_, where, _) in PITFALLS.items() if where == tab]
 
 
-def run(key: str, size: int | None = None) -> Demo:
-    """Run pitfall ``key`` (with ``size`` if it takes one)."""
+def run(key: str, size: int | None = None, current: Current | None = None) -> Demo:
+    """Run pitfall ``key`` on the tab's ``current`` input, or (sized pitfalls) at ``size``, or on its default."""
     if key not in PITFALLS:
         raise ValueError(f"unknown pitfall {key!r}; known: {', '.join(PITFALLS)}")
     fn = PITFALLS[key][2]
-    return fn(size) if key in SIZED and size is not None else fn()
+    if key in SIZED and size is not None:
+        return dataclasses.replace(fn(size), on=("pitfalls.on.size", {"size": f"{int(size)}×{int(size)}"}))
+    return fn() if current is None else fn(current=current)

@@ -23,6 +23,7 @@ from segdemo.augment import CATALOGUE, PRESETS, preset_steps
 from segdemo.augment.export import steps_from_json, steps_from_text, to_json, to_python
 from segdemo.errors import InputError
 from segdemo.lessons import augment as lesson
+from segdemo.lessons.pitfalls import Current
 from segdemo.palette import colorize, overlay
 from segdemo.tempfiles import temp_root
 from segdemo.ui import pitfalls
@@ -118,6 +119,15 @@ def _grid(source: str, scene: float, image: str | None, mask: str | None, steps:
         info(t(key, lang), lang)
     samples = lesson.augment_grid(img, msk, steps, n=n, seed=seed, size=size)
     return samples, palette, _source_preview(img, msk, palette), n, seed, size
+
+
+def pitfall_input(source: str, scene: float, image: str | None, mask: str | None, *, lang: str,
+                  request: gr.Request | None = None) -> Current:
+    """The pitfalls' input: the source image and mask this tab augments."""
+    scene = int(_number("augment.scene", scene, 0, lesson.SCENES - 1, lang))
+    img, msk, palette, _ = lesson.load_source("upload" if source == "upload" else "synthetic", scene, image, mask)
+    return Current(image=img, truth=msk, palette=palette,
+                   label="pitfalls.on.augment_upload" if source == "upload" else "pitfalls.on.augment_scene")
 
 
 def _strips(samples: list, palette: np.ndarray, lang: str) -> list[tuple[np.ndarray, str]]:
@@ -404,4 +414,5 @@ def build() -> None:
         return (*main, *explore)
 
     gr.context.Context.root_block.load(show_defaults, outputs=[*main_outputs, *explore_outputs], **drawing)
-    pitfalls.panel("augment")  # where the textbook code breaks (segdemo.ui.pitfalls)
+    # where the textbook code breaks, on the image and mask this tab augments (segdemo.ui.pitfalls)
+    pitfalls.panel("augment", [source, scene, image, mask], pitfall_input)

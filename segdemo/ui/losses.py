@@ -16,6 +16,7 @@ import pandas as pd
 
 from segdemo import charts
 from segdemo.lessons import losses as lesson
+from segdemo.lessons.pitfalls import Current
 from segdemo.palette import colorize
 from segdemo.ui import pitfalls
 from segdemo.ui.common import FIGURES_QUEUE, chart, chart_value, friendly_errors
@@ -120,10 +121,8 @@ def masks_outputs(scene: int, drop: int, grow: int, shift_x: int, shift_y: int, 
                   lang: str) -> tuple[str, str, str, list[list]]:
     """(summary, [image | truth | prediction | mistakes] pictures, loss chart, [[class, IoU], ...]);
     pictures and chart as chart JSON."""
-    info = lesson.scene(scene)
+    info, pred = lesson.masks_pair(scene, drop, grow, shift_x, shift_y, noise / 100)
     image, mask, num_classes = info.image, info.mask, len(info.palette)
-    pred = lesson.degrade_mask(mask, info.instances, num_classes, drop=drop, grow=grow, shift=(shift_x, shift_y),
-                          noise=noise / 100, seed=scene)
     scores = lesson.score_masks(pred, mask, num_classes, confidence)
     colours = lesson.outcome_colours()
     panels = [(image, t("losses.plot.image", lang)), (colorize(mask, info.palette), t("losses.plot.truth", lang)),
@@ -138,6 +137,27 @@ def masks_outputs(scene: int, drop: int, grow: int, shift_x: int, shift_y: int, 
     table += [[_loss_name(n, lang), round(v, 4)] for n, v in scores.losses.items()]
     summary = t("losses.masks.summary", lang, miou=f"{scores.miou:.3f}", classes=len(present))
     return summary, masks, chart, table
+
+
+def _checked_masks(values: tuple, lang: str) -> tuple:
+    scene, drop, grow, shift_x, shift_y, noise_percent, confidence = values
+    return (
+        int(_check("losses.masks.scene", scene, 0, SCENES - 1, lang)),
+        int(_check("losses.masks.drop", drop, 0, 5, lang)),
+        int(_check("losses.masks.grow", grow, -8, 8, lang)),
+        int(_check("losses.masks.shift_x", shift_x, -24, 24, lang)),
+        int(_check("losses.masks.shift_y", shift_y, -24, 24, lang)),
+        round(_check("losses.masks.noise", noise_percent, 0.0, 30.0, lang), 2),
+        round(_check("losses.masks.confidence", confidence, 0.55, 0.99, lang), 4),
+    )
+
+
+def pitfall_input(*values: float, lang: str, request: gr.Request | None = None) -> Current:
+    """The pitfalls' input: section 3's scene mask and its degraded prediction, as the sliders set them."""
+    scene, drop, grow, shift_x, shift_y, noise, _ = _checked_masks(values, lang)
+    info, pred = lesson.masks_pair(scene, drop, grow, shift_x, shift_y, noise / 100)
+    return Current(image=info.image, truth=info.mask, pred=pred, num_classes=len(info.palette),
+                   label="pitfalls.on.losses")
 
 
 @friendly_errors
@@ -157,15 +177,7 @@ def run_masks(scene: float, drop: float, grow: float, shift_x: float, shift_y: f
         ``[[class or loss, value], ...]`` with the IoU of each class present, then every loss.
     """
     lang = lang_of(request)
-    args = (
-        int(_check("losses.masks.scene", scene, 0, SCENES - 1, lang)),
-        int(_check("losses.masks.drop", drop, 0, 5, lang)),
-        int(_check("losses.masks.grow", grow, -8, 8, lang)),
-        int(_check("losses.masks.shift_x", shift_x, -24, 24, lang)),
-        int(_check("losses.masks.shift_y", shift_y, -24, 24, lang)),
-        round(_check("losses.masks.noise", noise_percent, 0.0, 30.0, lang), 2),
-        round(_check("losses.masks.confidence", confidence, 0.55, 0.99, lang), 4),
-    )
+    args = _checked_masks((scene, drop, grow, shift_x, shift_y, noise_percent, confidence), lang)
     summary, masks, chart, table = masks_outputs(*args, lang)
     headers = [t("losses.table.measure", lang), t("losses.table.value", lang)]
     # Shown with four decimals (1.0000 beside 0.1054); the API still gets the numbers.
@@ -275,4 +287,4 @@ def build() -> None:
 
     gr.context.Context.root_block.load(show_defaults, outputs=[*curve_outputs, *sim_outputs, *mask_outputs],
                                        api_visibility="private", **FIGURES_QUEUE)
-    pitfalls.panel("losses")  # where the textbook code breaks (segdemo.ui.pitfalls)
+    pitfalls.panel("losses", mask_inputs, pitfall_input)  # where the textbook code breaks, on section 3's masks

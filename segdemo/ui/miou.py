@@ -14,7 +14,8 @@ import pandas as pd
 
 from segdemo import charts, serving
 from segdemo.lessons import miou as lesson
-from segdemo.palette import enlarge, scene_classes
+from segdemo.lessons.pitfalls import Current
+from segdemo.palette import enlarge, scene_classes, voc_palette
 from segdemo.ui import pitfalls
 from segdemo.ui.common import FIGURES_QUEUE, chart, chart_value, friendly_errors
 from segdemo.ui.i18n import i18n, lang_of, t
@@ -118,6 +119,21 @@ def _score_model(model: str, scene: int, lang: str):
     return _outputs([pair], len(names), 255, ",".join(names), lang)
 
 
+def pitfall_input(truths: list[str] | None, preds: list[str] | None, archive: str | None, palette: str,
+                  model: str | None, scene: float, *, lang: str, request: gr.Request | None = None) -> Current:
+    """The pitfalls' input: the first uploaded pair if there is one, else the model's prediction of the scene."""
+    if archive or (truths and preds):
+        pal = lesson.palette_by_name(palette)
+        pairs = lesson.pairs_from_zip(archive, pal) if archive else lesson.pairs_from_files(truths, preds, pal)
+        first = pairs[0]
+        return Current(truth=first.truth, pred=first.pred, palette=voc_palette(), label="pitfalls.on.miou_upload")
+    if not model:
+        raise gr.Error(t("miou.no_models", lang))
+    pair = lesson.pair_from_model(model, int(scene))
+    return Current(truth=pair.truth, pred=pair.pred, num_classes=len(scene_classes()["names"]),
+                   label="pitfalls.on.miou_model")
+
+
 def shipped_names(lang: str) -> list[tuple[str, str]]:
     """The shipped models as ``(name in lang, key)`` pairs."""
     return [(c.display.get(lang, c.display["en"]), c.key) for c in serving.choices() if c.key.startswith("shipped:")]
@@ -180,4 +196,5 @@ def build() -> None:
     if options:
         gr.context.Context.root_block.load(score_model, inputs=[model, scene], outputs=outputs,
                                            api_visibility="private", **FIGURES_QUEUE)
-    pitfalls.panel("miou")  # where the textbook code breaks (segdemo.ui.pitfalls)
+    # where the textbook code breaks, on the pair this tab scores (segdemo.ui.pitfalls)
+    pitfalls.panel("miou", [truths, preds, archive, palette, model, scene], pitfall_input)

@@ -15,6 +15,7 @@ import pandas as pd
 from segdemo import serving
 from segdemo.imageio import load_image
 from segdemo.lessons import segment as lesson
+from segdemo.lessons.pitfalls import Current
 from segdemo.lessons.train import SESSION_PREFIX
 from segdemo.models import list_models, model_card
 from segdemo.palette import colorize, overlay, scene_classes, to_hex, voc_classes
@@ -115,6 +116,14 @@ def _read_input(source: str, scene: float, image_path: str | None, lang: str, si
     for key, params in loaded.notices:
         warning(t(key, lang, **params), lang)
     return loaded.array, None
+
+
+def pitfall_input(source: str, scene: float, image: str | None, model: str | None, *, lang: str,
+                  request: gr.Request | None = None) -> Current:
+    """The pitfalls' input: the picture this tab segments (a scene at the chosen model's size, or the upload)."""
+    size = serving.choice(model, _user(request)).size if model else None
+    array, _ = _read_input(source, scene, image, lang, size)
+    return Current(image=array, label=f"pitfalls.on.segment_{'scene' if source == 'scene' else 'upload'}")
 
 
 @friendly_errors
@@ -339,4 +348,5 @@ def build() -> None:
     tab = gr.context.Context.block
     if isinstance(tab, gr.Tab):  # coming back from the Train tab: its new models appear in the picker
         tab.select(refresh, inputs=[model, compare], outputs=[model, compare, card], api_visibility="private")
-    pitfalls.panel("segment")  # where the textbook code breaks (segdemo.ui.pitfalls)
+    # where the textbook code breaks, on the picture this tab shows (segdemo.ui.pitfalls)
+    pitfalls.panel("segment", [source, scene, image, model], pitfall_input)

@@ -55,6 +55,8 @@ CSS = """
     .gradio-container .row > .column, .gradio-container .row > .block { flex: 1 1 100% !important; min-width: 0 !important; }
     .grid-container { grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)) !important; }
 }
+/* Pitfall pictures: thumbnails at most 280 px wide (Gradio stretches one picture to the page's width). */
+.pitfalls .grid-container { grid-template-columns: repeat(auto-fill, minmax(160px, 280px)) !important; }
 /* Inside tab: galleries as tall as their pictures (Gradio gives them a 450 px minimum). */
 [id^="inside-"][id$="-gallery"], [id^="inside-"][id$="-gallery"] :is(.gallery-container, .grid-wrap) {
     height: auto !important; max-height: none !important; min-height: 0 !important; }

@@ -15,6 +15,7 @@ import gradio as gr
 
 from segdemo import charts
 from segdemo.lessons import train as lesson
+from segdemo.lessons.pitfalls import Current
 from segdemo.losses import list_losses
 from segdemo.models import list_models
 from segdemo.models.registry import get_card
@@ -155,6 +156,14 @@ def _relabel_models(request: gr.Request) -> dict:
     return gr.update(choices=model_names(lang_of(request)))
 
 
+def pitfall_input(size: float, *, lang: str, request: gr.Request | None = None) -> Current:
+    """The pitfalls' input: a validation scene at the image size chosen here."""
+    if int(size) not in lesson.SIZES:
+        raise gr.Error(t("err.train_size", lang, sizes=", ".join(map(str, lesson.SIZES))))
+    images, _ = lesson.preview_scenes(int(size))
+    return Current(image=images[0], label="pitfalls.on.train")
+
+
 def build() -> None:
     """Render the Train tab inside the current ``gr.Tab``."""
 
@@ -204,4 +213,4 @@ def build() -> None:
     root.load(show, outputs=[plot, previews, status, limits], api_visibility="private")
     root.load(_relabel_models, outputs=model, api_visibility="private", queue=False)
     # A closed page ends its runs through the app's one unload hook (ui.common.on_session_end).
-    pitfalls.panel("train")  # where the textbook code breaks (segdemo.ui.pitfalls)
+    pitfalls.panel("train", [size], pitfall_input)  # where the textbook code breaks, at this tab's image size
