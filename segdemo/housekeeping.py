@@ -30,8 +30,11 @@ from segdemo.lessons import train
 log = logging.getLogger("segdemo")
 
 #: ``gr.Blocks(delete_cache=(every, age))``: Gradio deletes the files it cached for this app (uploads, outputs)
-#: every 10 minutes once older than an hour, and all of them when the server stops.
-GRADIO_DELETE_CACHE = (600, 3600)
+#: every 5 minutes once older than 15 minutes, and all of them when the server stops
+#: (``ui.gradio_compat.delete_cached_files``). A class of 30 writes ~50 MB a minute into it (``make loadtest``
+#: reports the rate and the cap it implies, ``(every + age)`` minutes of it); a result's download link stays
+#: valid for at least 15 minutes.
+GRADIO_DELETE_CACHE = (300, 900)
 #: ``launch(state_session_capacity=...)``: browser sessions whose state Gradio keeps (its default is 10000,
 #: each holding a copy of the page's component configs); the least recently used go first.
 SESSION_CAPACITY = int(os.environ.get("SEGDEMO_SESSION_CAPACITY", "400"))

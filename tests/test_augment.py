@@ -290,3 +290,19 @@ def test_samples_know_when_they_equal_the_original():
     once = augment_grid(image, mask, twice[:1], n=2, seed=0, size=64)
     assert not any(s.unchanged for s in once)
     assert all(s.unchanged and not s.applied for s in augment_grid(image, mask, [], n=2, seed=0, size=64))
+
+
+def test_why_samples_come_out_identical_by_hand():
+    from segdemo.augment.pipeline import untouched_probability
+    from segdemo.lessons.augment import identical_fraction
+
+    flips = [{"name": "HorizontalFlip", "p": 0.5}, {"name": "VerticalFlip", "p": 0.1}]
+    assert untouched_probability(flips) == pytest.approx(0.5 * 0.9)
+    group = [{"name": "OneOf", "p": 0.3, "children": [{"name": "HorizontalFlip", "p": 1.0}]}]
+    assert untouched_probability(group) == pytest.approx(0.7) and untouched_probability([]) == 1.0
+    assert identical_fraction([]) == 1.0 and identical_fraction([{"name": "HorizontalFlip", "p": 1.0}]) == 0.0
+    # both flips, always: a 180° turn, undone only when RandomRotate90 turns twice (1 in 4): more than the
+    # 0 % chance of skipping every step, which is the lesson
+    undo = [{"name": "HorizontalFlip", "p": 1.0}, {"name": "VerticalFlip", "p": 1.0}, {"name": "RandomRotate90", "p": 1.0}]
+    assert untouched_probability(undo) == 0.0
+    assert 0.18 < identical_fraction(undo) < 0.32  # 400 draws: 0.25 ± 0.022

@@ -121,3 +121,22 @@ def test_plot_payload_passes_through_gr_plot_untouched():
     out = gr.Plot().postprocess(gradio_compat.plot_payload(text))
     assert out.type == "plotly" and out.plot is text  # no re-encoding on the event loop
     assert json.loads(out.plot)["config"]["displayModeBar"] is False
+
+
+def test_delete_cached_files_empties_what_gradio_cached_for_the_app(tmp_path):
+    import gradio as gr
+
+    from segdemo.ui import gradio_compat
+
+    with gr.Blocks() as demo:
+        gr.Markdown("x")
+    folder = tmp_path / "0123abcd"
+    folder.mkdir()
+    cached = folder / "image.png"
+    cached.write_bytes(b"x" * 1000)
+    other = tmp_path / "someone-elses.png"  # not this app's: left alone
+    other.write_bytes(b"y")
+    demo.upload_file_set.add(str(cached))
+    assert gradio_compat.delete_cached_files(demo) == 1000
+    assert not cached.exists() and not folder.exists() and other.exists()
+    assert gradio_compat.delete_cached_files(demo) == 0  # twice is harmless

@@ -183,6 +183,28 @@ def test_miou_tab_in_browser(browser, app_url, screenshot_dir, lang):
         assert not [e for e in errors if "favicon" not in e]
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_compute_with_nothing_uploaded_shows_one_message_and_clears_the_rest(browser, app_url, screenshot_dir, lang):
+    from browser import goto_tab, open_app, settle
+    from segdemo.strings import t
+
+    with open_app(browser, app_url, lang) as (page, errors):
+        goto_tab(page, "miou", lang)
+        page.locator("#miou-heat .main-svg").first.wait_for(timeout=60_000)  # the model's score, on first open
+        page.locator("#miou-run").click()
+        message = t("miou.waiting", lang).split("**")[1]  # its bold first sentence
+        page.locator("#miou-summary").get_by_text(message).wait_for(timeout=30_000)
+        settle(page)
+        # one message: no toast, no error badge on the outputs, and no stale result left beside it
+        assert page.locator(".toast-body").count() == 0
+        assert page.locator("span.error").count() == 0
+        assert page.locator("#miou-heat .main-svg").count() == 0
+        assert "mIoU" not in page.locator("#miou-summary").inner_text()
+        page.locator("#miou-summary").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir / f"miou-empty-{lang}.png"), full_page=False)
+        assert not [e for e in errors if "favicon" not in e]
+
+
 def test_outputs_mark_absent_classes_and_enlarge_a_small_error_map():
     """Class 2 never occurs: "—" on the page and None for API clients, "—" in the normalised matrix
     row; the per-image column is an mIoU; a 40-px pair's error map is shown 7× larger (crisp)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import albumentations as A
 import cv2
+import numpy as np
 
 from segdemo.augment.catalogue import transform_info
 from segdemo.data import IMAGENET_MEAN, IMAGENET_STD
@@ -147,6 +148,13 @@ def preset_steps(preset: str) -> list[Step]:
     if preset not in PRESETS:
         raise ValueError(f"unknown augmentation preset {preset!r}; valid presets: {', '.join(PRESETS)}")
     return copy.deepcopy(PRESETS[preset])
+
+
+def untouched_probability(steps: list[Step]) -> float:
+    """The chance that a sample skips every step: the product of ``1 - p`` over the top-level steps
+    (a ``OneOf`` counts once, with its own ``p``). Draws that change nothing (``RandomRotate90`` with zero
+    quarter turns) come on top of this."""
+    return float(np.prod([1.0 - _check_p(step) for step in steps])) if steps else 1.0
 
 
 def _check_p(step: Step) -> float:

@@ -79,6 +79,17 @@ STRINGS: dict[str, tuple[str, str]] = {
         "**{n} 个样本**，种子 {seed}，{size}×{size} 像素 · {borders}/{n} 个引入了被忽略的边界（灰色）· "
         "{unchanged}/{n} 个与原图完全相同。",
     ),
+    "augment.why_unchanged": (
+        "*Why identical?* Each step runs only with its own probability p, so a sample skips every step with "
+        "probability {skip} %; more often the draws undo each other (a horizontal and a vertical flip make a 180° "
+        "turn, `RandomRotate90` may turn by 0). Measured over {draws} draws, {percent} % of this pipeline's samples "
+        "come out identical: about {expected} of {n}. Nothing is broken.",
+        "*为什么会与原图相同？* 每个步骤只按自己的概率 p 执行，所以一个样本跳过所有步骤的概率是 {skip}%；"
+        "更常见的是几次抽样互相抵消（水平翻转加垂直翻转等于旋转 180°，`RandomRotate90` 也可能转 0 次）。"
+        "实测 {draws} 次抽样，这条流水线有 {percent}% 的样本与原图完全相同，{n} 个里约 {expected} 个。这不是故障。",
+    ),
+    "augment.caption.more": ("{first} + {more} more (see the table)", "{first} 等 {count} 个变换（见下表）"),
+    "augment.caption.same": ("= original", "= 原图"),
     "augment.applied": ("What ran on each sample, with the values it drew", "每个样本执行了哪些变换及其抽到的值"),
     "augment.table.sample": ("sample", "样本"),
     "augment.table.applied": ("transforms (values)", "变换（取值）"),

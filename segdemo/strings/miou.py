@@ -24,6 +24,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "miou.model": ("Shipped model", "内置模型"),
     "miou.scene": ("Synthetic scene", "合成场景"),
     "miou.run_model": ("Evaluate the model", "评估模型"),
+    "miou.waiting": ("**Nothing to score yet.** Upload ground-truth masks *and* predictions (matched by file "
+                     "name), or one zip with `gt/` and `pred/`, then press **Compute metrics**.",
+                     "**还没有可评估的内容。** 请上传真值掩码*和*预测掩码（按文件名配对），或上传一个包含 `gt/` 与 "
+                     "`pred/` 两个文件夹的 zip，然后点击 **计算指标**。"),
     "miou.no_models": ("No shipped model is available yet.", "暂无可用的内置模型。"),
     "miou.per_class": ("Per class", "各类别"),
     "miou.per_image": ("Per image", "各图像"),

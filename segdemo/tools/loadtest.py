@@ -9,8 +9,11 @@ start/stop):
 * **sustained**: each student acts, thinks a few seconds (``--think``, 2–6 s) and acts again for
   ``--duration`` seconds (180), about the rate of a class following the teacher.
 
-It records per-endpoint p50/p95 latency and failures, the server's resident memory (idle, peak, and
-``--settle`` seconds after the load), the cold start (``--cold-starts`` launches: process start to first
+It records per-endpoint p50/p95 latency and failures, the server's resident memory (at start, after a
+warm-up in which one student calls every endpoint once and ``--settle`` seconds pass, the peak, and
+``--settle`` seconds after the load), the bytes in the app's two temp folders (its own and Gradio's cache,
+fresh folders per launch) before the load, after it, after the settle and after the app was stopped with
+SIGTERM, the cold start (``--cold-starts`` launches: process start to first
 page) and writes ``bench-output/loadtest.json`` (``python -m segdemo.tools.perfdoc`` renders it).
 ``--baseline REV`` runs the same load against a git worktree of an older commit first and records the
 ratio per endpoint (this run's p95 / the baseline's). ``make loadtest`` runs it with the defaults.
@@ -223,10 +226,17 @@ def rss_mb(pid: int) -> float | None:
     return _status_mb(pid, "VmRSS")
 
 
-def launch_app(port: int, timeout: float = 120.0, root: Path = ROOT) -> subprocess.Popen:
-    """Start ``python app.py`` of the checkout ``root`` on ``port`` and wait until it serves its page."""
+def launch_app(port: int, timeout: float = 120.0, root: Path = ROOT, temp: Path | None = None) -> subprocess.Popen:
+    """Start ``python app.py`` of the checkout ``root`` on ``port`` and wait until it serves its page.
+
+    Args:
+        temp: if given, the app writes its temp files under ``temp/segdemo`` and Gradio its cache under
+            ``temp/gradio`` (see :func:`temp_sizes`).
+    """
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
            "GRADIO_ANALYTICS_ENABLED": "False", "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONPATH": str(root)}
+    if temp is not None:
+        env.update(SEGDEMO_TEMP_DIR=str(temp / "segdemo"), GRADIO_TEMP_DIR=str(temp / "gradio"))
     process = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
@@ -242,7 +252,25 @@ def launch_app(port: int, timeout: float = 120.0, root: Path = ROOT) -> subproce
     raise RuntimeError(f"app.py did not serve within {timeout:.0f} s")
 
 
+def temp_sizes(temp: Path) -> dict[str, float]:
+    """MiB in the app's temp folder and in Gradio's cache under ``temp`` (as :func:`launch_app` set them)."""
+    from segdemo.tempfiles import size_of
+
+    return {name: round(size_of(temp / name) / 2**20, 2) for name in ("segdemo", "gradio")}
+
+
+def cache_bound(grown_mb: float, seconds: float) -> dict[str, float]:
+    """How fast the load filled Gradio's cache, and the most it can hold at that rate: files live at most
+    ``every + age`` seconds (``housekeeping.GRADIO_DELETE_CACHE``)."""
+    from segdemo.housekeeping import GRADIO_DELETE_CACHE
+
+    every, age = GRADIO_DELETE_CACHE
+    rate = grown_mb / max(seconds, 1e-9) * 60
+    return {"mb_per_min": round(rate, 1), "lifetime_s": every + age, "cap_mb": round(rate * (every + age) / 60)}
+
+
 def stop_app(process: subprocess.Popen) -> None:
+    """Stop the app as Spaces, docker and systemd do: SIGTERM, then SIGKILL after 30 s."""
     process.terminate()
     try:
         process.wait(timeout=30)
@@ -425,33 +453,70 @@ class MemoryWatch:
         self._thread.join()
 
 
+def warm_up(url: str, actions: dict[str, Action] | None = None) -> None:
+    """One student calls every endpoint once, in turn (models loaded, caches and pools made)."""
+    from gradio_client import Client
+
+    actions = actions or ACTIONS
+    _prepare(actions)
+    client, rng, recorder = Client(url, verbose=False, download_files=False), random.Random(0), _Recorder()
+    for name in actions:
+        recorder.act(actions, name, client, rng)
+    if recorder.errors:
+        raise RuntimeError(f"warm-up failed: {recorder.errors[0]}")
+
+
 def session(url: str | None, *, users: int, requests: int, duration: float, think: tuple[float, float],
             settle: float, seed: int, modes: tuple[str, ...], root: Path = ROOT,
             actions: dict[str, Action] | None = None) -> dict[str, Any]:
     """One app (``url``, or ``app.py`` of ``root`` launched here) under the burst and/or sustained load,
-    with its memory: ``{"burst": ..., "sustained": ..., "memory": {idle, peak, after} MiB}``."""
-    process = None
+    with its memory and temp folders: ``{"burst": ..., "sustained": ..., "memory": {start, warm, peak,
+    after} MiB, "temp": {before, after_load, after_settle, after_sigterm} MiB per folder}``.
+
+    The app is warmed up (:func:`warm_up`, then ``settle`` seconds) before the clock starts, so "warm"
+    and "after" are measured the same way: ``settle`` seconds after the last request.
+    """
+    import shutil
+    import tempfile
+
+    process, temp = None, None
     if url is None:
         port = free_port()
-        process = launch_app(port, root=root)
+        temp = Path(tempfile.mkdtemp(prefix="segdemo-loadtest-"))
+        process = launch_app(port, root=root, temp=temp)
         url = f"http://127.0.0.1:{port}/"
     out: dict[str, Any] = {}
     try:
-        idle = rss_mb(process.pid) if process else None
+        start = rss_mb(process.pid) if process else None
+        if process is not None:
+            warm_up(url, actions)
+            time.sleep(settle)
+        warm = rss_mb(process.pid) if process else None
+        sizes = {"before": temp_sizes(temp)} if temp else {}
         with MemoryWatch(process.pid if process else os.getpid()) as watch:
             if "burst" in modes:
                 out["burst"] = run(url, users, requests, seed, actions)
             if "sustained" in modes:
                 out["sustained"] = run_sustained(url, users, duration, think, seed + 1, actions)
         if process is not None:
+            sizes["after_load"] = temp_sizes(temp)
             time.sleep(settle)  # the class has gone: does the memory come back?
             after = rss_mb(process.pid)
-            out["memory"] = {"idle_mb": _r(idle), "peak_mb": _r(max(watch.peak, peak_rss_mb(process.pid) or 0)),
+            sizes["after_settle"] = temp_sizes(temp)
+            out["gradio_cache"] = cache_bound(sizes["after_load"]["gradio"] - sizes["before"]["gradio"],
+                                              sum(r["seconds"] for m, r in out.items() if m in modes))
+            out["memory"] = {"idle_mb": _r(start), "warm_mb": _r(warm),
+                             "peak_mb": _r(max(watch.peak, peak_rss_mb(process.pid) or 0)),
                              "after_mb": _r(after), "settle_s": settle,
-                             "after_within_10pct": bool(idle and after and after <= 1.1 * idle)}
+                             "after_over_warm": round(after / warm, 3) if after and warm else None,
+                             "after_within_10pct": bool(warm and after and after <= 1.1 * warm),
+                             "after_within_20pct": bool(warm and after and after <= 1.2 * warm)}
     finally:
         if process is not None:
-            stop_app(process)
+            stop_app(process)  # SIGTERM: what is left on disk afterwards?
+            sizes["after_sigterm"] = temp_sizes(temp)
+            out["temp_mb"] = sizes
+            shutil.rmtree(temp, ignore_errors=True)
     return out
 
 
@@ -505,8 +570,15 @@ def _print(label: str, result: dict[str, Any]) -> None:
             print("  error:", error)
     if result.get("memory"):
         m = result["memory"]
-        print(f"{label} RSS: idle {m['idle_mb']} MiB, peak {m['peak_mb']} MiB, {m['settle_s']:.0f} s after "
-              f"{m['after_mb']} MiB")
+        print(f"{label} RSS: at start {m['idle_mb']} MiB, warmed up {m.get('warm_mb')} MiB, peak {m['peak_mb']} MiB, "
+              f"{m['settle_s']:.0f} s after the load {m['after_mb']} MiB (×{m.get('after_over_warm')} of warm)")
+    if result.get("gradio_cache"):
+        c = result["gradio_cache"]
+        print(f"{label} Gradio cache filled at {c['mb_per_min']} MB/min; files live ≤ {c['lifetime_s']} s, so it "
+              f"holds ≤ {c['cap_mb']} MB at this rate")
+    if result.get("temp_mb"):
+        print(f"{label} temp folders (MiB, app / Gradio cache): " + ", ".join(
+            f"{stage} {v['segdemo']} / {v['gradio']}" for stage, v in result["temp_mb"].items()))
 
 
 def main(argv: list[str] | None = None) -> int:

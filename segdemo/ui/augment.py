@@ -21,6 +21,7 @@ import pandas as pd
 
 from segdemo.augment import CATALOGUE, PRESETS, preset_steps
 from segdemo.augment.export import steps_from_json, steps_from_text, to_json, to_python
+from segdemo.augment.pipeline import untouched_probability
 from segdemo.errors import InputError
 from segdemo.lessons import augment as lesson
 from segdemo.lessons.pitfalls import Current
@@ -97,7 +98,18 @@ def _applied_text(sample: lesson.Sample, lang: str) -> str:
 
 
 def _caption(i: int, sample: lesson.Sample, lang: str) -> str:
-    return f"#{i + 1}  " + _applied_text(sample, lang)
+    """A caption that fits under a thumbnail: the one transform with its values, or the first and how many
+    more (the table below lists every transform with its values)."""
+    names = [name for name, _ in sample.applied]
+    if not names:
+        text = t("augment.nothing", lang)
+    elif len(names) == 1:  # one transform: its values fit (e.g. "Affine(rotate=90.0, scale=1.0)")
+        text = lesson.format_applied(sample.applied)
+    else:
+        text = t("augment.caption.more", lang, first=names[0], more=len(names) - 1, count=len(names))
+    if sample.unchanged and names:
+        text += " " + t("augment.caption.same", lang)
+    return f"#{i + 1} · {text}"
 
 
 # ---------------------------------------------------------------- handlers
@@ -168,6 +180,11 @@ def run_augment(source: str, scene: float, image: str | None, mask: str | None, 
     borders = sum(lesson.ignored_fraction(s.mask) > 0 for s in samples)
     unchanged = sum(s.unchanged for s in samples)
     summary = t("augment.summary", lang, n=n, seed=seed, size=size, borders=borders, unchanged=unchanged)
+    if unchanged:  # the course's probabilities leave some samples as they were: say so, in one line
+        same = lesson.identical_fraction(steps)
+        summary += "\n\n" + t("augment.why_unchanged", lang, skip=f"{100 * untouched_probability(steps):.1f}",
+                                draws=lesson.IDENTITY_DRAWS, percent=f"{100 * same:.1f}",
+                                expected=f"{n * same:.1f}", n=n)
     table = pd.DataFrame(rows, columns=[t("augment.table.sample", lang), t("augment.table.applied", lang)])
     code = to_python(steps, size=size, normalize=True)
     py_path, json_path = _write_exports(code, to_json(steps, size=size, normalize=True))
@@ -333,7 +350,7 @@ def build() -> None:
                     grid = picture_gallery(label=i18n("augment.grid"), columns=2, object_fit="contain",
                                       height=640, elem_id="augment-grid", buttons=["fullscreen"])
                     applied = gr.Dataframe(label=i18n("augment.applied"), interactive=False, wrap=True,
-                                           max_height=440, column_widths=["90px", "100%"],
+                                           max_height=440, column_widths=["12%", "88%"],
                                            elem_id="augment-applied")
                 with gr.Tab(i18n("augment.view.align"), id="augment-align-tab"):
                     gr.Markdown(i18n("augment.align.help"))

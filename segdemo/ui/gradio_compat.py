@@ -1,6 +1,6 @@
 """Every use of a Gradio internal in segdemo, in one place, each tied to the Gradio version it was tested on.
 
-segdemo relies on six behaviours of Gradio 6.31.0 that have no public switch:
+segdemo relies on seven behaviours of Gradio 6.31.0 that have no public switch:
 
 1. **Per-session component configs** (``state_holder.SessionState.__init__``): Gradio builds the config of
    *every* component for each new browser session, on the server's event loop: 20–35 ms for this
@@ -22,6 +22,10 @@ segdemo relies on six behaviours of Gradio 6.31.0 that have no public switch:
 6. **Plots as ready JSON** (``gr.components.plot.PlotData``): ``gr.Plot`` turns a figure object into JSON on
    the server's event loop for every response; :func:`plot_payload` wraps the JSON text that
    :mod:`segdemo.charts` made (and the tabs cached) in the value ``gr.Plot`` passes through untouched.
+
+7. **Gradio's cache at shutdown** (``route_utils.delete_files_created_by_app``, ``Blocks.temp_file_sets``):
+   Gradio empties it in its server's lifespan hook, which a SIGTERM exit did not reach (20 MB of a lesson's
+   files stayed behind); :func:`delete_cached_files` does the same from the app's own shutdown path.
 
 (2) and (3) replace a method on the component *instance*: a subclass would make Gradio's component
 metaclass write a ``.pyi`` stub into the app's folder (read-only on a Space). :func:`check_version` stops the
@@ -317,3 +321,25 @@ def plot_payload(spec_json: str) -> Any:
     from gradio.components.plot import PlotData
 
     return PlotData(type="plotly", plot=spec_json)
+
+
+# ---- 7. Gradio's cache emptied when the app stops ----
+
+def delete_cached_files(blocks: Any) -> int:
+    """Delete the files Gradio cached for ``blocks`` (uploads, outputs; not the examples it keeps) and the
+    folders they leave empty, as Gradio's shutdown hook does. Idempotent.
+
+    Returns:
+        Bytes freed.
+    """
+    from gradio.route_utils import delete_files_created_by_app
+
+    files = {Path(f) for files in blocks.temp_file_sets for f in files}
+    sizes = {f: f.stat().st_size for f in files if f.is_file()}
+    delete_files_created_by_app(blocks, None)
+    for folder in {f.parent for f in files}:  # Gradio caches each file in a folder named by its hash
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (another file, or one it keeps), or already gone
+            pass
+    return sum(size for f, size in sizes.items() if not f.exists())

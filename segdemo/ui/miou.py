@@ -25,6 +25,11 @@ NAME = "miou"
 CONFIDENCE = 0.9
 
 
+#: Columns of the per-class and per-image tables (``miou.col.*`` strings).
+CLASS_COLUMNS = ("id", "name", "iou", "dice", "precision", "recall", "pixels")
+IMAGE_COLUMNS = ("image", "miou", "accuracy", "pixels")
+
+
 def _num(x: float | None) -> str:
     return "—" if x is None or np.isnan(x) else f"{x:.4f}"
 
@@ -51,12 +56,12 @@ def _outputs(pairs: list[lesson.Pair], num_classes: float | None, ignore_index: 
         summary = t(reading.note, lang) + "\n\n" + summary
     if len(pairs) > 1:
         summary += "\n\n" + t("miou.why_differ", lang)
-    columns = [t(f"miou.col.{c}", lang) for c in ("id", "name", "iou", "dice", "precision", "recall", "pixels")]
+    columns = [t(f"miou.col.{c}", lang) for c in CLASS_COLUMNS]
     # Absent classes have no IoU: "—" on the page, None (null) for API clients.
     per_class = pd.DataFrame(lesson.class_rows(report), columns=columns).style.format(na_rep="—", precision=4)
     per_image = pd.DataFrame([[r["image"], _num(r["miou"]), _num(r["pixel_accuracy"]), r["pixels"]]
                               for r in report.per_image],
-                             columns=[t(f"miou.col.{c}", lang) for c in ("image", "miou", "accuracy", "pixels")])
+                             columns=[t(f"miou.col.{c}", lang) for c in IMAGE_COLUMNS])
     first = pairs[0]
     errors = enlarge(lesson.error_map(first.pred, first.truth, ignore))  # a 96-px scene stays visible
     csv_path, json_path = lesson.export(report)
@@ -99,6 +104,19 @@ def score_files(truths: list[str] | None, preds: list[str] | None, archive: str 
     pal = lesson.palette_by_name(palette)
     pairs = lesson.pairs_from_zip(archive, pal) if archive else lesson.pairs_from_files(truths or [], preds or [], pal)
     return _outputs(pairs, num_classes, ignore_index, names, lang, binary)
+
+
+def score_files_ui(truths: list[str] | None, preds: list[str] | None, archive: str | None, palette: str,
+                   num_classes: float | None, ignore_index: float | None, names: str | None, binary: bool,
+                   request: gr.Request):
+    """:func:`score_files` for the page's button: with a side missing, one message where the summary goes
+    and every other output cleared (no error badges on five outputs beside a stale summary)."""
+    if not archive and not (truths and preds):
+        lang = lang_of(request)
+        per_class = pd.DataFrame(columns=[t(f"miou.col.{c}", lang) for c in CLASS_COLUMNS])
+        per_image = pd.DataFrame(columns=[t(f"miou.col.{c}", lang) for c in IMAGE_COLUMNS])
+        return t("miou.waiting", lang), per_class, None, None, per_image, None, ""
+    return score_files(truths, preds, archive, palette, num_classes, ignore_index, names, request, binary)
 
 
 @friendly_errors
@@ -189,8 +207,11 @@ def build() -> None:
                                                              {"left": "$", "right": "$", "display": False}])
 
     outputs = [summary, per_class, heat, errors, per_image, downloads, conventions]
-    run_files.click(score_files, inputs=[truths, preds, archive, palette, num_classes, ignore, names, binary],
-                    outputs=outputs, api_name="miou", **FIGURES_QUEUE)
+    file_inputs = [truths, preds, archive, palette, num_classes, ignore, names, binary]
+    run_files.click(score_files_ui, inputs=file_inputs, outputs=outputs, api_visibility="private", **FIGURES_QUEUE)
+    # The API keeps the strict handler (a call without masks is an error there); a button nobody sees carries it.
+    api_button = gr.Button(visible=False)
+    api_button.click(score_files, inputs=file_inputs, outputs=outputs, api_name="miou", **FIGURES_QUEUE)
     run_model.click(score_model, inputs=[model, scene], outputs=outputs, api_name="miou_model", **FIGURES_QUEUE)
     gr.context.Context.root_block.load(_relabel_models, outputs=model, api_visibility="private", queue=False)
     if options:

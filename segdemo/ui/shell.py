@@ -140,6 +140,7 @@ def serve(demo: gr.Blocks) -> None:
 
     from segdemo import serving
     from segdemo.lessons import segment
+    from segdemo.ui import gradio_compat
 
     serving.start()  # thread count and allocator, once, before the first model runs
     housekeeping.start()  # SIGTERM like Ctrl-C, stale temp folders swept, memory and disk cleaned on a beat
@@ -155,4 +156,5 @@ def serve(demo: gr.Blocks) -> None:
     try:
         demo.block_thread()  # returns on Ctrl-C, after Gradio closed the server
     finally:
+        gradio_compat.delete_cached_files(demo)  # Gradio's own hook may not run on a SIGTERM exit
         housekeeping.stop()  # training threads joined, checkpoints and downloads deleted
