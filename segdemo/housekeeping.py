@@ -23,6 +23,7 @@ import os
 import platform
 import signal
 import threading
+from collections.abc import Callable
 
 from segdemo import tempfiles
 from segdemo.lessons import train
@@ -85,10 +86,22 @@ def quiet_disconnects() -> None:
         logger.addFilter(_QuietDisconnects())
 
 
+#: More cleaning for the beat, e.g. the UI's (Gradio's cache): functions returning the bytes they freed.
+_cleaners: list[Callable[[], int]] = []
+
+
+def add_cleaner(cleaner: Callable[[], int]) -> None:
+    """Run ``cleaner`` on every :func:`tick` (the UI registers what this gradio-free module cannot do)."""
+    _cleaners.append(cleaner)
+
+
 def tick() -> None:
-    """One round of cleaning: sweep temp files, evict idle training sessions (what the thread runs)."""
+    """One round of cleaning: sweep temp files, evict idle training sessions, run the cleaners (what the
+    thread runs)."""
     freed = tempfiles.sweep()
     train._evict_idle()
+    for cleaner in _cleaners:
+        freed += cleaner()
     if freed:
         log.info("temp sweep freed %.1f MB", freed / 2**20)
 

@@ -137,6 +137,15 @@ def test_delete_cached_files_empties_what_gradio_cached_for_the_app(tmp_path):
     other = tmp_path / "someone-elses.png"  # not this app's: left alone
     other.write_bytes(b"y")
     demo.upload_file_set.add(str(cached))
-    assert gradio_compat.delete_cached_files(demo) == 1000
-    assert not cached.exists() and not folder.exists() and other.exists()
+    # an output tracked on a session's copy of a component, which Gradio's own clean-up does not see
+    from types import SimpleNamespace
+
+    session_file = tmp_path / "feed" / "run.safetensors"
+    session_file.parent.mkdir()
+    session_file.write_bytes(b"z" * 500)
+    copy = SimpleNamespace(temp_files={str(session_file)})
+    demo.state_holder.session_data["s1"] = SimpleNamespace(blocks_config=SimpleNamespace(blocks={7: copy}))
+    assert gradio_compat.delete_cached_files(demo, age=3600) == 0  # all younger than an hour: kept
+    assert gradio_compat.delete_cached_files(demo) == 1500
+    assert not cached.exists() and not folder.exists() and not session_file.exists() and other.exists()
     assert gradio_compat.delete_cached_files(demo) == 0  # twice is harmless

@@ -317,3 +317,10 @@ def test_each_amplifier_is_answered_fast_within_memory(amp, case):
     assert answer.startswith("ok") if case == "zip_npy" else answer.startswith("Error: "), answer
     assert "refused" in row["log"] or case == "zip_npy", row["log"]  # the one log line
     assert "Traceback" not in row["log"], row["log"]
+
+
+def test_the_beat_runs_the_ui_cleaners(monkeypatch):
+    freed = []
+    monkeypatch.setattr(housekeeping, "_cleaners", [lambda: freed.append(1) or 123])
+    housekeeping.tick()
+    assert freed == [1]

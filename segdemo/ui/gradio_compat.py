@@ -23,9 +23,10 @@ segdemo relies on seven behaviours of Gradio 6.31.0 that have no public switch:
    the server's event loop for every response; :func:`plot_payload` wraps the JSON text that
    :mod:`segdemo.charts` made (and the tabs cached) in the value ``gr.Plot`` passes through untouched.
 
-7. **Gradio's cache at shutdown** (``route_utils.delete_files_created_by_app``, ``Blocks.temp_file_sets``):
-   Gradio empties it in its server's lifespan hook, which a SIGTERM exit did not reach (20 MB of a lesson's
-   files stayed behind); :func:`delete_cached_files` does the same from the app's own shutdown path.
+7. **Gradio's cache** (``Blocks.temp_file_sets``, ``SessionState.blocks_config``): Gradio's clean-up misses the
+   files tracked on a session's copy of a component (22 MB of a lesson's checkpoint downloads stayed after
+   each exit, and were never aged out); :func:`delete_cached_files` covers them, by age on the housekeeping
+   beat and all of them at shutdown.
 
 (2) and (3) replace a method on the component *instance*: a subclass would make Gradio's component
 metaclass write a ``.pyi`` stub into the app's folder (read-only on a Space). :func:`check_version` stops the
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import types
 from collections.abc import Iterable, Iterator
 from copy import copy
@@ -324,22 +326,50 @@ def plot_payload(spec_json: str) -> Any:
 
 
 # ---- 7. Gradio's cache emptied when the app stops ----
+# Gradio's clean-up (``route_utils.delete_files_created_by_app``) walks ``Blocks.temp_file_sets``: the sets of the
+# components built in the page. An output of a component that a session updated is tracked on that session's
+# copy of the component (``SessionState.blocks_config``), which the clean-up never sees: the Train tab's
+# checkpoint downloads (~0.7 MB a run) stayed in the cache after every exit, and were never aged out.
 
-def delete_cached_files(blocks: Any) -> int:
-    """Delete the files Gradio cached for ``blocks`` (uploads, outputs; not the examples it keeps) and the
-    folders they leave empty, as Gradio's shutdown hook does. Idempotent.
+def _cached_file_sets(blocks: Any) -> list[set]:
+    sets = list(blocks.temp_file_sets)
+    holder = getattr(blocks, "state_holder", None)
+    for session in list(getattr(holder, "session_data", {}).values()):
+        config = getattr(session, "blocks_config", None)
+        for block in list(getattr(config, "blocks", {}).values()):
+            files = getattr(block, "temp_files", None)
+            if isinstance(files, set) and all(files is not known for known in sets):
+                sets.append(files)
+    return sets
+
+
+def delete_cached_files(blocks: Any, age: float | None = None) -> int:
+    """Delete the files Gradio cached for ``blocks`` (uploads, outputs, including those tracked on a
+    session's copy of a component; not the examples and initial values it keeps) older than ``age`` seconds
+    (all if None), and the folders they leave empty. Idempotent.
 
     Returns:
         Bytes freed.
     """
-    from gradio.route_utils import delete_files_created_by_app
-
-    files = {Path(f) for files in blocks.temp_file_sets for f in files}
-    sizes = {f: f.stat().st_size for f in files if f.is_file()}
-    delete_files_created_by_app(blocks, None)
-    for folder in {f.parent for f in files}:  # Gradio caches each file in a folder named by its hash
-        try:
-            folder.rmdir()
-        except OSError:  # not empty (another file, or one it keeps), or already gone
-            pass
-    return sum(size for f, size in sizes.items() if not f.exists())
+    keep = set()
+    for component in blocks.blocks.values():
+        keep.update(getattr(component, "keep_in_cache", set()))
+    now, freed = time.time(), 0
+    for files in _cached_file_sets(blocks):
+        for name in list(files):
+            path = Path(name)
+            try:
+                stat = path.lstat()
+            except FileNotFoundError:
+                files.discard(name)
+                continue
+            if name in keep or (age is not None and now - stat.st_ctime <= age):
+                continue
+            path.unlink(missing_ok=True)
+            files.discard(name)
+            freed += stat.st_size
+            try:  # Gradio caches each file in a folder named by its hash
+                path.parent.rmdir()
+            except OSError:  # not empty (another file, or one it keeps), or already gone
+                pass
+    return freed
