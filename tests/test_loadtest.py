@@ -44,3 +44,11 @@ def test_ratios_per_endpoint_and_mask_files():
         assert sorted(z.namelist()) == ["gt/00.png", "gt/01.png", "gt/02.png", "pred/00.png", "pred/01.png",
                                         "pred/02.png"]
     assert len(files["truths"]) == len(files["preds"]) == 3
+
+
+def test_burst_floor_by_hand():
+    w_losses, w_overview = loadtest.WEIGHTS.get("losses", 1), loadtest.WEIGHTS.get("overview", 1)
+    mean = (0.2 * w_losses + 0.4 * w_overview) / (w_losses + w_overview)
+    floor = loadtest.burst_floor({"losses": 0.2, "overview": 0.4, "not_an_action": 9.0}, users=30, cores=2)
+    assert floor["mean_solo_s"] == pytest.approx(mean, abs=1e-3)
+    assert floor["floor_s"] == pytest.approx(30 * mean / 2, abs=0.01)

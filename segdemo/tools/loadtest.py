@@ -453,17 +453,37 @@ class MemoryWatch:
         self._thread.join()
 
 
-def warm_up(url: str, actions: dict[str, Action] | None = None) -> None:
-    """One student calls every endpoint once, in turn (models loaded, caches and pools made)."""
+def warm_up(url: str, actions: dict[str, Action] | None = None, rounds: int = 2) -> dict[str, float]:
+    """One student calls every endpoint ``rounds`` times, in turn (models loaded, caches and pools made).
+
+    Returns:
+        Each endpoint's latency in the last round: the time one request takes on an idle server (its
+        "solo" time, see :func:`burst_floor`).
+    """
     from gradio_client import Client
 
     actions = actions or ACTIONS
     _prepare(actions)
-    client, rng, recorder = Client(url, verbose=False, download_files=False), random.Random(0), _Recorder()
-    for name in actions:
-        recorder.act(actions, name, client, rng)
-    if recorder.errors:
-        raise RuntimeError(f"warm-up failed: {recorder.errors[0]}")
+    client = Client(url, verbose=False, download_files=False)
+    for round_ in range(rounds):
+        recorder, rng = _Recorder(), random.Random(round_)
+        for name in actions:
+            recorder.act(actions, name, client, rng)
+        if recorder.errors:
+            raise RuntimeError(f"warm-up failed: {recorder.errors[0]}")
+    return {name: round(v[-1], 3) for name, v in recorder.latencies.items()}
+
+
+def burst_floor(solo: dict[str, float], users: int, cores: int | None = None) -> dict[str, float]:
+    """The fastest any server on ``cores`` cores could answer a burst: with ``users`` requests in flight, each
+    of mean solo time ``s`` (the action mix's weighted mean, ``WEIGHTS``), a request waits for about
+    ``users * s / cores`` of work however the server schedules it (a lower bound for the burst's median and
+    p95: solo times include work that does not need a core, so the true bound is a bit lower)."""
+    cores = cores or os.cpu_count() or 1
+    names = [n for n in solo if n in ACTIONS]
+    weights = [WEIGHTS.get(n, 1) for n in names]
+    mean = sum(solo[n] * w for n, w in zip(names, weights, strict=True)) / max(sum(weights), 1)
+    return {"mean_solo_s": round(mean, 3), "cores": cores, "users": users, "floor_s": round(users * mean / cores, 2)}
 
 
 def session(url: str | None, *, users: int, requests: int, duration: float, think: tuple[float, float],
@@ -489,7 +509,8 @@ def session(url: str | None, *, users: int, requests: int, duration: float, thin
     try:
         start = rss_mb(process.pid) if process else None
         if process is not None:
-            warm_up(url, actions)
+            out["solo_s"] = warm_up(url, actions)
+            out["burst_floor"] = burst_floor(out["solo_s"], users)
             time.sleep(settle)
         warm = rss_mb(process.pid) if process else None
         sizes = {"before": temp_sizes(temp)} if temp else {}
@@ -572,6 +593,10 @@ def _print(label: str, result: dict[str, Any]) -> None:
         m = result["memory"]
         print(f"{label} RSS: at start {m['idle_mb']} MiB, warmed up {m.get('warm_mb')} MiB, peak {m['peak_mb']} MiB, "
               f"{m['settle_s']:.0f} s after the load {m['after_mb']} MiB (×{m.get('after_over_warm')} of warm)")
+    if result.get("burst_floor"):
+        f = result["burst_floor"]
+        print(f"{label} burst floor: {f['users']} requests in flight × mean solo {f['mean_solo_s']} s / {f['cores']} "
+              f"cores = {f['floor_s']} s")
     if result.get("gradio_cache"):
         c = result["gradio_cache"]
         print(f"{label} Gradio cache filled at {c['mb_per_min']} MB/min; files live ≤ {c['lifetime_s']} s, so it "

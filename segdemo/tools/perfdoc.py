@@ -155,9 +155,33 @@ def _load_mode(mode: str, run: dict[str, Any], baseline: dict[str, Any] | None) 
 
 
 def _memory_line(label: str, m: dict[str, Any]) -> str:
-    verdict = "within" if m.get("after_within_10pct") else "not within"
-    return (f"{label}: idle {m['idle_mb']} MiB, peak {m['peak_mb']} MiB under load, {m['after_mb']} MiB "
-            f"{m['settle_s']:g} s after it ({verdict} 10 % of idle).")
+    if m.get("warm_mb") is None:  # the older format: no warm-up
+        verdict = "within" if m.get("after_within_10pct") else "not within"
+        return (f"{label}: idle {m['idle_mb']} MiB, peak {m['peak_mb']} MiB under load, {m['after_mb']} MiB "
+                f"{m['settle_s']:g} s after it ({verdict} 10 % of idle).")
+    ratio = m.get("after_over_warm")
+    return (f"{label}: {m['idle_mb']} MiB at start, {m['warm_mb']} MiB warmed up (every endpoint called, then "
+            f"{m['settle_s']:g} s idle), peak {m['peak_mb']} MiB under load, {m['after_mb']} MiB {m['settle_s']:g} s "
+            f"after it: {ratio}× the warmed-up value (goals: ≤ 1.2×, issue 21; ≤ 1.1×, issue 24).")
+
+
+def _temp_lines(label: str, data: dict[str, Any]) -> list[str]:
+    out = []
+    if data.get("temp_mb"):
+        stages = ", ".join(f"{stage.replace('_', ' ')} {v['segdemo']} / {v['gradio']}"
+                           for stage, v in data["temp_mb"].items())
+        out.append(f"- {label} temp folders (MiB, the app's / Gradio's cache): {stages}.")
+    if data.get("gradio_cache"):
+        c = data["gradio_cache"]
+        out.append(f"- {label} Gradio cache: filled at {c['mb_per_min']} MB a minute under this load; files live at "
+                   f"most {c['lifetime_s'] // 60} minutes (`housekeeping.GRADIO_DELETE_CACHE`), so it holds at most "
+                   f"~{c['cap_mb']} MB at this rate, and nothing after the app stops.")
+    if data.get("burst_floor"):
+        f = data["burst_floor"]
+        out.append(f"- {label} burst floor: {f['users']} requests in flight × {f['mean_solo_s']} s (the mix's mean "
+                   f"time of one request on an idle server) / {f['cores']} cores = **{f['floor_s']} s**: no scheduling "
+                   "answers a burst faster on this machine (`loadtest.burst_floor`).")
+    return out
 
 
 def _loadtest(data: dict[str, Any]) -> list[str]:
@@ -179,6 +203,7 @@ def _loadtest(data: dict[str, Any]) -> list[str]:
             out += _load_mode(mode, data[mode], baseline)
     if data.get("memory"):
         out.append("- " + _memory_line("Server memory", data["memory"]))
+    out += _temp_lines("Server", data)
     if baseline and baseline.get("memory"):
         out.append("- " + _memory_line("Baseline memory", baseline["memory"]))
     for label, source in (("Cold start", data), ("Baseline cold start", baseline or {})):
