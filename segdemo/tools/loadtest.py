@@ -458,7 +458,7 @@ def warm_up(url: str, actions: dict[str, Action] | None = None, rounds: int = 2)
 
     Returns:
         Each endpoint's latency in the last round: the time one request takes on an idle server (its
-        "solo" time, see :func:`burst_floor`).
+        "solo" time, see :func:`burst_floor`); endpoints that failed are missing (and printed).
     """
     from gradio_client import Client
 
@@ -469,8 +469,8 @@ def warm_up(url: str, actions: dict[str, Action] | None = None, rounds: int = 2)
         recorder, rng = _Recorder(), random.Random(round_)
         for name in actions:
             recorder.act(actions, name, client, rng)
-        if recorder.errors:
-            raise RuntimeError(f"warm-up failed: {recorder.errors[0]}")
+    for error in recorder.errors:  # e.g. an endpoint an older commit (the baseline) does not have
+        print("warm-up:", error, file=sys.stderr)
     return {name: round(v[-1], 3) for name, v in recorder.latencies.items()}
 
 
