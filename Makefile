@@ -36,8 +36,11 @@ lint: $(STAMP_DEV)
 pytest: $(STAMP_DEV)
 	$(PY) -m pytest
 
+# A class of 30 in two scripts: every endpoint (burst and sustained), then 30 trainings at once.
 loadtest: $(STAMP_DEV)
 	$(PY) -m segdemo.tools.loadtest
+	$(PY) -m segdemo.tools.trainload --users 30
+	$(PY) -m segdemo.tools.perfdoc
 
 # Every benchmark with its defaults, then docs/PERFORMANCE.md generated from their JSON.
 bench: $(STAMP_DEV)

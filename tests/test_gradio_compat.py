@@ -149,3 +149,18 @@ def test_delete_cached_files_empties_what_gradio_cached_for_the_app(tmp_path):
     assert gradio_compat.delete_cached_files(demo) == 1500
     assert not cached.exists() and not folder.exists() and not session_file.exists() and other.exists()
     assert gradio_compat.delete_cached_files(demo) == 0  # twice is harmless
+
+
+def test_configure_queue_sets_what_queue_would_without_a_second_app():
+    import gradio as gr
+
+    from segdemo.ui import gradio_compat
+    from segdemo.ui.shell import queue_kwargs
+
+    with gr.Blocks() as demo:
+        gr.Button().click(lambda: None)
+    app = demo.app
+    gradio_compat.configure_queue(demo, **queue_kwargs())
+    assert demo.app is app  # not rebuilt
+    assert demo._queue.default_concurrency_limit == queue_kwargs()["default_concurrency_limit"]
+    assert demo._queue.max_size == queue_kwargs()["max_size"]

@@ -274,3 +274,16 @@ def test_inside_tab_in_browser(browser, app_url, screenshot_dir, lang):
         settle(page)
         page.screenshot(path=str(screenshot_dir / f"inside-features-{lang}.png"), full_page=True)
         assert errors == [], f"console errors in {lang}: {errors}"
+
+
+def test_model_pickers_name_models_in_the_readers_language():
+    from segdemo.models import get_card
+    from segdemo.ui import inside as ui
+
+    keys = [k for k in ui.inside_models.shipped_keys() if k in ("shipped:unet", "shipped:deeplabv3")]
+    assert keys, "the shipped U-Net and DeepLabV3 checkpoints are in checkpoints/"
+    for lang in ("en", "zh"):
+        options = dict((key, label) for label, key in ui.model_options(keys, lang))
+        for key in keys:
+            assert options[key] == get_card(key.partition(":")[2]).display[lang]
+    assert ui.model_options(["shipped:nope"], "zh") == [("nope", "shipped:nope")]

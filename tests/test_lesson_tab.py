@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -15,11 +16,17 @@ TAB_NAMES = [name for name, _ in TABS]
 
 def test_the_steps_follow_the_tab_order_in_both_languages():
     steps = [tab for tab, _ in lesson.STEPS]
-    assert steps == [n for n in TAB_NAMES if n in steps] and len(steps) >= 6  # Inside is left to the teacher
+    assert steps == [n for n in TAB_NAMES if n != "lesson"]  # every tab but this one, in order
     for lang in LANGS:
         text = lesson.script(lang)
         for tab, _ in lesson.STEPS:
             assert t(f"lesson.step.{tab}", lang) in text
+    # the steps fill the 45 minutes the intro promises, numbered in order, in both languages
+    for lang, pattern in (("en", r"### (\d)\. [^(]+\((\d+) min\)"), ("zh", r"### (\d)\. [^（]+（(\d+) 分钟）")):
+        found = [re.search(pattern, t(f"lesson.step.{tab}", lang)) for tab in steps]
+        assert all(found), lang
+        assert [int(m.group(1)) for m in found] == list(range(1, len(steps) + 1))
+        assert sum(int(m.group(2)) for m in found) == 45
 
 
 def test_links_carry_tab_state_and_language():
@@ -61,3 +68,19 @@ def test_lesson_link_opens_segment_at_the_scene_in_the_language(browser, app_url
                                    timeout=30_000)
             page.screenshot(path=str(screenshot_dir / f"lesson-segment-link-{width}x{height}-{lang}.png"))
             assert not fresh
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_lesson_link_opens_augment_with_its_preset(browser, app_url, lang):
+    from browser import open_app
+
+    with open_app(browser, app_url, lang) as (page, errors):
+        page.goto(app_url + lesson.link("augment", {"preset": "none"}, lang), wait_until="load")
+        page.locator("#tab-augment").wait_for(state="visible", timeout=30_000)
+        label = t("augment.preset.none", lang)
+        page.wait_for_function("label => document.querySelector('#augment-preset input')?.value === label", arg=label,
+                               timeout=30_000)
+        # the grid follows the preset: with no transform, every sample is the original
+        same = "8 of 8 identical" if lang == "en" else "8/8 个与原图完全相同"
+        page.locator("#augment-summary").filter(has_text=same).wait_for(timeout=60_000)
+        assert not [e for e in errors if "favicon" not in e]

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import albumentations as A
 import numpy as np
 
 from segdemo.augment.catalogue import CATALOGUE
@@ -18,6 +17,7 @@ from segdemo.augment.pipeline import (
     PRESETS,
     RESIZES,
     Step,
+    albumentations,
     build,
     build_transform,
     centre_mask_resizes,
@@ -26,6 +26,9 @@ from segdemo.augment.pipeline import (
 )
 from segdemo.data import IMAGENET_MEAN, IMAGENET_STD
 from segdemo.errors import InputError
+
+if TYPE_CHECKING:
+    import albumentations as A
 
 # cv2 constants by argument, so the exported code reads `cv2.INTER_NEAREST` rather than `0`.
 _CV2_NAMES = {
@@ -100,7 +103,7 @@ def to_python(steps: list[Step], *, size: int, normalize: bool = True) -> str:
         "    return pipeline",
         "",
         "",
-        f"RESIZES = ({', '.join(f'A.{cls.__name__}' for cls in RESIZES)})",
+        f"RESIZES = ({', '.join(f'A.{name}' for name in RESIZES)})",
         "",
         "",
         "def _centre_mask_resizes(compose: A.BaseCompose) -> None:",
@@ -120,7 +123,7 @@ def to_python(steps: list[Step], *, size: int, normalize: bool = True) -> str:
 
 def to_json(steps: list[Step], *, size: int, normalize: bool = True) -> str:
     """The pipeline in albumentations' own JSON format (``A.to_dict``), readable by ``A.from_dict``."""
-    return json.dumps(A.to_dict(build(steps, size=size, normalize=normalize)), indent=2) + "\n"
+    return json.dumps(albumentations().to_dict(build(steps, size=size, normalize=normalize)), indent=2) + "\n"
 
 
 #: Pipeline JSON a reader may send: albumentations' own export of the course pipeline is ~10 KB, 9 levels deep.
@@ -186,7 +189,7 @@ def load_json(text: str | bytes, *, seed: int | None = None, name: str = "pipeli
     """
     validate_steps(_parse(text, name).get("transforms") or [])  # bounds from_dict's recursion and work
     try:
-        compose = A.from_dict(json.loads(text))
+        compose = albumentations().from_dict(json.loads(text))
     except Exception as exc:  # noqa: BLE001 - albumentations raises many kinds for bad files
         raise InputError("err.augment_json", "{name} is not an albumentations pipeline (JSON).",
                          name=name) from exc

@@ -9,15 +9,19 @@ A *step* is ``{"name": "Affine", "p": 0.2, "params": {"rotate": 45}}`` (simple v
 from __future__ import annotations
 
 import copy
-from typing import Any
+import functools
+import os
+from typing import TYPE_CHECKING, Any
 
-import albumentations as A
 import cv2
 import numpy as np
 
 from segdemo.augment.catalogue import transform_info
 from segdemo.data import IMAGENET_MEAN, IMAGENET_STD
 from segdemo.errors import InputError
+
+if TYPE_CHECKING:
+    import albumentations as A
 
 Step = dict[str, Any]
 
@@ -29,7 +33,22 @@ MASK_RESIZE_INTERPOLATION = cv2.INTER_NEAREST_EXACT
 #: source pixel, which is already centred, and reject INTER_NEAREST_EXACT.
 MASK_WARP_INTERPOLATION = cv2.INTER_NEAREST
 #: The albumentations classes that resample their mask with cv2.resize.
-RESIZES = (A.Resize, A.RandomResizedCrop, A.RandomSizedCrop, A.LongestMaxSize, A.SmallestMaxSize)
+RESIZES = ("Resize", "RandomResizedCrop", "RandomSizedCrop", "LongestMaxSize", "SmallestMaxSize")
+
+
+@functools.cache
+def albumentations() -> Any:
+    """The ``albumentations`` module, imported on first use: it takes ~0.7 s, a seventh of the app's start-up,
+    and no page needs it before the Augment tab draws its first grid."""
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # its import would otherwise ask PyPI for news
+    import albumentations as A
+
+    return A
+
+
+def _resizes() -> tuple[type, ...]:
+    A = albumentations()
+    return tuple(getattr(A, name) for name in RESIZES)
 
 #: ImageNet statistics, as ``A.Normalize`` uses by default and the models expect.
 MEAN, STD = IMAGENET_MEAN, IMAGENET_STD
@@ -180,9 +199,9 @@ def build_transform(step: Step, *, size: int) -> A.BasicTransform | A.BaseCompos
         children = step.get("children") or []
         if not children:
             raise ValueError("a OneOf group needs at least one child")
-        return A.OneOf([build_transform(child, size=size) for child in children], p=p)
+        return albumentations().OneOf([build_transform(child, size=size) for child in children], p=p)
     info = transform_info(step["name"])
-    return getattr(A, info.name)(**info.kwargs(step.get("params"), size=size), p=p)
+    return getattr(albumentations(), info.name)(**info.kwargs(step.get("params"), size=size), p=p)
 
 
 def build(steps: list[Step], *, size: int, normalize: bool = True, seed: int | None = None,
@@ -206,6 +225,7 @@ def build(steps: list[Step], *, size: int, normalize: bool = True, seed: int | N
     if not isinstance(size, int) or size < 8:
         raise ValueError(f"size must be an int >= 8, got {size!r}")
     validate_steps(steps)
+    A = albumentations()
     # Resize first: every later transform then works at the training size, which is also the cheapest.
     transforms: list[Any] = [A.Resize(size, size, interpolation=cv2.INTER_LINEAR,
                                       mask_interpolation=MASK_WARP_INTERPOLATION)]
@@ -225,9 +245,9 @@ def centre_mask_resizes(compose: A.BaseCompose) -> A.BaseCompose:
     Returns ``compose``.
     """
     for transform in compose.transforms:
-        if isinstance(transform, A.BaseCompose):
+        if isinstance(transform, albumentations().BaseCompose):
             centre_mask_resizes(transform)
-        elif isinstance(transform, RESIZES):
+        elif isinstance(transform, _resizes()):
             transform.mask_interpolation = MASK_RESIZE_INTERPOLATION
     return compose
 

@@ -10,6 +10,7 @@ from segdemo.strings import LANGS, t
 STEPS: tuple[tuple[str, dict[str, str]], ...] = (
     ("overview", {}),
     ("segment", {"scene": "21", "model": "shipped:unet"}),
+    ("inside", {}),
     ("augment", {"preset": "course"}),
     ("losses", {}),
     ("miou", {}),

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from segdemo.models.layers import conv_bn
+
 #: VGG16's convolution widths relative to its first stage; "M" is a 2×2 max pooling.
 _VGG16_PLAN: tuple[int | str, ...] = (1, 1, "M", 2, 2, "M", 4, 4, 4, "M", 8, 8, 8, "M", 8, 8, 8, "M")
 
@@ -272,14 +274,8 @@ class ResNet18(nn.Module):
 
 def _conv_bn(in_channels: int, out_channels: int, kernel: int = 1, stride: int = 1, groups: int = 1,
              dilation: int = 1, relu: bool = True) -> nn.Sequential:
-    layers: list[nn.Module] = [
-        nn.Conv2d(in_channels, out_channels, kernel, stride, dilation * (kernel // 2), dilation=dilation,
-                  groups=groups, bias=False),
-        nn.BatchNorm2d(out_channels),
-    ]
-    if relu:
-        layers.append(nn.ReLU6(inplace=True))
-    return nn.Sequential(*layers)
+    """MobileNetV2's ``Conv → BN → ReLU6``, 1×1 unless told."""
+    return conv_bn(in_channels, out_channels, kernel, stride, groups, dilation, relu, activation=nn.ReLU6)
 
 
 class InvertedResidual(nn.Module):

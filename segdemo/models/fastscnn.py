@@ -14,21 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segdemo.models.layers import PoolingBatchNorm2d, upsample_logits
+from segdemo.models.layers import PoolingBatchNorm2d, conv_bn, upsample_logits
 from segdemo.models.registry import ModelCard, register_model
-
-
-def conv_bn(in_channels: int, out_channels: int, kernel: int = 3, stride: int = 1, groups: int = 1,
-            dilation: int = 1, relu: bool = True) -> nn.Sequential:
-    """``Conv (no bias) → BN [→ ReLU]`` with "same" padding."""
-    layers: list[nn.Module] = [
-        nn.Conv2d(in_channels, out_channels, kernel, stride, dilation * (kernel // 2), dilation=dilation,
-                  groups=groups, bias=False),
-        nn.BatchNorm2d(out_channels),
-    ]
-    if relu:
-        layers.append(nn.ReLU(inplace=True))
-    return nn.Sequential(*layers)
 
 
 def ds_conv(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:

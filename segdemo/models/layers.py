@@ -124,6 +124,20 @@ class AtrousDepthwiseConv2d(nn.Conv2d):
         return super().forward(F.pad(x, (d, d, d, d)))
 
 
+def conv_bn(in_channels: int, out_channels: int, kernel: int = 3, stride: int = 1, groups: int = 1,
+            dilation: int = 1, relu: bool = True, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """``Conv (no bias) → BN [→ activation]`` with "same" padding (Fast-SCNN and the real-time nets use ReLU,
+    MobileNetV2 ``nn.ReLU6``)."""
+    layers: list[nn.Module] = [
+        nn.Conv2d(in_channels, out_channels, kernel, stride, dilation * (kernel // 2), dilation=dilation,
+                  groups=groups, bias=False),
+        nn.BatchNorm2d(out_channels),
+    ]
+    if relu:
+        layers.append(activation(inplace=True))
+    return nn.Sequential(*layers)
+
+
 def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 3, dilation: int = 1,
                  separable: bool = False) -> nn.Sequential:
     """``Conv → BN → ReLU`` with "same" padding, or its depthwise-separable version.

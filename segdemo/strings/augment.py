@@ -88,7 +88,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "更常见的是几次抽样互相抵消（水平翻转加垂直翻转等于旋转 180°，`RandomRotate90` 也可能转 0 次）。"
         "实测 {draws} 次抽样，这条流水线有 {percent}% 的样本与原图完全相同，{n} 个里约 {expected} 个。这不是故障。",
     ),
-    "augment.caption.more": ("{first} + {more} more (see the table)", "{first} 等 {count} 个变换（见下表）"),
+    "augment.caption.more": ("{first} + {more} more (see the table)", "{first} 及另外 {more} 个变换（见下表）"),
     "augment.caption.same": ("= original", "= 原图"),
     "augment.applied": ("What ran on each sample, with the values it drew", "每个样本执行了哪些变换及其抽到的值"),
     "augment.table.sample": ("sample", "样本"),

@@ -114,6 +114,38 @@ def _augment(data: dict[str, Any]) -> list[str]:
             f"(goal ≤ {data['goal_ms']} ms)."]
 
 
+def _inside(data: dict[str, Any]) -> list[str]:
+    rows = [[r["figure"], r["median_ms"], "✓" if r["within_goal"] else "✗"] for r in data["figures"]]
+    load = data.get("load_average", ["?"])[0]
+    return ([f"Each figure of the Inside tab at {data['size']}², as its handler computes it, median over several "
+             f"runs with {data['threads']} torch threads (goal ≤ {data['goal_ms']:g} ms; load average {load} at the "
+             "end of the run).", ""]
+            + _table(["figure", "median ms", "≤ goal"], rows))
+
+
+def _train(data: dict[str, Any]) -> list[str]:
+    goal = data["goal"]
+    rows = []
+    for name, r in data["recipes"].items():
+        curve = " ".join(f"{step}:{miou:.2f}" for step, _, miou in r["curve"])
+        rows.append([name, r["best_miou"], r["seconds"], r["steps"],
+                     r["seconds_to_goal"] if r["seconds_to_goal"] is not None else "not reached", curve])
+    return ([f"The Train tab's default run and each suggested change, trained as the tab trains them "
+             f"({data['threads']} torch threads; goal: val mIoU ≥ {goal['miou']} within {goal['seconds']:g} s).", ""]
+            + _table(["recipe", "best val mIoU", "seconds", "steps", "s to goal", "val mIoU by step"], rows))
+
+
+def _trainload(data: dict[str, Any]) -> list[str]:
+    first, val = data["first_loss_point_s"], data["first_val_point_s"]
+    miou = data["best_val_miou"]
+    return [f"{data['users']} students press Train with the defaults at the same moment ({data['slots']} slots, "
+            f"{data['torch_threads']} torch threads, load average {data['load_before'][0]} before): first loss point "
+            f"after {first['median']:.1f} s (median), {first['max']:.1f} s (last student); first validation point "
+            f"{val['median']:.1f} s / {val['max']:.1f} s; all done after **{data['all_done_s']:.0f} s**; steps done "
+            f"{data['steps_done']['min']}–{data['steps_done']['max']}; best val mIoU {miou['min']}–{miou['max']} "
+            f"(median {miou['median']}). Goal: a point within 10 s, all done within 300 s."]
+
+
 #: The issue's goals for the classroom load (p95 seconds per kind of endpoint).
 LOAD_GOALS = {"figure": 2.0, "segment": 3.0, "train_start": 1.0}
 _FIGURES = ("augment", "losses", "losses_curves", "losses_masks", "miou", "miou_model", "miou_pair", "miou_zip",
@@ -165,18 +197,20 @@ def _memory_line(label: str, m: dict[str, Any]) -> str:
             f"after it: {ratio}× the warmed-up value (goals: ≤ 1.2×, issue 21; ≤ 1.1×, issue 24).")
 
 
-def _temp_lines(label: str, data: dict[str, Any]) -> list[str]:
+def _temp_lines(label: str, data: dict[str, Any], bounds: bool = True) -> list[str]:
+    """The temp folders' sizes; with ``bounds``, the Gradio cache's bound and the burst floor (this commit's
+    settings: not meaningful for a baseline)."""
     out = []
     if data.get("temp_mb"):
         stages = ", ".join(f"{stage.replace('_', ' ')} {v['segdemo']} / {v['gradio']}"
                            for stage, v in data["temp_mb"].items())
         out.append(f"- {label} temp folders (MiB, the app's / Gradio's cache): {stages}.")
-    if data.get("gradio_cache"):
+    if bounds and data.get("gradio_cache"):
         c = data["gradio_cache"]
         out.append(f"- {label} Gradio cache: filled at {c['mb_per_min']} MB a minute under this load; files live at "
                    f"most {c['lifetime_s'] // 60} minutes (`housekeeping.GRADIO_DELETE_CACHE`), so it holds at most "
                    f"~{c['cap_mb']} MB at this rate, and nothing after the app stops.")
-    if data.get("burst_floor"):
+    if data.get("burst_floor"):  # measured on each app, so a baseline's is its own
         f = data["burst_floor"]
         out.append(f"- {label} burst floor: {f['users']} requests in flight × {f['mean_solo_s']} s (the mix's mean "
                    f"time of one request on an idle server) / {f['cores']} cores = **{f['floor_s']} s**: no scheduling "
@@ -206,6 +240,7 @@ def _loadtest(data: dict[str, Any]) -> list[str]:
     out += _temp_lines("Server", data)
     if baseline and baseline.get("memory"):
         out.append("- " + _memory_line("Baseline memory", baseline["memory"]))
+        out += _temp_lines("Baseline", baseline, bounds=False)
     for label, source in (("Cold start", data), ("Baseline cold start", baseline or {})):
         c = source.get("cold_start")
         if c:
@@ -221,6 +256,9 @@ SECTIONS: tuple[tuple[str, str, Callable[[dict[str, Any]], list[str]], str], ...
     ("segment", "Segment handler", _segment, "make bench"),
     ("metrics", "Metrics", _metrics, "make bench"),
     ("augment", "Augmentation", _augment, "make bench"),
+    ("inside", "Inside tab figures", _inside, "make bench"),
+    ("train", "Train tab recipes", _train, "make bench"),
+    ("trainload", "A class training at once", _trainload, "python -m segdemo.tools.trainload"),
     ("loadtest", "Classroom load test", _loadtest, "make loadtest"),
 )
 

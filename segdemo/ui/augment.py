@@ -106,7 +106,7 @@ def _caption(i: int, sample: lesson.Sample, lang: str) -> str:
     elif len(names) == 1:  # one transform: its values fit (e.g. "Affine(rotate=90.0, scale=1.0)")
         text = lesson.format_applied(sample.applied)
     else:
-        text = t("augment.caption.more", lang, first=names[0], more=len(names) - 1, count=len(names))
+        text = t("augment.caption.more", lang, first=names[0], more=len(names) - 1)
     if sample.unchanged and names:
         text += " " + t("augment.caption.same", lang)
     return f"#{i + 1} · {text}"

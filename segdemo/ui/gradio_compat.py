@@ -1,6 +1,6 @@
 """Every use of a Gradio internal in segdemo, in one place, each tied to the Gradio version it was tested on.
 
-segdemo relies on seven behaviours of Gradio 6.31.0 that have no public switch:
+segdemo relies on eight behaviours of Gradio 6.31.0 that have no public switch:
 
 1. **Per-session component configs** (``state_holder.SessionState.__init__``): Gradio builds the config of
    *every* component for each new browser session, on the server's event loop: 20–35 ms for this
@@ -27,6 +27,10 @@ segdemo relies on seven behaviours of Gradio 6.31.0 that have no public switch:
    files tracked on a session's copy of a component (22 MB of a lesson's checkpoint downloads stayed after
    each exit, and were never aged out); :func:`delete_cached_files` covers them, by age on the housekeeping
    beat and all of them at shutdown.
+
+8. **Queue settings without a second app** (``Blocks._queue``): ``Blocks.queue()`` builds the whole FastAPI app
+   again (~0.3 s of a ~5 s start, after ``Blocks.__exit__`` built it once and before ``launch`` builds it for
+   good); :func:`configure_queue` sets the same two settings on the queue ``Blocks`` already made.
 
 (2) and (3) replace a method on the component *instance*: a subclass would make Gradio's component
 metaclass write a ``.pyi`` stub into the app's folder (read-only on a Space). :func:`check_version` stops the
@@ -373,3 +377,21 @@ def delete_cached_files(blocks: Any, age: float | None = None) -> int:
             except OSError:  # not empty (another file, or one it keeps), or already gone
                 pass
     return freed
+
+
+# ---- 8. queue settings without building the app again ----
+
+def configure_queue(blocks: Any, *, default_concurrency_limit: int | None, max_size: int | None) -> Any:
+    """What ``blocks.queue(default_concurrency_limit=..., max_size=...)`` sets, without its ``App.create_app``.
+
+    The queue reads both when it starts (``Queue.create_event_queue_for_fn`` at launch, ``Queue.push``).
+
+    Returns:
+        ``blocks``.
+    """
+    queue = blocks._queue
+    if not hasattr(queue, "default_concurrency_limit") or not hasattr(queue, "max_size"):
+        raise RuntimeError("Gradio's Queue has no default_concurrency_limit/max_size; see gradio_compat section 8")
+    queue.default_concurrency_limit = default_concurrency_limit
+    queue.max_size = max_size
+    return blocks

@@ -11,11 +11,12 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+from segdemo import serving
+from segdemo.errors import InputError
 from segdemo.imageio import load_image
 from segdemo.lessons import inside as lesson
 from segdemo.lessons import inside_models
 from segdemo.lessons import segment as segment_lesson
-from segdemo.models import get_card
 from segdemo.ui.common import FIGURES_QUEUE, friendly_errors, picture_gallery, upload_image
 from segdemo.ui.i18n import i18n, lang_of, t
 
@@ -26,12 +27,22 @@ BLANK = np.full((64, 64, 3), 235, np.uint8)
 
 
 def _model_name(key: str, lang: str) -> str:
-    name = key.partition(":")[2]
+    """The model's name in ``lang`` (from its checkpoint card: nothing is loaded)."""
     try:
-        display = get_card(inside_models.load(key).name).display
-    except KeyError:
-        return name
+        display = serving.choice(key).display
+    except InputError:
+        return key.partition(":")[2]
     return display.get(lang, display["en"])
+
+
+def model_options(keys: list[str], lang: str) -> list[tuple[str, str]]:
+    """``(name in lang, key)`` for the model pickers."""
+    return [(_model_name(key, lang), key) for key in keys]
+
+
+def _relabel_models(request: gr.Request):
+    options = model_options(inside_models.shipped_keys(), lang_of(request))
+    return gr.update(choices=options), gr.update(choices=options), gr.update(choices=options)
 
 
 def _read(source: str, scene: float | None, upload: str | None, lang: str,
@@ -246,7 +257,7 @@ def feature_maps(source: str, scene: float, upload: str | None, key: str | None,
 def build() -> None:
     """Render the Inside tab inside the current ``gr.Tab``."""
     keys = inside_models.shipped_keys()
-    options = [(key.partition(":")[2], key) for key in keys]
+    options = model_options(keys, "en")  # relabelled in the reader's language on load
     rf_default = lesson.available(lesson.RF_MODELS)
     gr.Markdown(i18n("inside.intro"))
     with gr.Row():
@@ -362,6 +373,7 @@ def build() -> None:
     fm_tab.select(**fms, **private)
     root = gr.context.Context.root_block
     root.load(**shown, **private)  # cheap: the image to click on
+    root.load(_relabel_models, outputs=[models_box, layer_model, fm_model], queue=False, **private)
     tab = gr.context.Context.block
     if isinstance(tab, gr.Tab):  # opening the tab draws the first section
         tab.select(**rf, **private).success(**lay, **private)

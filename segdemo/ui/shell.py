@@ -124,7 +124,7 @@ def build_demo() -> gr.Blocks:
         lesson.link_state(tab_group, [name for name, _ in TABS])  # ?tab=segment&scene=21: a lesson step's link
         demo.load(functools.partial(_tab_labels, [name for name, _ in TABS]), outputs=tabs,
                   api_visibility="private", queue=False, show_progress="hidden")
-    demo.queue(**queue_kwargs())
+    gradio_compat.configure_queue(demo, **queue_kwargs())  # demo.queue(...) would build the app a second time
     return demo
 
 
