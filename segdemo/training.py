@@ -271,9 +271,13 @@ def run_training(
     started, first_step = time.perf_counter(), step
     stopped_early = False
 
+    val_seconds = 0.0  # the last validation's duration: the budget keeps room for the final one
+
     def validate(epoch: int) -> None:
-        nonlocal best, best_state
+        nonlocal best, best_state, val_seconds
+        val_started = time.perf_counter()
         metrics = evaluate(model, val_loader, num_classes, device, config.channels_last)
+        val_seconds = time.perf_counter() - val_started
         if per_step is None:
             scheduler.step(metrics["miou"])
         record = {"type": "val", "epoch": epoch, "step": step,
@@ -289,9 +293,11 @@ def run_training(
                                 build_card(config, model, classes, best, step, seconds, previous, first_step))
 
     def out_of_budget() -> bool:
+        # The time budget covers the whole run: stop early enough for the final validation to fit in it.
         return (
             (config.max_steps is not None and step >= config.max_steps)
-            or (config.time_budget is not None and time.perf_counter() - started >= config.time_budget)
+            or (config.time_budget is not None
+                and time.perf_counter() - started + val_seconds >= config.time_budget)
         )
 
     model.train()

@@ -39,10 +39,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.metrics": ("Final metrics (JSON)", "最终指标（JSON）"),
     "train.plot.empty": ("no run yet: press Train", "还没有训练：点击“训练”"),
     "train.limits": ("Limits on this server: at most {steps} steps and {seconds} s per run. Up to {slots} runs "
-                     "train at the same time and share the processor, so a whole class can train at once: alone a "
-                     "run takes under a minute, with thirty at once a few minutes each.",
+                     "train at the same time and share the processor, so a whole class can train together: alone a "
+                     "run takes about a minute; with thirty at once each shows its first loss points within seconds "
+                     "and every run ends within the {seconds} s limit, sometimes a few steps short, and learns less "
+                     "in that time (measured in docs/PERFORMANCE.md).",
                      "本服务器的限制：每次训练最多 {steps} 步、{seconds} 秒。最多 {slots} 个训练同时进行并共享处理器，"
-                     "所以全班可以同时训练：单独训练不到一分钟，三十人同时训练时每次需要几分钟。"),
+                     "所以全班可以一起训练：单独训练约一分钟；三十人同时训练时，每人几秒内就能看到最初的损失曲线点，"
+                     "每次训练都会在 {seconds} 秒的上限内结束，有时会少几步，学到的也会少一些（实测见 "
+                     "docs/PERFORMANCE.md）。"),
     "train.server_load": ("On this server now: {running} running, {waiting} waiting.",
                           "本服务器当前：{running} 个进行中，{waiting} 个排队。"),
     "train.download": ("Checkpoint (project format)", "检查点（本项目格式）"),

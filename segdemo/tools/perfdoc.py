@@ -290,10 +290,10 @@ def models_table() -> str:
 
     rows = []
     for card in sorted(list_checkpoints(), key=lambda c: -c["metrics"]["miou"]):
-        info = get_card(card["model"])
+        info, recipe = get_card(card["model"]), card["recipe"]
         rows.append([f"{info.display['en']} ({info.year})", card["model"], card["params"],
                      card["validation"]["size"], f"{card['metrics']['miou']:.3f}",
-                     f"{card['metrics']['pixel_accuracy']:.3f}", card["recipe"].get("steps_done")])
+                     f"{card['metrics']['pixel_accuracy']:.3f}", recipe.get("steps_total", recipe.get("steps_done"))])
     return "\n".join(_table(["model", "registry name", "params", "trained at (px)", "val mIoU", "pixel acc",
                               "steps"], rows))
 
@@ -313,12 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m segdemo.tools.perfdoc", description=__doc__.splitlines()[0])
     parser.add_argument("--input", type=Path, default=INPUT, help="folder of benchmark JSON files")
     parser.add_argument("--output", type=Path, default=OUTPUT, help="the Markdown file to write")
+    parser.add_argument("--readme", type=Path, default=README, help="the README whose model table is regenerated")
     args = parser.parse_args(argv)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(render(args.input), encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)
-    if update_readme():
-        print(f"updated the model table in {README}", file=sys.stderr)
+    if args.readme.exists() and update_readme(args.readme):
+        print(f"updated the model table in {args.readme}", file=sys.stderr)
     return 0
 
 

@@ -33,7 +33,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                      "gflops_512": round(info["gflops_512"], 2), "latency_ms_512": round(ms, 1),
                      "val_miou": round(card["metrics"]["miou"], 4),
                      "pixel_accuracy": round(card["metrics"]["pixel_accuracy"], 4),
-                     "steps": rec.get("steps_done"), "train_s": rec.get("train_seconds"),
+                     "steps": rec.get("steps_total", rec.get("steps_done")), "train_s": rec.get("train_seconds"),
                      "size": card["validation"]["size"], "val_n": card["validation"]["n"],
                      **_val_miou_in_both_precisions(card, quick)})
     precision = rows[0]["precision"] if rows else "fp32"
