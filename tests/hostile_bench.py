@@ -5,6 +5,7 @@ Script mode prints one row per case (seconds, RSS before the call, peak growth, 
     python tests/hostile_bench.py                      # this checkout
     python tests/hostile_bench.py --root /tmp/wt-before  # another checkout (e.g. the code before the fix)
     python tests/hostile_bench.py --big                # lying zips that really hold 2 GiB (the issue's case)
+    python tests/hostile_bench.py --beside             # the app served: another student's latency meanwhile
 
 Each case runs in its own Python process (cwd and ``sys.path`` = ``--root``) so that one case's memory
 never counts against another's; the child samples its own RSS every 5 ms from ``/proc/self/statm`` and
@@ -115,6 +116,78 @@ def run_case(name: str, path: Path, root: Path = ROOT, timeout: float = 300.0) -
             "answer": f"process died (exit {proc.returncode}): {proc.stderr.strip()[-300:]}", "log": proc.stderr}
 
 
+def _attack(client, name: str, path: Path) -> str:
+    """Send case ``name`` through the served app's API as a browser would; the answer's first line."""
+    from gradio_client import handle_file
+
+    case = CASES[name]
+    try:
+        if "run_augment" in case:
+            n, size = (16, 512) if "elastic" in name else (1, 128)
+            client.predict("synthetic", 0, None, None, path.read_text(), n, 0, size, api_name="/augment")
+        elif case is _MIOU_ZIP:
+            client.predict(None, None, handle_file(str(path)), "none", 0, 255, "", api_name="/miou")
+        elif case is _MIOU_FILES:
+            files = [handle_file(str(p)) for p in sorted(path.glob("gt/*"))[:50]]
+            preds = [handle_file(str(p)) for p in sorted(path.glob("pred/*"))[:50]]
+            client.predict(files, preds, None, "none", 0, 255, "", api_name="/miou")
+        else:
+            client.predict([handle_file(str(path))], [handle_file(str(path))], None, "none", 0, 255, "",
+                           api_name="/miou")
+    except Exception as exc:  # noqa: BLE001 - a refusal is the expected answer
+        return str(exc).splitlines()[0][:120]
+    return "answered"
+
+
+def beside(rounds: int = 3) -> dict:
+    """While one client sends every hostile case ``rounds`` times through the served app, another calls
+    Losses and Segment (the fastest model) in turn: the victim's latencies (issue 21: each < 2 s)."""
+    import random
+    import statistics
+    import threading
+    import time
+
+    from gradio_client import Client
+
+    sys.path.insert(0, str(ROOT))  # run as a script from tests/
+    from segdemo.tools import loadtest
+
+    with tempfile.TemporaryDirectory(prefix="hostile-beside-") as folder:
+        paths = write_cases(Path(folder))
+        port = loadtest.free_port()
+        process = loadtest.launch_app(port, temp=Path(folder) / "app")
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            loadtest.warm_up(url, {k: loadtest.ACTIONS[k] for k in ("losses", "segment_fast")})
+            attacker = Client(url, verbose=False, download_files=False)
+            victim = Client(url, verbose=False, download_files=False)
+            done, answers, times = threading.Event(), {}, {"losses": [], "segment_fast": []}
+
+            def attack() -> None:
+                for _ in range(rounds):
+                    for name, path in paths.items():
+                        started = time.perf_counter()
+                        answer = _attack(attacker, name, path)
+                        answers[name] = (round(time.perf_counter() - started, 2), answer)
+                done.set()
+
+            thread = threading.Thread(target=attack, daemon=True)
+            thread.start()
+            rng = random.Random(0)
+            while not done.is_set():
+                for name in times:
+                    started = time.perf_counter()
+                    loadtest.ACTIONS[name](victim, rng)
+                    times[name].append(time.perf_counter() - started)
+            thread.join()
+        finally:
+            loadtest.stop_app(process)
+    return {"rounds": rounds, "attacks": answers,
+            "victim": {name: {"n": len(v), "p50_s": round(statistics.median(v), 3),
+                              "p95_s": round(loadtest._percentile(v, 95), 3), "max_s": round(max(v), 3)}
+                       for name, v in times.items() if v}}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose segdemo handles the cases")
@@ -122,7 +195,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cases", default="", help="comma-separated subset of: " + ", ".join(CASES))
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--beside", action="store_true",
+                        help="serve the app and time another student's Losses and Segment while the cases arrive")
     args = parser.parse_args(argv)
+    if args.beside:
+        result = beside()
+        for name, (seconds, answer) in result["attacks"].items():
+            print(f"{name:24s} {seconds:8.2f} s  {answer}")
+        for name, row in result["victim"].items():
+            print(f"victim {name:16s} n={row['n']:4d} p50 {row['p50_s']:.2f} s p95 {row['p95_s']:.2f} s max {row['max_s']:.2f} s")
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=1))
+        return
     names = [c for c in args.cases.split(",") if c] or list(CASES)
     with tempfile.TemporaryDirectory(prefix="hostile-bench-") as folder:
         paths = write_cases(Path(folder), big=args.big)

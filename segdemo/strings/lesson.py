@@ -56,10 +56,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "对每个类别一视同仁，细圆环或十字画得不好就会把它拉下来。",
     ),
     "lesson.step.train": (
-        "### 7. Train (9 min)\nEveryone presses *Train* with the defaults (about a minute), then changes one "
+        "### 7. Train (9 min)\nEveryone presses *Train* with the defaults (seconds alone, a few minutes when the whole class trains at once), then changes one "
         "thing: loss, augmentation, FCN-32s, or warm start off. **Ask:** whose curve rose fastest, and why? "
         "**Notice:** without the warm start, or with FCN-32s, mIoU stays far lower after the same steps.",
-        "### 7. 训练（9 分钟）\n全班用默认设置点击“训练”（约一分钟），然后每人只改一项：损失函数、数据增强、"
+        "### 7. 训练（9 分钟）\n全班用默认设置点击“训练”（单独训练只需几秒，全班同时训练需要几分钟），然后每人只改一项：损失函数、数据增强、"
         "FCN-32s，或关闭热启动。**提问**：谁的曲线上升得最快？为什么？**注意**：不用热启动或改用 FCN-32s，"
         "相同步数后 mIoU 会低很多。",
     ),

@@ -4,14 +4,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.intro": (
         "## Train a network, live\nPick an architecture, a loss and an augmentation, press **Train**: the same "
         "loop as `python -m segdemo.train` runs on this computer. Watch the loss fall, the validation mIoU rise "
-        "and the predictions on four validation scenes sharpen. So that a run learns in about a minute on a "
+        "and the predictions on four validation scenes sharpen. So that a run learns in seconds on a "
         "CPU, the task is the easy one (discs and squares, large objects), the learning rate follows a one-cycle "
         "schedule, and the **encoder starts from the shipped model** (it already knows edges and shapes, as an "
         "ImageNet-pretrained backbone would); the decoder learns from scratch. Untick *warm start* to see a "
         "network learn from random weights. Earlier runs stay on the plot for comparison.",
         "## 现场训练一个网络\n选择架构、损失函数和数据增强，点击“训练”：在本机运行与 `python -m segdemo.train` "
         "相同的训练循环。观察损失下降、验证集 mIoU 上升，以及四张验证场景上的预测逐渐清晰。为了让一次训练在 CPU 上"
-        "约一分钟就能学会，这里用的是简单任务（圆盘和方块，物体较大），学习率采用 one-cycle 策略，并且**编码器从"
+        "几秒钟就能学会，这里用的是简单任务（圆盘和方块，物体较大），学习率采用 one-cycle 策略，并且**编码器从"
         "内置模型开始**（它已经认识边缘和形状，就像在 ImageNet 上预训练的骨干网络）；解码器从零开始学习。"
         "取消勾选“热启动”，可以看到网络从随机权重开始学习。之前的训练曲线会保留在图上便于比较。",
     ),
@@ -40,11 +40,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.plot.empty": ("no run yet: press Train", "还没有训练：点击“训练”"),
     "train.limits": ("Limits on this server: at most {steps} steps and {seconds} s per run. Up to {slots} runs "
                      "train at the same time and share the processor, so a whole class can train together: alone a "
-                     "run takes about a minute; with thirty at once each shows its first loss points within seconds "
+                     "run takes seconds; with thirty at once each shows its first loss points within seconds "
                      "and every run ends within the {seconds} s limit, sometimes a few steps short, and learns less "
                      "in that time (measured in docs/PERFORMANCE.md).",
                      "本服务器的限制：每次训练最多 {steps} 步、{seconds} 秒。最多 {slots} 个训练同时进行并共享处理器，"
-                     "所以全班可以一起训练：单独训练约一分钟；三十人同时训练时，每人几秒内就能看到最初的损失曲线点，"
+                     "所以全班可以一起训练：单独训练只需几秒；三十人同时训练时，每人几秒内就能看到最初的损失曲线点，"
                      "每次训练都会在 {seconds} 秒的上限内结束，有时会少几步，学到的也会少一些（实测见 "
                      "docs/PERFORMANCE.md）。"),
     "train.server_load": ("On this server now: {running} running, {waiting} waiting.",

@@ -184,8 +184,10 @@ def run_models(args: argparse.Namespace) -> int:
               f"{parity['torchvision_eager_ms']:.0f} ms = {parity['ratio_eager']:.3f}, optimised "
               f"{parity['ours_optimized_ms']:.0f} / {parity['torchvision_optimized_ms']:.0f} ms = "
               f"{parity['ratio_optimized']:.3f} (goal <= 1.05)")
-    command = f"python -m segdemo.tools.bench --threads {torch.get_num_threads()} models" + (
-        " --quick" if args.quick else "")
+    flags = [("--quick", args.quick), (f"--only {args.only}", args.only), (f"--variants {args.variants}", args.variants),
+             ("--no-torchvision", args.no_torchvision)]
+    command = " ".join([f"python -m segdemo.tools.bench --threads {torch.get_num_threads()} models",
+                        *(flag for flag, on in flags if on)])
     report = {
         "meta": {**machine_meta(command), "size": SIZE, "batch": 1, "num_classes": NUM_CLASSES, "quick": args.quick,
                  "gflops_convention": "1 multiply-add = 2 FLOPs (torch.utils.flop_counter)"},

@@ -30,6 +30,7 @@ from segdemo.tempfiles import temp_root
 from segdemo.ui import pitfalls
 from segdemo.ui.common import FIGURES_QUEUE, friendly_errors, info, picture_gallery
 from segdemo.ui.i18n import i18n, lang_of, t
+from segdemo.ui.lesson import page_query
 
 NAME = "augment"
 
@@ -422,14 +423,19 @@ def build() -> None:
 
     @friendly_errors
     def show_defaults(request: gr.Request):
+        # a lesson link may ask for a preset (?preset=light): the controls and the first grid follow it
+        linked = page_query(request).get("preset", [""])[0]
+        chosen = linked if linked in PRESETS else DEFAULTS["preset"]
         values = (DEFAULTS["source"], DEFAULTS["scene"], None, None)
-        main = run_augment(*values, DEFAULTS["preset"], DEFAULTS["n"], DEFAULTS["seed"], DEFAULTS["size"], request)
+        main = run_augment(*values, chosen, DEFAULTS["n"], DEFAULTS["seed"], DEFAULTS["size"], request)
         defaults = [p.default for p in CATALOGUE[DEFAULTS["explore"]].params]
         defaults += [0.0] * (MAX_PARAMS - len(defaults))
         explore = run_explore(*values, DEFAULTS["explore"], *defaults, DEFAULTS["n"], DEFAULTS["seed"],
                               DEFAULTS["size"], request)
-        return (*main, *explore)
+        return (*main, *explore, *(preset_to_controls(chosen) if chosen != DEFAULTS["preset"] else
+                                   [gr.skip()] * (len(controls) + 1)))
 
-    gr.context.Context.root_block.load(show_defaults, outputs=[*main_outputs, *explore_outputs], **drawing)
+    gr.context.Context.root_block.load(show_defaults, outputs=[*main_outputs, *explore_outputs, *controls, steps_box],
+                                       **drawing)
     # where the textbook code breaks, on the image and mask this tab augments (segdemo.ui.pitfalls)
     pitfalls.panel("augment", [source, scene, image, mask], pitfall_input)

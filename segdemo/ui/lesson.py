@@ -28,7 +28,8 @@ def build() -> None:
     gr.context.Context.root_block.load(show, outputs=text, api_visibility="private", queue=False)
 
 
-def _query(request: gr.Request | None) -> dict[str, list[str]]:
+def page_query(request: gr.Request | None) -> dict[str, list[str]]:
+    """The query parameters of the page that sent ``request`` (its address, as the browser sent it)."""
     headers = getattr(request, "headers", None) or {}
     return parse_qs(urlparse(headers.get("referer", "") or "").query)
 
@@ -40,7 +41,7 @@ def link_state(tabs: gr.Tabs, names: list[str]) -> None:
     targets = {key: by_id[elem] for key, elem in TARGETS.items() if elem in by_id}
 
     def apply(request: gr.Request):
-        wanted = lesson.parse(_query(request), names)
+        wanted = lesson.parse(page_query(request), names)
         tab = gr.Tabs(selected=wanted["tab"]) if "tab" in wanted else gr.skip()
         values = []
         for key in targets:
