@@ -398,6 +398,7 @@ def build_card(config: TrainConfig, model: nn.Module, classes: dict[str, Any], b
         "metrics": {k: best[k] for k in ("miou", "pixel_accuracy", "per_class_iou") if k in best},
     }
     if config.out and best.get("miou", 1.0) < ZOO_TARGET_MIOU:  # written by the run, so a --resume keeps it true
-        card["note"] = both("train.card_below_target", miou=f"{best['miou']:.3f}", steps=f"{steps_total:,}",
+        # four decimals: 0.7996 must not read as "0.800, below 0.80"
+        card["note"] = both("train.card_below_target", miou=f"{best['miou']:.4f}", steps=f"{steps_total:,}",
                             target=f"{ZOO_TARGET_MIOU:.2f}")
     return card

@@ -11,13 +11,15 @@ from segdemo.ui.shell import TABS
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_tab_renders(browser, app_url, screenshot_dir, lang):
-    with open_app(browser, app_url, lang) as (page, errors):
+    """Each tab on a 1280×720 projector: the first screen and the whole page, looked at in both languages."""
+    with open_app(browser, app_url, lang, width=1280, height=720) as (page, errors):
         title = t("app.title", lang).lstrip("# ")
         assert page.get_by_text(title).is_visible()
         for name, _ in TABS:
             goto_tab(page, name, lang)
             page.wait_for_timeout(300)
             page.screenshot(path=str(screenshot_dir / f"tab-{name}-{lang}.png"), full_page=True)
+            page.screenshot(path=str(screenshot_dir / f"projector-{name}-{lang}.png"))
         assert errors == [], f"console errors in {lang}: {errors}"
 
 
@@ -70,6 +72,7 @@ def test_no_tab_is_wider_than_a_phone(browser, app_url, lang, screenshot_dir):
             page.wait_for_timeout(300)
             width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             assert width[0] <= width[1], f"{name} is {width[0]} px wide on a {width[1]} px phone"
+            page.screenshot(path=str(screenshot_dir / f"phone-{name}-{lang}.png"))  # what a student sees first
         goto_tab(page, "segment", lang)
         page.screenshot(path=str(screenshot_dir / f"phone-segment-{lang}.png"))
 

@@ -301,4 +301,5 @@ def test_shipped_cards_below_the_target_say_so_in_both_languages():
         if card["metrics"]["miou"] < 0.80:
             note = card.get("note", {})
             assert set(note) == {"en", "zh"}, card["model"]
-            assert f"{card['metrics']['miou']:.3f}" in note["en"] and f"{card['metrics']['miou']:.3f}" in note["zh"]
+            written = [f"{card['metrics']['miou']:.{d}f}" for d in (3, 4)]  # older cards: 3 decimals
+            assert any(w in note["en"] for w in written) and any(w in note["zh"] for w in written), card["model"]

@@ -82,7 +82,7 @@ def test_resume_continues_from_the_saved_state(tmp_path):
     card = json.loads((tmp_path / "run.json").read_text())
     assert card["recipe"]["steps_total"] == 10
     # A tiny run is far below the zoo's target: the card says so itself, with its numbers, in both languages.
-    miou = f"{card['metrics']['miou']:.3f}"
+    miou = f"{card['metrics']['miou']:.4f}"
     assert miou in card["note"]["en"] and miou in card["note"]["zh"] and "10" in card["note"]["en"]
     with pytest.raises(ValueError, match="resume"):
         run_training(TrainConfig(**TINY, out=str(tmp_path / "none"), resume=True))
