@@ -53,7 +53,7 @@ CSS = """
     .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
     /* The title beside the language links: at the desktop size it broke "segment-ation" mid-word and took
        a third of the first screen. */
-    #app-title h1 { font-size: 1.3rem !important; line-height: 1.3 !important; overflow-wrap: normal; }
+    #app-title h1 { font-size: 1.1rem !important; line-height: 1.3 !important; overflow-wrap: normal; }
     .gradio-container .row { flex-wrap: wrap !important; }
     .gradio-container .row > .column, .gradio-container .row > .block { flex: 1 1 100% !important; min-width: 0 !important; }
     .grid-container { grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)) !important; }
