@@ -234,6 +234,23 @@ def test_receptive_fields_views(scene):
         lesson.check_point(scene[0], (96, 10))
 
 
+@pytest.mark.slow  # every shipped model: ~1 s each
+def test_receptive_field_and_feature_maps_work_on_every_shipped_model(scene):
+    keys = models.shipped_keys()
+    assert len(keys) >= 10
+    image = scene[0]
+    for key in keys:
+        theory, layers = lesson.theory(key)
+        assert layers and (theory.is_global or theory.size > 32), key  # attention: the whole image
+        (view,) = lesson.receptive_fields([key], image, (48, 48))
+        assert 0 < view.erf_radius <= 96 and view.picture.shape == image.shape, key
+        stages = lesson.feature_maps(key, image)
+        assert len(stages) >= 2 and all(s.picture.ndim == 3 for s in stages), key
+    # multi-grid (1, 2, 4) multiplies the last block's dilations: DeepLabV3-MG sees further than DeepLabV3
+    if {"shipped:deeplabv3", "shipped:deeplabv3mg"} <= set(keys):
+        assert lesson.theory("shipped:deeplabv3mg")[0].size > lesson.theory("shipped:deeplabv3")[0].size
+
+
 # ---------------------------------------------------------------- the tab in Chromium
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_inside_tab_in_browser(browser, app_url, screenshot_dir, lang):

@@ -228,7 +228,7 @@ def stage_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     wanted: list[str]
     if "encoder1" in named:  # U-Net
         wanted = [f"encoder{i}" for i in range(1, 5)] + ["bottleneck"] + [f"decoder{i}" for i in range(4, 0, -1)]
-    elif "backbone.features" in named:  # FCN: the five pools, fc7, the scores
+    elif "backbone.features" in named and "score_fr" in named:  # FCN: the five pools, fc7, the scores
         features = named["backbone.features"]
         wanted = [f"backbone.features.{i}" for i, m in enumerate(features) if isinstance(m, nn.MaxPool2d)]
         wanted += ["relu7", "score_fr"]
