@@ -279,6 +279,14 @@ def test_inside_tab_in_browser(browser, app_url, screenshot_dir, lang):
         page.get_by_role("tab", name=t("inside.section.stride", lang)).click()
         page.locator("#inside-os-gallery img").first.wait_for(timeout=60_000)
         settle(page)
+        # a new scene redraws the section on screen (not only the receptive fields)
+        before = page.locator("#inside-os-gallery img").first.get_attribute("src")
+        box = page.get_by_role("spinbutton", name=t("inside.scene", lang))
+        box.fill("7")
+        box.press("Enter")
+        page.wait_for_function("old => document.querySelector('#inside-os-gallery img')?.src !== old", arg=before,
+                               timeout=60_000)
+        settle(page)
         page.screenshot(path=str(screenshot_dir / f"inside-stride-{lang}.png"), full_page=True)
 
         page.get_by_role("tab", name=t("inside.section.upsampling", lang)).click()

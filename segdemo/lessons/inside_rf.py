@@ -24,6 +24,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
+from segdemo.models.complexity import GLOBAL_HOOKS_LOCK
+
 
 @dataclass(frozen=True)
 class Field:
@@ -194,7 +196,7 @@ def effective_rf(model: nn.Module, x: torch.Tensor, point: tuple[int, int],
     y0, x0 = (int(v) for v in point)
     if not (0 <= y0 < x.shape[-2] and 0 <= x0 < x.shape[-1]):
         raise ValueError(f"point {point} is outside the {tuple(x.shape[-2:])} input")
-    with torch.enable_grad():
+    with GLOBAL_HOOKS_LOCK, torch.enable_grad():  # not while a FLOP count hooks every module
         inp = x.detach().clone().requires_grad_(True)
         logits = model(inp)
         logits = logits["out"] if isinstance(logits, dict) else logits

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+
+#: ``FlopCounterMode`` hooks every module of the process while it counts (``torch.utils.module_tracker``), so a
+#: gradient taken in another thread meanwhile fails ("A leaf node was passed to _will_engine_execute_node but
+#: we are currently running autograd.grad()"): the Inside tab's receptive field, while the Segment tab drew a
+#: model card. Counting and ``autograd.grad`` callers take this lock.
+GLOBAL_HOOKS_LOCK = threading.RLock()
 
 
 def count_params(model: nn.Module) -> int:
@@ -22,7 +30,7 @@ def count_gflops(model: nn.Module, input_shape: tuple[int, int, int, int] = (1, 
     was_training = model.training
     model.eval()
     x = torch.zeros(input_shape)
-    with FlopCounterMode(display=False) as counter:
+    with GLOBAL_HOOKS_LOCK, FlopCounterMode(display=False) as counter:
         model(x)
     model.train(was_training)
     return counter.get_total_flops() / 1e9

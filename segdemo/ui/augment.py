@@ -396,9 +396,10 @@ def build() -> None:
     private = {"api_visibility": "private"}
     drawing = {**private, **FIGURES_QUEUE}
 
-    gr.on([seed.submit, n.release, size.input, scene.release], run_augment, inputs=main_inputs,
+    # "input", not "release", for sliders: Enter in their number box fires only "input"; always_last below
+    gr.on([seed.submit, n.input, size.input, scene.input], run_augment, inputs=main_inputs,
           outputs=main_outputs, api_name="augment", trigger_mode="always_last", **FIGURES_QUEUE)
-    gr.on([seed.submit, n.release, size.input, scene.release, *[k.release for k in knobs]], run_explore,
+    gr.on([seed.submit, n.input, size.input, scene.input, *[k.input for k in knobs]], run_explore,
           inputs=explore_inputs, outputs=explore_outputs, api_name="augment_explore", trigger_mode="always_last",
           **FIGURES_QUEUE)
 

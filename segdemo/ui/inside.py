@@ -254,6 +254,14 @@ def feature_maps(source: str, scene: float, upload: str | None, key: str | None,
             for s in lesson.feature_maps(key, image)]
 
 
+def _union(lists) -> list:
+    """The components of ``lists`` in first-seen order, each once."""
+    out: list = []
+    for items in lists:
+        out += [item for item in items if all(item is not seen for seen in out)]
+    return out
+
+
 def build() -> None:
     """Render the Inside tab inside the current ``gr.Tab``."""
     keys = inside_models.shipped_keys()
@@ -353,8 +361,31 @@ def build() -> None:
 
     source.change(lambda s: (gr.Slider(visible=s == "scene"), gr.Image(visible=s == "upload")), inputs=source,
                   outputs=[scene, upload], **private)
-    for trigger in (scene.release, upload.change):
-        trigger(**shown, **private).success(**rf, **private)
+    # A new picture redraws the section on screen (the others redraw when opened): the page remembers which
+    # one it shows in a hidden textbox, set by each section's select event.
+    sections = {"rf": [rf], "dil": [dil, asp], "os": [ost], "ups": [ups], "fms": [fms]}
+    current = gr.Textbox("rf", visible=False)
+    redraw_inputs, redraw_outputs = _union(e["inputs"] for es in sections.values() for e in es), \
+        _union(e["outputs"] if isinstance(e["outputs"], list) else [e["outputs"]]
+               for es in sections.values() for e in es)
+
+    @friendly_errors
+    def redraw(request: gr.Request, section: str, *values):  # the request first: Gradio injects it by position
+        by_input = dict(zip(redraw_inputs, values, strict=True))
+        out = {o: gr.skip() for o in redraw_outputs}
+        for event in sections.get(section, []):
+            result = event["fn"](*(by_input[i] for i in event["inputs"]), request)
+            outputs = event["outputs"] if isinstance(event["outputs"], list) else [event["outputs"]]
+            out.update(zip(outputs, result if len(outputs) > 1 else [result], strict=True))
+        return [out[o] for o in redraw_outputs]
+
+    # "input", not "release": Enter in the slider's number box fires only "input" (always_last: a drag leaves
+    # at most one redraw waiting)
+    for trigger in (scene.input, upload.change):
+        trigger(**shown, **private, trigger_mode="always_last").success(
+            redraw, inputs=[current, *redraw_inputs], outputs=redraw_outputs, **private, **FIGURES_QUEUE)
+    for name, section_tab in (("rf", rf_tab), ("dil", dil_tab), ("os", os_tab), ("ups", up_tab), ("fms", fm_tab)):
+        section_tab.select(lambda name=name: name, outputs=current, queue=False, **private)
     picked.select(pick, inputs=[source, scene, upload], outputs=[picked, x, y], **private).success(
         **rf, **private).success(**dil, **private)
     rf_run.click(**rf, api_name="inside_rf")

@@ -337,7 +337,7 @@ def build() -> None:
              "trigger_mode": "always_last", **SEGMENT_QUEUE}
     model.input(**again).success(**shown)
     compare.input(**again).success(**shown)
-    scene.release(**again).success(**shown)
+    scene.input(**again).success(**shown)  # "input": also Enter in the number box, which "release" misses
     opacity.release(redraw, inputs=opacity, outputs=slider, api_visibility="private", queue=False,
                     show_progress="hidden")
     if serving.default_key():  # the default scene, segmented: the tab opens on a result, not on empty boxes
