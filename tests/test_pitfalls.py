@@ -244,23 +244,24 @@ PANELS = [("segment", "fcn_skips", "pitfalls.on.segment_scene"), ("losses", "ce_
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("tab, key, on", PANELS)
-def test_pitfalls_panel_in_browser(browser, app_url, screenshot_dir, lang, tab, key, on):
+def test_pitfalls_panels_in_browser(browser, app_url, screenshot_dir, lang):
+    """One panel per tab, in one page per language (a page load per panel made this the slowest test)."""
     from browser import goto_tab, open_app, settle
 
     with open_app(browser, app_url, lang) as (page, errors):
-        goto_tab(page, tab, lang)
-        panel = page.locator(f"#pitfalls-{tab}")
-        panel.get_by_text(t("pitfalls.panel", lang), exact=True).first.click()
-        page.locator(f"#pitfall-{key}").get_by_text(t(f"pitfalls.{key}.title", lang)).first.click()
-        fixed = page.locator(f"#pitfall-{key}-fixed")
-        fixed.get_by_text(t("pitfalls.fixed_title", lang)).wait_for(timeout=30_000)
-        # it ran on what the tab shows: its line names the tab's input (the size follows the input)
-        prefix = t(on, lang, size="@").split("@")[0]
-        page.locator(f"#pitfall-{key}-naive").get_by_text(prefix, exact=False).first.wait_for(timeout=30_000)
-        settle(page)
-        panel.scroll_into_view_if_needed()
-        panel.screenshot(path=str(screenshot_dir / f"pitfalls-{tab}-{lang}.png"))
+        for tab, key, on in PANELS:
+            goto_tab(page, tab, lang)
+            panel = page.locator(f"#pitfalls-{tab}")
+            panel.get_by_text(t("pitfalls.panel", lang), exact=True).first.click()
+            page.locator(f"#pitfall-{key}").get_by_text(t(f"pitfalls.{key}.title", lang)).first.click()
+            fixed = page.locator(f"#pitfall-{key}-fixed")
+            fixed.get_by_text(t("pitfalls.fixed_title", lang)).wait_for(timeout=30_000)
+            # it ran on what the tab shows: its line names the tab's input (the size follows the input)
+            prefix = t(on, lang, size="@").split("@")[0]
+            page.locator(f"#pitfall-{key}-naive").get_by_text(prefix, exact=False).first.wait_for(timeout=30_000)
+            settle(page)
+            panel.scroll_into_view_if_needed()
+            panel.screenshot(path=str(screenshot_dir / f"pitfalls-{tab}-{lang}.png"))
         assert errors == [], f"console errors in {lang}: {errors}"
 
 

@@ -16,9 +16,9 @@ STRINGS: dict[str, tuple[str, str]] = {
         "取消勾选“热启动”，可以看到网络从随机权重开始学习。之前的训练曲线会保留在图上便于比较。",
     ),
     "train.card_below_target": (
-        "Below the zoo's {target} target (val mIoU {miou}) after {steps} training steps on a 2-core CPU; the score "
-        "was still rising when the time budget ran out. `python -m segdemo.train ... --resume` continues it.",
-        "低于模型库 {target} 的目标（验证 mIoU {miou}）：在 2 核 CPU 上训练了 {steps} 步，时间预算用完时分数仍在上升。"
+        "Below the zoo's {target} target (val mIoU {miou}) after {steps} training steps on a 2-core CPU, when its "
+        "time budget ran out. `python -m segdemo.train ... --resume` continues it.",
+        "低于模型库 {target} 的目标（验证 mIoU {miou}）：在 2 核 CPU 上训练了 {steps} 步，时间预算已用完。"
         "可用 `python -m segdemo.train ... --resume` 继续训练。",
     ),
     "train.warm": ("Warm start (encoder from the shipped model)", "热启动（编码器来自内置模型）"),
