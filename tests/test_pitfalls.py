@@ -336,3 +336,12 @@ def test_augment_pitfalls_use_the_tabs_image_and_mask():
 def test_dataset_pairing_draws_scenes_at_the_tabs_size():
     d = P.dataset_pairing(current=P.Current(image=_image(64, 64), label="pitfalls.on.train"))
     assert d.pictures[0][1].shape[:2] == (64, 64) and d.naive["wrong"] >= 1
+
+
+def test_shrinking_a_label_map_keeps_every_label():
+    # Regression: labels went through uint8 on the way (label 300 came back as 44).
+    mask = np.full((400, 300), 300, dtype=np.uint16)
+    mask[:, :150] = 7
+    small = P._small(mask, 100, labels=True)
+    assert small.shape == (100, 75) and small.dtype == np.uint16 and set(np.unique(small)) == {7, 300}
+    assert P._small(np.zeros((20, 2000, 3), np.uint8), 256, floor=32).shape == (32, 256, 3)

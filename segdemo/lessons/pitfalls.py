@@ -30,6 +30,7 @@ from torch import nn
 from segdemo.checkpoints import load_checkpoint
 from segdemo.data import IMAGENET_MEAN, IMAGENET_STD, SegmentationFolder, SynthScenes, render_scene
 from segdemo.errors import InputError
+from segdemo.imageio import resize_mask
 from segdemo.lessons.losses import degrade_mask, logits_from_labels
 from segdemo.losses import cross_entropy, dice_loss
 from segdemo.metrics import confusion_matrix, metrics_from_confusion
@@ -386,14 +387,8 @@ def deeplab_stride(scenes: int = 12, current: Current | None = None) -> Demo:
     demo = _deeplab_stride_scenes(scenes)
     if current is None or current.image is None:
         return demo
-    from PIL import Image
-
     models, card = _deeplab_models()
-    image = current.image
-    scale = min(1.0, STRIDE_IMAGE_SIDE / max(image.shape[:2]))
-    if scale < 1.0:
-        image = np.asarray(Image.fromarray(image).resize(
-            (max(32, round(image.shape[1] * scale)), max(32, round(image.shape[0] * scale))), Image.BILINEAR))
+    image = _small(current.image, STRIDE_IMAGE_SIDE, floor=32)  # the models' contract: sides >= 32
     palette = np.asarray(card["classes"]["palette"], dtype=np.uint8)
     x = _normalised(image[None])
     with torch.no_grad():
@@ -569,16 +564,17 @@ MAX_ROWS = 32
 MASK_SIDE = 128
 
 
-def _small(array: np.ndarray, side: int = MASK_SIDE, labels: bool = False) -> np.ndarray:
-    """``array`` scaled so its longest side is at most ``side`` (nearest for label maps)."""
+def _small(array: np.ndarray, side: int = MASK_SIDE, labels: bool = False, floor: int = 1) -> np.ndarray:
+    """``array`` scaled so its longest side is at most ``side``, no side below ``floor`` (label maps by centred
+    nearest sampling, any label value)."""
     from PIL import Image
 
     scale = side / max(array.shape[:2])
     if scale >= 1:
         return array
-    size = (max(1, round(array.shape[1] * scale)), max(1, round(array.shape[0] * scale)))
+    size = (max(floor, round(array.shape[1] * scale)), max(floor, round(array.shape[0] * scale)))
     if labels:
-        return np.asarray(Image.fromarray(array.astype(np.uint8)).resize(size, Image.NEAREST)).astype(array.dtype)
+        return resize_mask(array, size)
     return np.asarray(Image.fromarray(array).resize(size, Image.BILINEAR))
 
 

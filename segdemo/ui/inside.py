@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from segdemo import serving
-from segdemo.errors import InputError
 from segdemo.imageio import load_image
 from segdemo.lessons import inside as lesson
 from segdemo.lessons import inside_models
@@ -28,16 +27,13 @@ BLANK = np.full((64, 64, 3), 235, np.uint8)
 
 def _model_name(key: str, lang: str) -> str:
     """The model's name in ``lang`` (from its checkpoint card: nothing is loaded)."""
-    try:
-        display = serving.choice(key).display
-    except InputError:
-        return key.partition(":")[2]
-    return display.get(lang, display["en"])
+    return model_options([key], lang)[0][0]
 
 
 def model_options(keys: list[str], lang: str) -> list[tuple[str, str]]:
-    """``(name in lang, key)`` for the model pickers."""
-    return [(_model_name(key, lang), key) for key in keys]
+    """``(name in lang, key)`` for the model pickers (one pass over the picker's choices, not one per key)."""
+    names = {c.key: c.display for c in serving.choices()}
+    return [(names[key].get(lang, names[key]["en"]) if key in names else key.partition(":")[2], key) for key in keys]
 
 
 def _relabel_models(request: gr.Request):
