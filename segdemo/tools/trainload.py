@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         from segdemo.serving import start
 
         start()
-    result = run(args.users, args.steps)
+    from segdemo.tools.perfdoc import host_meta
+
+    command = " ".join(["python -m segdemo.tools.trainload", *(argv if argv is not None else sys.argv[1:])])
+    result = {"meta": host_meta(command), **run(args.users, args.steps)}  # the machine and date, for the docs
     print(json.dumps(result, indent=1))
     ok = result["first_loss_point_s"]["max"] <= GOAL_FIRST_POINT_S and result["all_done_s"] <= GOAL_ALL_DONE_S
     print(f"{args.users} students: first loss point within {result['first_loss_point_s']['max']:.1f} s, first "
