@@ -216,6 +216,21 @@ def _status_mb(pid: int, field: str) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int | None = None) -> float | None:
+    """CPU time (user + system, all threads) a process has used so far: ``pid``'s from ``/proc`` (Linux),
+    or this process's when ``pid`` is None."""
+    if pid is None:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """Peak resident memory of a process in MiB (Linux ``VmHWM``), or None where unavailable."""
     return _status_mb(pid, "VmHWM")
@@ -515,10 +530,13 @@ def session(url: str | None, *, users: int, requests: int, duration: float, thin
         warm = rss_mb(process.pid) if process else None
         sizes = {"before": temp_sizes(temp)} if temp else {}
         with MemoryWatch(process.pid if process else os.getpid()) as watch:
-            if "burst" in modes:
-                out["burst"] = run(url, users, requests, seed, actions)
-            if "sustained" in modes:
-                out["sustained"] = run_sustained(url, users, duration, think, seed + 1, actions)
+            for mode in modes:
+                server, client = cpu_seconds(process.pid) if process else None, cpu_seconds()
+                if mode == "burst":
+                    out[mode] = run(url, users, requests, seed, actions)
+                else:
+                    out[mode] = run_sustained(url, users, duration, think, seed + 1, actions)
+                out[mode]["cpu_s"] = cpu_split(server, client, process.pid if process else None, out[mode])
         if process is not None:
             sizes["after_load"] = temp_sizes(temp)
             time.sleep(settle)  # the class has gone: does the memory come back?
@@ -539,6 +557,18 @@ def session(url: str | None, *, users: int, requests: int, duration: float, thin
             out["temp_mb"] = sizes
             shutil.rmtree(temp, ignore_errors=True)
     return out
+
+
+def cpu_split(server_before: float | None, client_before: float, pid: int | None,
+              result: dict[str, Any]) -> dict[str, float | None]:
+    """CPU seconds the server and the simulated students (this process: one machine hosts both) used
+    during one lesson, and per request: how much of the two cores the harness itself took."""
+    server = cpu_seconds(pid) - server_before if pid is not None and server_before is not None else None
+    client = cpu_seconds() - client_before
+    n = max(result["requests"], 1)
+    return {"server": _r(server), "clients": _r(client), "server_per_request": None if server is None else
+            round(server / n, 3), "clients_per_request": round(client / n, 3),
+            "cores_busy": round(((server or 0) + client) / max(result["seconds"], 1e-9), 2)}
 
 
 def _r(value: float | None) -> float | None:
@@ -589,6 +619,10 @@ def _print(label: str, result: dict[str, Any]) -> None:
             print(f"  {name:16s} n={row['n']:4d}  p50 {p50} s  p95 {p95} s  failed {row['failures']}")
         for error in r["errors"][:5]:
             print("  error:", error)
+        if r.get("cpu_s"):
+            c = r["cpu_s"]
+            print(f"  CPU: server {c['server']} s ({c['server_per_request']} s a request), simulated students "
+                  f"{c['clients']} s ({c['clients_per_request']} s a request), {c['cores_busy']} cores busy")
     if result.get("memory"):
         m = result["memory"]
         print(f"{label} RSS: at start {m['idle_mb']} MiB, warmed up {m.get('warm_mb')} MiB, peak {m['peak_mb']} MiB, "

@@ -249,7 +249,20 @@ def _loadtest(data: dict[str, Any]) -> list[str]:
     return out
 
 
-#: (JSON name, section title, renderer, the command that writes the JSON)
+def _multigrid(data: dict[str, Any]) -> list[str]:
+    rows = [[str(tuple(r["multi_grid"])), r["seed"], r["steps"], r["seconds"], f"{r['miou']:.4f}",
+             f"{r['pixel_accuracy']:.4f}", r["layer4_receptive_field"]] for r in data["rows"]]
+    recipe = data["recipe"]
+    return ([f"DeepLabV3 ({recipe['variant']} variant) trained twice per seed from scratch with the recipe of the "
+             f"shipped `{data['model']}` card ({recipe['size']}² scenes, batch {recipe['batch_size']}, lr "
+             f"{recipe['lr']}, {recipe['loss']} loss), only layer4's unit rates differ; val mIoU on the card's "
+             f"{data['validation']['n']} validation scenes.", ""]
+            + _table(["multi_grid", "seed", "steps", "seconds", "val mIoU", "pixel acc.", "backbone RF px"], rows)
+            + ["", "Mean val mIoU: " + ", ".join(f"{k} {v}" for k, v in data["mean_miou"].items())
+               + f"; multi-grid's effect here: **{data['effect_miou']:+.4f}** mIoU."])
+
+
+#: (JSON name in ``bench-output`` or a repo path, section title, renderer, the command that writes the JSON)
 SECTIONS: tuple[tuple[str, str, Callable[[dict[str, Any]], list[str]], str], ...] = (
     ("models", "Model zoo: latency of every registered model", _models, "make bench"),
     ("checkpoints", "Shipped checkpoints", _checkpoints, "make bench"),
@@ -260,6 +273,8 @@ SECTIONS: tuple[tuple[str, str, Callable[[dict[str, Any]], list[str]], str], ...
     ("train", "Train tab recipes", _train, "make bench"),
     ("trainload", "A class training at once", _trainload, "python -m segdemo.tools.trainload"),
     ("loadtest", "Classroom load test", _loadtest, "make loadtest"),
+    ("checkpoints/deeplabv3mg.multigrid", "DeepLabV3 multi-grid, measured", _multigrid,
+     "python -m segdemo.tools.multigrid --seeds 0 1"),
 )
 
 
@@ -270,7 +285,7 @@ def render(folder: Path = INPUT) -> str:
              "do not edit by hand. Each section names the machine, the date and the command that measured it.", ""]
     for name, title, renderer, command in SECTIONS:
         lines += [f"## {title}", ""]
-        path = folder / f"{name}.json"
+        path = Path(f"{name}.json") if "/" in name else folder / f"{name}.json"  # a path: committed numbers
         if not path.exists():
             lines += [f"_Not measured yet: `{command}` writes `{path}`._", ""]
             continue
