@@ -22,11 +22,19 @@ import logging
 import os
 import platform
 import signal
+import sys
 import threading
 from collections.abc import Callable
 
 from segdemo import tempfiles
-from segdemo.lessons import train
+
+_TRAIN = "segdemo.lessons.train"
+
+
+def _train_sessions():
+    # The Train backend imports torch (1.4 s); the page is served before anyone trained, so it is only
+    # looked at once it was imported: no training session exists before that.
+    return sys.modules.get(_TRAIN)
 
 log = logging.getLogger("segdemo")
 
@@ -99,7 +107,8 @@ def tick() -> None:
     """One round of cleaning: sweep temp files, evict idle training sessions, run the cleaners (what the
     thread runs)."""
     freed = tempfiles.sweep()
-    train._evict_idle()
+    if (train := _train_sessions()) is not None:
+        train._evict_idle()
     for cleaner in _cleaners:
         freed += cleaner()
     if freed:
@@ -136,5 +145,6 @@ def start() -> None:
 def stop() -> None:
     """At shutdown: stop the cleaner, end every training session (joins the threads), sweep what is ours."""
     _stop.set()
-    train.shutdown()
+    if (train := _train_sessions()) is not None:
+        train.shutdown()
     tempfiles.sweep(export_age=0.0)

@@ -164,3 +164,19 @@ def test_configure_queue_sets_what_queue_would_without_a_second_app():
     assert demo.app is app  # not rebuilt
     assert demo._queue.default_concurrency_limit == queue_kwargs()["default_concurrency_limit"]
     assert demo._queue.max_size == queue_kwargs()["max_size"]
+
+
+def test_skip_component_stubs_stops_gradio_writing_pyi_files_at_import(tmp_path):
+    # A fresh interpreter: the hook must run before Gradio's metaclass module is imported.
+    import subprocess
+    import sys
+
+    module = tmp_path / "mycomponent.py"
+    module.write_text("import gradio as gr\n\nclass MyBox(gr.Textbox):\n    pass\n")
+    code = ("import sys; from segdemo.ui.gradio_compat import skip_component_stubs; assert skip_component_stubs();"
+            f"sys.path.insert(0, {str(tmp_path)!r}); import gradio.component_meta as m, mycomponent;"
+            "assert m.create_or_modify_pyi.__name__ == '_no_stub'; import gradio as gr; gr.Textbox('x')")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not (tmp_path / "mycomponent.pyi").exists()

@@ -1,6 +1,6 @@
 """Every use of a Gradio internal in segdemo, in one place, each tied to the Gradio version it was tested on.
 
-segdemo relies on eight behaviours of Gradio 6.31.0 that have no public switch:
+segdemo relies on nine behaviours of Gradio 6.31.0 that have no public switch:
 
 1. **Per-session component configs** (``state_holder.SessionState.__init__``): Gradio builds the config of
    *every* component for each new browser session, on the server's event loop: 20–35 ms for this
@@ -31,6 +31,11 @@ segdemo relies on eight behaviours of Gradio 6.31.0 that have no public switch:
 8. **Queue settings without a second app** (``Blocks._queue``): ``Blocks.queue()`` builds the whole FastAPI app
    again (~0.3 s of a ~5 s start, after ``Blocks.__exit__`` built it once and before ``launch`` builds it for
    good); :func:`configure_queue` sets the same two settings on the queue ``Blocks`` already made.
+
+9. **Type stubs written at import** (``component_meta.create_or_modify_pyi``): Gradio's component metaclass
+   reads and parses the source of each of its ~80 component classes when it defines them, to write a
+   ``.pyi`` stub for editors: 0.6–0.9 s of every start, for a file the installed package already has.
+   :func:`skip_component_stubs` makes it a no-op; ``app.py`` calls it before Gradio is imported.
 
 (2) and (3) replace a method on the component *instance*: a subclass would make Gradio's component
 metaclass write a ``.pyi`` stub into the app's folder (read-only on a Space). :func:`check_version` stops the
@@ -71,6 +76,55 @@ def check_version(version: str | None = None) -> None:
             f"(segdemo/ui/gradio_compat.py); gradio {version} is installed. Install the pinned version "
             "(pip install -r requirements.txt) or test the workarounds in gradio_compat.py on the new one "
             "and add it to TESTED_GRADIO.")
+
+
+# ---- 9. type stubs written at import ----
+
+_COMPONENT_META = "gradio.component_meta"
+
+
+def _no_stub(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+class _SkipStubs:
+    """A one-shot import hook: runs ``gradio.component_meta`` as usual, then disables its stub writer."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != _COMPONENT_META:
+            return None
+        import importlib.machinery
+        import sys
+
+        sys.meta_path[:] = [f for f in sys.meta_path if f is not self]
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module: types.ModuleType) -> None:
+            run(module)
+            if hasattr(module, "create_or_modify_pyi"):
+                module.create_or_modify_pyi = _no_stub
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def skip_component_stubs() -> bool:
+    """Stop Gradio from writing component type stubs at import (section 9). Call before ``import gradio``;
+    if Gradio is already imported, only components defined later skip it. Returns True when installed."""
+    import sys
+
+    module = sys.modules.get(_COMPONENT_META)
+    if module is not None:
+        if hasattr(module, "create_or_modify_pyi"):
+            module.create_or_modify_pyi = _no_stub
+            return True
+        return False
+    if not any(isinstance(f, _SkipStubs) for f in sys.meta_path):
+        sys.meta_path.insert(0, _SkipStubs())
+    return True
 
 
 # ---- 1. per-session component configs ----
