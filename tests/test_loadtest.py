@@ -52,3 +52,28 @@ def test_burst_floor_by_hand():
     floor = loadtest.burst_floor({"losses": 0.2, "overview": 0.4, "not_an_action": 9.0}, users=30, cores=2)
     assert floor["mean_solo_s"] == pytest.approx(mean, abs=1e-3)
     assert floor["floor_s"] == pytest.approx(30 * mean / 2, abs=0.01)
+
+
+def test_lean_client_gets_what_gradio_client_gets_and_the_apps_errors(app_url, client):
+    from segdemo.tools.loadclient import LeanClient, RemoteError
+
+    lean = LeanClient(app_url)
+    ours = lean.predict(0.25, 10, api_name="/losses_curves")
+    theirs = client.predict(0.25, 10, api_name="/losses_curves")
+    assert [o["plot"] for o in ours] == [t["plot"] for t in theirs]  # the same charts, as JSON
+    with pytest.raises(RemoteError, match="provide an input"):  # the tab's own message
+        lean.predict(None, None, None, "none", 0, 255, "", api_name="/miou")
+    # a streamed event and a second call in the same session (Train and its Stop button)
+    job = lean.submit("/train", "fastscnn", "ce", "none", 64, 60, 3)
+    assert lean.wait(job, first=True) is not None
+    lean.predict(api_name="/train_stop")
+    assert lean.wait(job)[-1]["state"] in ("stopped", "done")
+
+
+def test_cpu_seconds_of_a_process():
+    import os
+
+    spent = loadtest.cpu_seconds()
+    sum(i * i for i in range(300_000))
+    assert loadtest.cpu_seconds() > spent
+    assert loadtest.cpu_seconds(os.getpid()) == pytest.approx(loadtest.cpu_seconds(), abs=0.1)

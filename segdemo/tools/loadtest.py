@@ -1,4 +1,4 @@
-"""A classroom in a script: N simulated students hit a launched app at once through ``gradio_client``.
+"""A classroom in a script: N simulated students hit a launched app at once, as their pages would (``loadclient``).
 
 ``python -m segdemo.tools.loadtest`` launches ``python app.py`` on a free port (or uses ``--url``) and plays
 two lessons against it with 30 students mixing every endpoint (segment with the fastest and the default
@@ -112,10 +112,8 @@ def _miou_model(client: Any, rng: random.Random) -> Any:
 
 
 def _miou_call(client: Any, truths: list[str], preds: list[str], archive: str | None) -> Any:
-    from gradio_client import handle_file
-
-    return client.predict([handle_file(p) for p in truths] or None, [handle_file(p) for p in preds] or None,
-                          handle_file(archive) if archive else None, "none", 0, 255, "", api_name="/miou")
+    return client.predict([client.file(p) for p in truths] or None, [client.file(p) for p in preds] or None,
+                          client.file(archive) if archive else None, "none", 0, 255, "", api_name="/miou")
 
 
 def _miou_pair(client: Any, rng: random.Random) -> Any:
@@ -139,18 +137,15 @@ TRAIN_PARTS = ("train_start", "train_stop", "train_end")
 
 def _train(client: Any, rng: random.Random, record: Callable[[str, float], None]) -> Any:
     started = time.perf_counter()
-    job = client.submit("fastscnn", "ce", "none", 64, 60, rng.randrange(1000), api_name="/train")
-    while not job.outputs() and not job.done():
-        time.sleep(0.05)
-    if job.done() and job.exception() is not None:
-        raise job.exception()
+    job = client.submit("/train", "fastscnn", "ce", "none", 64, 60, rng.randrange(1000))
+    client.wait(job, first=True)
     record("train_start", time.perf_counter() - started)
     time.sleep(1.5)  # watch it for a moment
     started = time.perf_counter()
     client.predict(api_name="/train_stop")
     record("train_stop", time.perf_counter() - started)
     started = time.perf_counter()
-    job.result(timeout=120)
+    client.wait(job)
     record("train_end", time.perf_counter() - started)
 
 
@@ -362,16 +357,18 @@ def _prepare(actions: dict[str, Action]) -> None:
 def _class(url: str, users: int, body: Callable[[int, Any, random.Random, _Recorder], None], seed: int,
            recorder: _Recorder) -> float:
     """Run ``body(index, client, rng, recorder)`` for ``users`` students in threads, started together."""
-    from gradio_client import Client
+    from segdemo.tools.loadclient import LeanClient, api_table
 
     barrier = threading.Barrier(users)
+    api = api_table(url)  # each page loads the app's config; the class shares one parse of it
 
     def user(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
         try:
-            # Students' browsers fetch the result images on their own machines; here the clients share
-            # the server's two cores, so they take the file references without downloading them.
-            client = Client(url, verbose=False, download_files=False)
+            # Students' browsers run on their own machines and fetch the result images there; here the
+            # clients share the server's two cores, so they are lean (loadclient) and take the file
+            # references without downloading them.
+            client = LeanClient(url, api)
         except Exception as exc:  # noqa: BLE001 - a user who cannot connect is a failure to count
             recorder.fail("connect", exc)
             barrier.abort()
@@ -475,11 +472,11 @@ def warm_up(url: str, actions: dict[str, Action] | None = None, rounds: int = 2)
         Each endpoint's latency in the last round: the time one request takes on an idle server (its
         "solo" time, see :func:`burst_floor`); endpoints that failed are missing (and printed).
     """
-    from gradio_client import Client
+    from segdemo.tools.loadclient import LeanClient
 
     actions = actions or ACTIONS
     _prepare(actions)
-    client = Client(url, verbose=False, download_files=False)
+    client = LeanClient(url)
     for round_ in range(rounds):
         recorder, rng = _Recorder(), random.Random(round_)
         for name in actions:
