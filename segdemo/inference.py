@@ -76,14 +76,15 @@ def labels_and_confidence(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     num_classes = logits.shape[0]
     # torch.max/argmax over the class dimension (not the innermost) is not vectorised on CPU: 3 ms
     # for 6 classes at 512×512, 30 ms for argmax. amax and amin are: the first class whose score
-    # equals the max is the smallest of "k, or k + K where l_k < l_max" (1 ms). x - y == 0 exactly
-    # when x == y, so the differences serve both the test and the exponentials.
-    delta = logits - logits.amax(dim=0)  # (K, H, W), <= 0, 0 at the max
+    # equals the max is the smallest of "k, or k + K where l_k < l_max" (1 ms).
+    peak = logits.amax(dim=0)  # (H, W)
     small = torch.uint8 if num_classes <= 128 else torch.int32  # k + K must fit
     index = torch.arange(num_classes, dtype=small, device=logits.device).view(-1, 1, 1)
-    labels = (index + (delta != 0).to(small) * num_classes).amin(dim=0)  # (H, W)
+    labels = (index + (logits != peak).to(small) * num_classes).amin(dim=0)  # (H, W)
     labels = labels.clamp_(max=num_classes - 1).long()  # NaN scores (a diverged model) give class K-1
-    confidence = delta.exp_().sum(dim=0).reciprocal_()  # (H, W)
+    # softmax over dim 0 is vectorised, and its max is exp(0) / sum_k exp(l_k - l_max): one pass
+    # instead of subtract, exp, sum and reciprocal (0.3 ms of ~2 at 512×512, 6 classes).
+    confidence = torch.softmax(logits, dim=0).amax(dim=0)  # (H, W)
     return labels, confidence
 
 
@@ -144,7 +145,8 @@ class Segmenter:
         height, width = image.shape[:2]
         if logits.shape[-2:] != (height, width):
             logits = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)
-        logits = logits[0].float().contiguous()  # (K, H, W); channels-last halves the speed of the reductions
+        # (K, H, W) float32 in one copy; channels-last halves the speed of the reductions
+        logits = logits[0].to(torch.float32, memory_format=torch.contiguous_format)
         labels, confidence = labels_and_confidence(logits)
         result = Segmentation(
             labels=labels.cpu().numpy(),

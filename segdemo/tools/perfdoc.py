@@ -91,14 +91,19 @@ def _checkpoints(data: dict[str, Any]) -> list[str]:
 
 def _segment(data: dict[str, Any]) -> list[str]:
     decode = data.get("decode_ms", {})
-    rows = [[r["model"], r["forward_ms"], r["handler_photo_ms"], round(r["handler_photo_ms"] - r["forward_ms"], 1),
-             r["handler_ms"], round(r["handler_ms"] - r["forward_ms"], 1), r["images_per_s"]] for r in data["models"]]
+    def own(r: dict[str, Any], kind: str) -> float:  # older files: the difference of two medians
+        return r.get(f"own{kind}_ms", round(r[f"handler{kind}_ms"] - r["forward_ms"], 1))
+
+    rows = [[r["model"], r["forward_ms"], r["handler_photo_ms"], own(r, "_photo"), "✓" if own(r, "_photo") <= 10 else "✗",
+             r["handler_ms"], own(r, ""), r["images_per_s"]] for r in data["models"]]
     out = [f"The Segment handler at {data['size']}² (decode, preprocess, forward, arg-max, overlay, masks, confidence, "
            f"class table) against the bare forward, for a photo JPEG (decode {decode.get('jpeg_photo', '?')} ms) and a "
            f"noise PNG (the worst case, decode {decode.get('png_noise', '?')} ms). Cold start (process start to the "
            f"first page served): {data.get('cold_start_s', '?')} s.", ""]
-    return out + _table(["model", "forward ms", "handler ms (photo)", "above forward (photo)", "handler ms (PNG)",
-                         "above forward (PNG)", "images/s"], rows)
+    out[0] += (" The handler's own work is its time minus the forward pass inside the same call (median over the "
+               "calls; goal ≤ 10 ms for the photo, issue 24).")
+    return out + _table(["model", "forward ms", "handler ms (photo)", "own work ms (photo)", "≤ 10 ms",
+                         "handler ms (PNG)", "own work ms (PNG)", "images/s"], rows)
 
 
 def _metrics(data: dict[str, Any]) -> list[str]:

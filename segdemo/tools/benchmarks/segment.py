@@ -2,9 +2,10 @@
 
 For each shipped model on a 512×512 image: the median time of the bare forward (optimised model, tensor
 already prepared), of everything the Segment handler computes for an upload (decode → preprocess →
-forward → arg-max, max probability → overlay, per-class masks, confidence map, class table), their ratio
-(goal ≤ 1.15) and images/s, and the floor (forward + decoding the upload alone) / forward that no handler
-can beat; then the seconds from ``python app.py`` to the first served page (goal ≤ 10 s).
+forward → arg-max, max probability → overlay, per-class masks, confidence map, class table), the handler's
+own work (its time minus the forward pass inside the same call; goal ≤ 10 ms, issue 24) and images/s, and
+the floor (forward + decoding the upload alone) / forward that no handler can beat; then the seconds from
+``python app.py`` to the first served page (goal ≤ 5 s).
 
 Two uploads: random noise saved as PNG, the worst case (noise does not compress, so decoding it costs
 ~5 ms), and a photograph saved as JPEG, the usual case (a shipped example photo enlarged to 512×512).
@@ -12,12 +13,29 @@ Two uploads: random noise saved as PNG, the worst case (noise does not compress,
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+
+def handler_ms(handler: Callable[[], float], warmup: int, repeats: int) -> tuple[float, float]:
+    """Median wall time of ``handler()`` and median of its own work (wall time minus the forward pass it
+    reports, in the same call), in ms. Subtracting two medians measured minutes apart let the
+    background load of the machine decide the difference for the slower models."""
+    for _ in range(warmup):
+        handler()
+    total, own = [], []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        forward = handler()
+        total.append((time.perf_counter() - begin) * 1000.0)
+        own.append(total[-1] - forward)
+    return statistics.median(total), statistics.median(own)
 
 
 def run(quick: bool = False, size: int = 512) -> dict[str, Any]:
@@ -51,22 +69,27 @@ def run(quick: bool = False, size: int = 512) -> dict[str, Any]:
         with torch.inference_mode():
             bare = median_latency_ms(lambda seg=seg, x=x: seg.model(x), warmup=2, repeats=repeats)
 
-        def handler(key: str = key, upload: Path = uploads["png_noise"]) -> None:
+        def handler(key: str = key, upload: Path = uploads["png_noise"]) -> float:
             # What the Segment handler computes for an upload: read it, run the model, draw the
             # overlay, the per-class masks, the confidence map and the class table (Gradio's own
-            # encoding of the outputs is not ours to speed up and is left out).
+            # encoding of the outputs is not ours to speed up and is left out). Returns the forward's
+            # own milliseconds in this call.
             array = load_image(str(upload), max_side=segment_lesson.max_side()).array
             result = segment_lesson.run(key, array)
             segment_lesson.present(result, array, 0.55, result.names)
+            return result.segmentation.timings["forward"]
 
-        full = median_latency_ms(handler, warmup=2, repeats=repeats)
-        photo_ms = median_latency_ms(lambda key=key: handler(key, uploads["jpeg_photo"]), warmup=2, repeats=repeats)
+        full, own = handler_ms(handler, warmup=2, repeats=repeats)
+        photo_ms, photo_own = handler_ms(lambda key=key: handler(key, uploads["jpeg_photo"]), warmup=2,
+                                         repeats=repeats)
         rows.append({"model": key, "forward_ms": round(bare, 1), "handler_ms": round(full, 1),
+                     "own_ms": round(own, 1), "own_photo_ms": round(photo_own, 1),
                      "overhead": round(full / bare, 3), "images_per_s": round(1000 / full, 1),
                      "handler_photo_ms": round(photo_ms, 1), "overhead_photo": round(photo_ms / bare, 3),
                      "floor": round((bare + decode["png_noise"]) / bare, 3),
                      "floor_photo": round((bare + decode["jpeg_photo"]) / bare, 3)})
-        print(f"{key:24s} forward {bare:6.1f} ms  handler: noise PNG {full:6.1f} ms ×{full / bare:.2f} "
+        print(f"{key:24s} forward {bare:6.1f} ms  handler's own work: photo {photo_own:5.1f} ms, PNG {own:5.1f} ms; "
+              f"handler: noise PNG {full:6.1f} ms ×{full / bare:.2f} "
               f"(floor ×{rows[-1]['floor']:.2f}) {1000 / full:5.1f} images/s, photo JPEG {photo_ms:6.1f} ms "
               f"×{photo_ms / bare:.2f} (floor ×{rows[-1]['floor_photo']:.2f})")
     for upload in uploads.values():
