@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -125,8 +124,12 @@ def build_demo() -> gr.Blocks:
         # ?lang=zh: every label in Chinese on any browser; the tab buttons are relabelled by the server
         demo.load(None, js=gradio_compat.locale_js())
         lesson.link_state(tab_group, [name for name, _ in TABS])  # ?tab=segment&scene=21: a lesson step's link
-        demo.load(functools.partial(_tab_labels, [name for name, _ in TABS]), outputs=tabs,
-                  api_visibility="private", queue=False, show_progress="hidden")
+        names = [name for name, _ in TABS]
+
+        def tab_labels(request: gr.Request) -> list:  # not a partial: Gradio miscounts a partial's inputs
+            return _tab_labels(names, request)
+
+        demo.load(tab_labels, outputs=tabs, api_visibility="private", queue=False, show_progress="hidden")
     gradio_compat.configure_queue(demo, **queue_kwargs())  # demo.queue(...) would build the app a second time
     return demo
 
