@@ -27,7 +27,9 @@ def test_sections_print_their_numbers_and_machine_and_name_the_missing_ones(tmp_
 
 def test_loadtest_section_with_both_lessons_baseline_memory_and_cold_start(tmp_path):
     burst = {"requests": 120, "failures": 0, "seconds": 30.0, "errors": [],
-             "endpoints": {"losses": {"n": 9, "p50_s": 0.5, "p95_s": 1.2, "failures": 0}}}
+             "endpoints": {"losses": {"n": 9, "p50_s": 0.5, "p95_s": 1.2, "failures": 0}},
+             "cpu_s": {"server": 16.4, "clients": 1.8, "server_per_request": 0.137, "clients_per_request": 0.015,
+                       "cores_busy": 1.45}}
     sustained = {**burst, "duration_s": 180, "think_s": [2, 6], "requests_per_s": 6.9}
     memory = {"idle_mb": 700.0, "peak_mb": 1100.0, "after_mb": 740.0, "settle_s": 60, "after_within_10pct": True}
     old = {"requests": 120, "failures": 0, "seconds": 90.0, "errors": [],
@@ -41,6 +43,7 @@ def test_loadtest_section_with_both_lessons_baseline_memory_and_cold_start(tmp_p
     text = perfdoc.render(tmp_path)
     assert "| losses | 9 | 0.500 | 1.200 | 2.000 | 0 | 6.400 | 12.0 | 0.10× |" in text  # ratio of the p95s
     assert "**Sustained**" in text and "6.9 per second" in text
+    assert "This commit's CPU: server 16.4 s (0.137 s a request), simulated students 1.8 s (0.015 s a request" in text
     assert "idle 700.0 MiB, peak 1100.0 MiB under load, 740.0 MiB 60 s after it (within 10 % of idle)" in text
     assert "over 3 starts: min 4.0 s, median 5.0 s" in text and "`main~1` (0ff3746)" in text
 

@@ -176,6 +176,11 @@ def _load_mode(mode: str, run: dict[str, Any], baseline: dict[str, Any] | None) 
     if baseline and mode in baseline:
         b = baseline[mode]
         head += f" Baseline: {b['requests']} requests in {b['seconds']} s, {b['failures']} failed."
+    for label, data in (("This commit", run), ("Baseline", (baseline or {}).get(mode, {}))):
+        if (c := data.get("cpu_s")) and c.get("server") is not None:
+            head += (f" {label}'s CPU: server {c['server']} s ({c['server_per_request']} s a request), simulated "
+                     f"students {c['clients']} s ({c['clients_per_request']} s a request; they share the server's "
+                     f"cores), {c['cores_busy']} cores busy on average.")
     header = ["endpoint", "n", "p50 s", "p95 s", "goal p95 s", "failed"]
     if theirs:
         header += ["baseline p50 s", "baseline p95 s", "p95 ratio"]
@@ -234,7 +239,9 @@ def _loadtest(data: dict[str, Any]) -> list[str]:
     out = [f"{data['users']} simulated students on this commit ({data.get('commit') or '?'})"
            + (f", and the same load on `{baseline['rev']}` ({baseline.get('commit')}), the baseline, run first "
               "in a git worktree with the same Python" if baseline else "") + ". The machine's cores may be "
-           "shared with other work while it runs (see the load average of the machine at the time).", ""]
+           "shared with other work while it runs (see the load average of the machine at the time). The students "
+           "run on the same two cores as the server; they speak the page's own protocol over one HTTP connection each "
+           "(`segdemo/tools/loadclient.py`), and the CPU they used is given with each lesson.", ""]
     out += ["`train_start`: submit → first streamed update; `train_stop`: the stop call; `train_end`: stop → the "
             "final result. A ratio < 1× is faster than the baseline.", ""]
     for mode in ("burst", "sustained"):
