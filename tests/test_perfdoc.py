@@ -35,7 +35,7 @@ def test_loadtest_section_with_both_lessons_baseline_memory_and_cold_start(tmp_p
     old = {"requests": 120, "failures": 0, "seconds": 90.0, "errors": [],
            "endpoints": {"losses": {"n": 9, "p50_s": 6.4, "p95_s": 12.0, "failures": 0}}}
     (tmp_path / "loadtest.json").write_text(json.dumps(
-        {"meta": META, "users": 30, "requests_per_user": 4, "commit": "abc1234", "burst": burst,
+        {"meta": META, "users": 30, "requests_per_user": 4, "commit": "abc1234", "burst": burst, "client": "loadclient",
          "sustained": sustained, "memory": memory, "cold_start": {"runs": [4.0, 5.0, 6.0], "min_s": 4.0, "median_s": 5.0},
          "baseline": {"rev": "main~1", "commit": "0ff3746", "burst": old, "sustained": {**old, "duration_s": 180,
                                                                                         "think_s": [2, 6],
@@ -43,6 +43,7 @@ def test_loadtest_section_with_both_lessons_baseline_memory_and_cold_start(tmp_p
     text = perfdoc.render(tmp_path)
     assert "| losses | 9 | 0.500 | 1.200 | 2.000 | 0 | 6.400 | 12.0 | 0.10× |" in text  # ratio of the p95s
     assert "**Sustained**" in text and "6.9 per second" in text
+    assert "`segdemo/tools/loadclient.py`" in text
     assert "This commit's CPU: server 16.4 s (0.137 s a request), simulated students 1.8 s (0.015 s a request" in text
     assert "idle 700.0 MiB, peak 1100.0 MiB under load, 740.0 MiB 60 s after it (within 10 % of idle)" in text
     assert "over 3 starts: min 4.0 s, median 5.0 s" in text and "`main~1` (0ff3746)" in text

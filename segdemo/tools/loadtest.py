@@ -658,7 +658,8 @@ def main(argv: list[str] | None = None) -> int:
     options = {"users": args.users, "requests": args.requests, "duration": args.duration,
                "think": tuple(args.think), "settle": args.settle, "seed": args.seed, "modes": modes}
     command = " ".join(["python -m segdemo.tools.loadtest", *(argv if argv is not None else sys.argv[1:])])
-    result: dict[str, Any] = {"meta": host_meta(command), "users": args.users, "requests_per_user": args.requests}
+    result: dict[str, Any] = {"meta": host_meta(command), "users": args.users, "requests_per_user": args.requests,
+                              "client": "loadclient"}
     if args.baseline:
         root = baseline_checkout(args.baseline)
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
