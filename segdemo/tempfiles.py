@@ -76,20 +76,22 @@ def _remove(path: Path) -> int:
 def sweep(*, export_age: float = EXPORT_MAX_AGE, stale_age: float = STALE_AGE, now: float | None = None) -> int:
     """Delete what the app no longer needs from :func:`temp_root`; returns the bytes freed.
 
-    Removed: folders of processes that are gone, downloads older than ``export_age`` (files inside the
-    shared ``augment/`` folder one by one), and any entry older than ``stale_age``.
+    Removed: folders of processes that are gone, this process's downloads older than ``export_age`` (and
+    the files inside the shared ``augment/`` folder one by one), and any entry older than ``stale_age``.
     """
     now = time.time() if now is None else now
     freed = 0
     for entry in temp_root().iterdir():
         owner = _OWNED.match(entry.name)
-        if owner and int(owner.group(1)) != os.getpid() and not _alive(int(owner.group(1))):
+        others = owner is not None and int(owner.group(1)) != os.getpid()
+        if others and not _alive(int(owner.group(1))):
             freed += _remove(entry)
         elif entry.name == "augment" and entry.is_dir():
             for item in entry.iterdir():  # one folder per pipeline, reused while fresh
                 if _age(item, now) > export_age:
                     freed += _remove(item)
-        elif entry.name.startswith(_EXPORTS) and _age(entry, now) > export_age:
+        elif entry.name.startswith(_EXPORTS) and not others and _age(entry, now) > export_age:
+            # another live app's downloads are its own to age (a shutdown sweeps with export_age=0)
             freed += _remove(entry)
         elif _age(entry, now) > stale_age:
             freed += _remove(entry)

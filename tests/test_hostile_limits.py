@@ -211,6 +211,23 @@ def test_sweep_removes_dead_processes_folders_and_old_downloads(tmp_path, monkey
     assert list((tmp_path / "augment").iterdir()) == []
 
 
+def test_a_shutdown_sweep_leaves_another_live_apps_downloads(tmp_path, monkeypatch):
+    # Two apps on one machine (make run beside the tests): the one stopping deletes its own downloads only.
+    monkeypatch.setenv("SEGDEMO_TEMP_DIR", str(tmp_path))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        theirs = tmp_path / f"miou-{other.pid}-xyz"
+        theirs.mkdir()
+        mine = tempfiles.temp_dir("miou-")
+        tempfiles.sweep(export_age=0.0, now=time.time() + 1)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [theirs.name]
+    finally:
+        other.kill()
+        other.wait()
+    tempfiles.sweep()  # its process is gone now: its folder goes too
+    assert list(tmp_path.iterdir()) == [] and not mine.exists()
+
+
 def test_checkpoints_on_disk_are_capped(monkeypatch, tmp_path):
     monkeypatch.setattr(train_lesson, "MAX_STORED_CHECKPOINTS", 2)
     runs = []
