@@ -416,3 +416,23 @@ def test_binary_losses_take_a_negative_ignore_index():
     target = torch.tensor([[[1, 0, -100]]])
     full = losses.binary_focal_loss(logits[..., :2], target[..., :2], gamma=0.0)
     assert losses.binary_focal_loss(logits, target, gamma=0.0, ignore_index=-100).item() == pytest.approx(full.item())
+
+
+@pytest.mark.parametrize("name", ["dice_loss", "tversky_loss", "lovasz_softmax"])
+def test_per_image_is_each_image_alone(name):
+    # Lovász's reference per_image=True, and the same for the soft-count losses: one loss per class and
+    # image, as if each image were its own batch (ignored pixels, an image with every pixel ignored and
+    # classes absent from one image only included).
+    fn = getattr(losses, name)
+    torch.manual_seed(0)
+    logits = torch.randn(4, 3, 9, 11)
+    target = torch.randint(0, 3, (4, 9, 11))
+    target[0, :2] = 255
+    target[1][target[1] == 2] = 0
+    target[2] = 255
+    rows = fn(logits, target, reduction="none", per_image=True)  # (N, K)
+    alone = torch.stack([fn(logits[i:i + 1], target[i:i + 1], reduction="none") for i in range(4)])
+    assert rows.shape == (4, 3)
+    assert torch.equal(rows.isnan(), alone.isnan()) and torch.allclose(rows.nan_to_num(), alone.nan_to_num(), atol=1e-6)
+    mean = torch.stack([fn(logits[i:i + 1], target[i:i + 1]) for i in range(4)]).mean()
+    assert fn(logits, target, per_image=True).item() == pytest.approx(mean.item(), abs=1e-6)

@@ -243,3 +243,12 @@ def test_losses_tab_in_browser(browser, app_url, screenshot_dir, lang):
         settle(page)
         page.screenshot(path=str(screenshot_dir / f"losses-masks-{lang}.png"), full_page=True)
         assert errors == [], f"console errors in {lang}: {errors}"
+
+
+def test_the_sweep_scores_each_prediction_as_if_alone():
+    # One batched evaluation per loss gives the values of each simulated prediction on its own.
+    sims = [losses_lesson.simulate_prediction(f, 0.7, 0.05, 0.8, 0.95) for f in (0.001, 0.02, 0.3)]
+    batched = losses_lesson.compare_losses_per_image(torch.cat([s[0] for s in sims]), torch.cat([s[1] for s in sims]))
+    for i, (logits, target, _) in enumerate(sims):
+        alone = losses_lesson.compare_losses(logits, target)
+        assert {k: v[i] for k, v in batched.items()} == pytest.approx(alone, rel=1e-5, abs=1e-6)

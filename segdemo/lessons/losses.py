@@ -166,6 +166,46 @@ def compare_losses(logits: Tensor, target: Tensor, ignore_index: int = 255) -> d
     return {name: float(values[name]) for name in COMPARED}
 
 
+def compare_losses_per_image(logits: Tensor, target: Tensor, ignore_index: int = 255) -> dict[str, np.ndarray]:
+    """Every loss of :data:`COMPARED` for each image of a batch alone: ``{name: (N,)}``, the values
+    :func:`compare_losses` gives each image on its own (to float rounding), in one evaluation per loss.
+
+    Shape:
+        logits ``(N, K, H, W)``, target ``(N, H, W)``.
+    """
+    options = {"ignore_index": ignore_index}
+    valid = (target != ignore_index).to(logits.dtype)  # (N, H, W)
+    pixels = valid.sum(dim=(1, 2)).clamp_min(1)  # (N,)
+    safe = torch.where(target != ignore_index, target, torch.zeros_like(target))
+    # balanced_weights of each image: n / (K' · n_k) over the K' classes present in it
+    counts = torch.zeros(logits.shape[:2]).scatter_add_(1, safe.flatten(1), valid.flatten(1))  # (N, K)
+    present = counts > 0
+    weights = torch.where(present, pixels[:, None] / (present.sum(1, keepdim=True) * counts.clamp_min(1)),
+                          torch.zeros_like(counts))
+    pixel_weight = weights.gather(1, safe.flatten(1)).view_as(valid) * valid  # (N, H, W)
+
+    def per_class_mean(values: Tensor) -> Tensor:  # (N, K) with NaN for left-out classes → (N,), 0 if none
+        return values.nanmean(dim=1).nan_to_num(0.0)
+
+    with torch.no_grad():
+        nll = losses.cross_entropy(logits, target, reduction="none", **options)  # (N, H, W), 0 where ignored
+        ce = nll.sum(dim=(1, 2)) / pixels
+        dice = per_class_mean(losses.dice_loss(logits, target, reduction="none", per_image=True, **options))
+        values = {
+            "ce": ce,
+            "weighted_ce": (nll * pixel_weight).sum(dim=(1, 2)) / pixel_weight.sum(dim=(1, 2)).clamp_min(1e-12),
+            "focal": losses.focal_loss(logits, target, gamma=FOCAL_GAMMA, reduction="none", **options)
+            .sum(dim=(1, 2)) / pixels,
+            "dice": dice,
+            "lovasz": per_class_mean(losses.lovasz_softmax(logits, target, reduction="none", per_image=True,
+                                                           **options)),
+            "tversky": per_class_mean(losses.tversky_loss(logits, target, alpha=TVERSKY_ALPHA, beta=TVERSKY_BETA,
+                                                          reduction="none", per_image=True, **options)),
+            "ce+dice": ce + dice,
+        }
+    return {name: values[name].double().numpy() for name in COMPARED}
+
+
 def iou_of(pred: Tensor | np.ndarray, target: Tensor | np.ndarray, num_classes: int,
            ignore_index: int = 255) -> tuple[np.ndarray, float]:
     """Per-class IoU (NaN for classes in neither map) and mIoU, from :mod:`segdemo.metrics`."""
@@ -269,20 +309,16 @@ def _sweep(recall: float, false_positive_rate: float, confidence: float,
            easy_confidence: float) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Losses ``{name: (S,)}``, IoU ``(S,)`` and mIoU ``(S,)`` at :data:`SWEEP_FRACTIONS` for one quality.
 
-    Cached: it does not depend on the object share, the slider a class moves most, and it is 13 of the
-    simulator's 14 loss evaluations.
+    Cached: it does not depend on the object share, the slider a class moves most. The S predictions
+    are one batch, scored per image (:func:`compare_losses_per_image`): one evaluation of each loss
+    instead of S.
     """
-    sweep_losses: dict[str, list[float]] = {name: [] for name in COMPARED}
-    sweep_iou, sweep_miou = [], []
-    for fraction in SWEEP_FRACTIONS:
-        sweep_logits, sweep_target, _ = simulate_prediction(float(fraction), recall, false_positive_rate,
-                                                            confidence, easy_confidence)
-        for name, value in compare_losses(sweep_logits, sweep_target).items():
-            sweep_losses[name].append(value)
-        ious, mean = iou_of(sweep_logits.argmax(1), sweep_target, 2)
-        sweep_iou.append(ious[1])
-        sweep_miou.append(mean)
-    return {k: np.array(v) for k, v in sweep_losses.items()}, np.array(sweep_iou), np.array(sweep_miou)
+    sims = [simulate_prediction(float(f), recall, false_positive_rate, confidence, easy_confidence)
+            for f in SWEEP_FRACTIONS]
+    logits, target = torch.cat([s[0] for s in sims]), torch.cat([s[1] for s in sims])  # (S, 2, H, W), (S, H, W)
+    scores = [iou_of(s[0].argmax(1), s[1], 2) for s in sims]
+    sweep_losses = compare_losses_per_image(logits, target)
+    return sweep_losses, np.array([ious[1] for ious, _ in scores]), np.array([mean for _, mean in scores])
 
 
 def outcome_colours() -> np.ndarray:

@@ -223,22 +223,30 @@ def binary_focal_loss(logits: Tensor, target: Tensor, *, gamma: float = 2.0, alp
 
 
 # ---------------------------------------------------------------- region losses
-def _soft_counts(logits: Tensor, target: Tensor, ignore_index: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Soft true positives, predicted mass and ground-truth size per class, each ``(K,)``."""
+def _soft_counts(logits: Tensor, target: Tensor, ignore_index: int,
+                 per_image: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+    """Soft true positives, predicted mass and ground-truth size per class, each ``(K,)`` (``(N, K)`` per image)."""
     target = _check_target(logits, target, ignore_index)
     valid, safe = _valid_and_safe(target, ignore_index)
     mask = valid.unsqueeze(1).to(logits.dtype)  # (N, 1, H, W)
     probs = logits.softmax(dim=1) * mask  # (N, K, H, W)
     onehot = torch.zeros_like(probs).scatter_(1, safe.unsqueeze(1), 1.0) * mask  # (N, K, H, W)
-    dims = (0, 2, 3)
+    dims = (2, 3) if per_image else (0, 2, 3)
     return (probs * onehot).sum(dims), probs.sum(dims), onehot.sum(dims)
 
 
 def _reduce_classes(per_class: Tensor, keep: Tensor, reduction: str) -> Tensor:
-    """Mean over the kept classes (0 if none); ``"none"``: ``(K,)`` with NaN for left-out classes."""
+    """Mean over the kept classes (0 if none); ``"none"``: ``(K,)`` with NaN for left-out classes.
+
+    Per image (``(N, K)`` inputs): each image's mean over its kept classes, then the mean over the images
+    (the Lovász reference's ``per_image=True``); ``"none"``: ``(N, K)``.
+    """
     _check_reduction(reduction, ("mean", "none"))
     if reduction == "none":
         return torch.where(keep, per_class, torch.full_like(per_class, float("nan")))
+    if per_class.dim() == 2:
+        kept = torch.where(keep, per_class, torch.zeros_like(per_class)).sum(dim=1)
+        return (kept / keep.sum(dim=1).clamp_min(1)).mean()
     if not bool(keep.any()):
         return per_class.sum() * 0.0  # keeps the graph: zero gradient, never NaN
     return per_class[keep].mean()
@@ -259,7 +267,7 @@ def _check_smooth(smooth: float) -> None:
 
 
 def dice_loss(logits: Tensor, target: Tensor, *, smooth: float = 1.0, include_absent: bool = False,
-              ignore_index: int = 255, reduction: Literal["mean", "none"] = "mean") -> Tensor:
+              ignore_index: int = 255, reduction: Literal["mean", "none"] = "mean", per_image: bool = False) -> Tensor:
     """Multi-class soft Dice loss: softmax, one Dice per class over the batch, then the mean.
 
     For class k, with p the softmax probabilities and g the one-hot target (ignored pixels removed),
@@ -280,12 +288,14 @@ def dice_loss(logits: Tensor, target: Tensor, *, smooth: float = 1.0, include_ab
         include_absent: whether classes absent from the target count in the mean.
         ignore_index: label whose pixels are left out.
         reduction: ``"mean"`` or ``"none"`` (``(K,)``, NaN for left-out classes).
+        per_image: one Dice per class and image (counts summed over each image alone, absent classes
+            judged per image), then the mean over the images; ``"none"`` gives ``(N, K)``.
 
     Returns:
-        A scalar in [0, 1], or ``(K,)``.
+        A scalar in [0, 1], or ``(K,)`` (``(N, K)`` per image).
     """
     _check_smooth(smooth)
-    tp, pred_sum, true_sum = _soft_counts(logits, target, ignore_index)
+    tp, pred_sum, true_sum = _soft_counts(logits, target, ignore_index, per_image)
     per_class = _tversky(tp, pred_sum - tp, true_sum - tp, 1.0, 1.0, smooth, tp_scale=2.0)
     keep = torch.ones_like(true_sum, dtype=torch.bool) if include_absent else true_sum > 0
     return _reduce_classes(per_class, keep, reduction)
@@ -293,7 +303,7 @@ def dice_loss(logits: Tensor, target: Tensor, *, smooth: float = 1.0, include_ab
 
 def tversky_loss(logits: Tensor, target: Tensor, *, alpha: float = 0.3, beta: float = 0.7, smooth: float = 1.0,
                  include_absent: bool = False, ignore_index: int = 255,
-                 reduction: Literal["mean", "none"] = "mean") -> Tensor:
+                 reduction: Literal["mean", "none"] = "mean", per_image: bool = False) -> Tensor:
     """Multi-class Tversky loss (Salehi et al. 2017): Dice with separate prices for FP and FN.
 
     ``loss_k = 1 − (TP + smooth) / (TP + α·FP + β·FN + smooth)`` with soft counts as in
@@ -303,15 +313,15 @@ def tversky_loss(logits: Tensor, target: Tensor, *, alpha: float = 0.3, beta: fl
 
     Args:
         alpha, beta: weights of false positives and false negatives, ≥ 0.
-        smooth, include_absent, ignore_index, reduction: as in :func:`dice_loss`.
+        smooth, include_absent, ignore_index, reduction, per_image: as in :func:`dice_loss`.
 
     Returns:
-        A scalar, or ``(K,)``.
+        A scalar, or ``(K,)`` (``(N, K)`` per image).
     """
     _check_smooth(smooth)
     if not (math.isfinite(alpha) and math.isfinite(beta)) or alpha < 0 or beta < 0:
         raise ValueError(f"alpha and beta must be >= 0, got {alpha}, {beta}")
-    tp, pred_sum, true_sum = _soft_counts(logits, target, ignore_index)
+    tp, pred_sum, true_sum = _soft_counts(logits, target, ignore_index, per_image)
     per_class = _tversky(tp, pred_sum - tp, true_sum - tp, alpha, beta, smooth)
     keep = torch.ones_like(true_sum, dtype=torch.bool) if include_absent else true_sum > 0
     return _reduce_classes(per_class, keep, reduction)
@@ -342,16 +352,17 @@ def binary_dice_loss(logits: Tensor, target: Tensor, *, smooth: float = 1.0,
 
 
 def _lovasz_grad(fg_sorted: Tensor) -> Tensor:
-    """Gradient of the Lovász extension of the Jaccard loss for each row of sorted ground truth."""
-    gts = fg_sorted.sum(dim=1, keepdim=True)  # (K, 1)
-    intersection = gts - fg_sorted.cumsum(dim=1)  # (K, P)
-    union = gts + (1.0 - fg_sorted).cumsum(dim=1)  # (K, P), >= 1
+    """Gradient of the Lovász extension of the Jaccard loss for each row (last dim) of sorted ground truth."""
+    gts = fg_sorted.sum(dim=-1, keepdim=True)  # (..., K, 1)
+    intersection = gts - fg_sorted.cumsum(dim=-1)  # (..., K, P)
+    union = gts + (1.0 - fg_sorted).cumsum(dim=-1)  # (..., K, P), >= 1
     jaccard = 1.0 - intersection / union
-    return torch.cat([jaccard[:, :1], jaccard[:, 1:] - jaccard[:, :-1]], dim=1)
+    return torch.cat([jaccard[..., :1], jaccard[..., 1:] - jaccard[..., :-1]], dim=-1)
 
 
 def lovasz_softmax(logits: Tensor, target: Tensor, *, classes: Literal["present", "all"] | Sequence[int] = "present",
-                   ignore_index: int = 255, reduction: Literal["mean", "none"] = "mean") -> Tensor:
+                   ignore_index: int = 255, reduction: Literal["mean", "none"] = "mean",
+                   per_image: bool = False) -> Tensor:
     """Lovász-Softmax loss (Berman et al. 2018): a smooth surrogate of 1 − IoU per class.
 
     For class c, the errors ``|g_c − p_c|`` over all counted pixels of the batch are sorted and
@@ -365,27 +376,40 @@ def lovasz_softmax(logits: Tensor, target: Tensor, *, classes: Literal["present"
         classes: ``"present"`` (classes in the target; the reference's default), ``"all"``, or ids.
         ignore_index: label whose pixels are left out.
         reduction: ``"mean"`` or ``"none"`` (``(K,)``, NaN for left-out classes).
+        per_image: the reference's ``per_image=True``: one loss per class and image, then the mean over
+            the images of each image's mean; ``"none"`` gives ``(N, K)``.
 
     Returns:
-        A scalar in [0, 1], or ``(K,)``.
+        A scalar in [0, 1], or ``(K,)`` (``(N, K)`` per image).
     """
     target = _check_target(logits, target, ignore_index)
     num_classes = logits.shape[1]
-    valid = (target != ignore_index).flatten()
-    probs = logits.softmax(dim=1).transpose(0, 1).reshape(num_classes, -1)[:, valid]  # (K, P)
-    fg = torch.zeros_like(probs).scatter_(0, target.flatten()[valid].unsqueeze(0), 1.0)  # (K, P)
-    errors_sorted, order = (fg - probs).abs().sort(dim=1, descending=True)
-    per_class = (errors_sorted * _lovasz_grad(fg.gather(1, order))).sum(dim=1)  # (K,)
+    if per_image:
+        # Ignored pixels get error 0 and no ground truth: sorted after every positive error, they add
+        # nothing (error × gradient = 0) and change no earlier gradient, so each image keeps its shape.
+        valid, safe = _valid_and_safe(target, ignore_index)
+        valid = valid.flatten(1).unsqueeze(1).to(logits.dtype)  # (N, 1, P)
+        probs = logits.softmax(dim=1).flatten(2)  # (N, K, P)
+        fg = torch.zeros_like(probs).scatter_(1, safe.flatten(1).unsqueeze(1), 1.0) * valid  # (N, K, P)
+        errors_sorted, order = ((fg - probs).abs() * valid).sort(dim=2, descending=True)
+        per_class = (errors_sorted * _lovasz_grad(fg.gather(2, order))).sum(dim=2)  # (N, K)
+    else:
+        valid = (target != ignore_index).flatten()
+        probs = logits.softmax(dim=1).transpose(0, 1).reshape(num_classes, -1)[:, valid]  # (K, P)
+        fg = torch.zeros_like(probs).scatter_(0, target.flatten()[valid].unsqueeze(0), 1.0)  # (K, P)
+        errors_sorted, order = (fg - probs).abs().sort(dim=1, descending=True)
+        per_class = (errors_sorted * _lovasz_grad(fg.gather(1, order))).sum(dim=1)  # (K,)
     if classes == "present":
-        keep = fg.sum(dim=1) > 0
+        keep = fg.sum(dim=-1) > 0
     elif classes == "all":
-        keep = torch.ones(num_classes, dtype=torch.bool, device=logits.device)
+        keep = torch.ones_like(per_class, dtype=torch.bool)
     else:
         ids = list(classes)
         if not ids or any(not 0 <= int(c) < num_classes for c in ids):
             raise ValueError(f"classes must be 'present', 'all' or ids in [0, {num_classes}), got {classes!r}")
         keep = torch.zeros(num_classes, dtype=torch.bool, device=logits.device)
         keep[torch.as_tensor(ids, device=logits.device)] = True
+        keep = keep.expand_as(per_class)
     return _reduce_classes(per_class, keep, reduction)
 
 
