@@ -141,12 +141,15 @@ def logits_from_labels(labels: Tensor | np.ndarray, num_classes: int, confidence
 def balanced_weights(target: Tensor, num_classes: int, ignore_index: int = 255) -> Tensor:
     """Class weights ``n / (K' · n_k)`` over the K' classes present (absent classes get 0), as sklearn's 'balanced'."""
     labels = target[target != ignore_index].flatten()
-    counts = torch.bincount(labels, minlength=num_classes).to(torch.float32)
+    return _balanced(torch.bincount(labels, minlength=num_classes).to(torch.float32))
+
+
+def _balanced(counts: Tensor) -> Tensor:
+    """``(..., K)`` pixel counts per class → weights ``n / (K' · n_k)`` for the K' present classes, 0 for absent."""
     present = counts > 0
-    weights = torch.zeros(num_classes)
-    if bool(present.any()):
-        weights[present] = labels.numel() / (int(present.sum()) * counts[present])
-    return weights
+    total = counts.sum(dim=-1, keepdim=True)
+    return torch.where(present, total / (present.sum(dim=-1, keepdim=True) * counts.clamp_min(1)),
+                       torch.zeros_like(counts))
 
 
 def compare_losses(logits: Tensor, target: Tensor, ignore_index: int = 255) -> dict[str, float]:
@@ -177,11 +180,8 @@ def compare_losses_per_image(logits: Tensor, target: Tensor, ignore_index: int =
     valid = (target != ignore_index).to(logits.dtype)  # (N, H, W)
     pixels = valid.sum(dim=(1, 2)).clamp_min(1)  # (N,)
     safe = torch.where(target != ignore_index, target, torch.zeros_like(target))
-    # balanced_weights of each image: n / (K' · n_k) over the K' classes present in it
-    counts = torch.zeros(logits.shape[:2]).scatter_add_(1, safe.flatten(1), valid.flatten(1))  # (N, K)
-    present = counts > 0
-    weights = torch.where(present, pixels[:, None] / (present.sum(1, keepdim=True) * counts.clamp_min(1)),
-                          torch.zeros_like(counts))
+    # balanced_weights of each image alone
+    weights = _balanced(torch.zeros(logits.shape[:2]).scatter_add_(1, safe.flatten(1), valid.flatten(1)))  # (N, K)
     pixel_weight = weights.gather(1, safe.flatten(1)).view_as(valid) * valid  # (N, H, W)
 
     def per_class_mean(values: Tensor) -> Tensor:  # (N, K) with NaN for left-out classes → (N,), 0 if none
