@@ -24,7 +24,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 # image grids shares two more. With charts drawn in the browser (segdemo.charts) these handlers hold the
 # GIL little (torch and the image libraries release it), and a second worker halved their sustained p95
 # (30 students, one burst and 3 minutes of a mix of every endpoint on a shared 2-core machine: figure
-# p95 6–7.5 s → 3–4 s, Segment p95 unchanged at ~3 s). SEGDEMO_FIGURES_WORKERS overrides it (to measure).
+# p95 6–7.5 s → 3–4 s, Segment p95 unchanged at ~3 s). Three or four figure workers did not help: the
+# server stays at ~1.4 busy cores in a burst, so they moved the wait onto Segment (`loadtest --mode burst`
+# with SEGDEMO_FIGURES_WORKERS, which overrides it, to measure).
 SEGMENT_QUEUE: dict[str, Any] = {"concurrency_id": "segment", "concurrency_limit": 2}
 FIGURES_QUEUE: dict[str, Any] = {"concurrency_id": "figures",
                                  "concurrency_limit": int(os.environ.get("SEGDEMO_FIGURES_WORKERS", "2"))}
