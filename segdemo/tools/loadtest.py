@@ -377,7 +377,10 @@ def _class(url: str, users: int, body: Callable[[int, Any, random.Random, _Recor
             barrier.wait(timeout=300)  # everyone starts together, like a class told "now click"
         except threading.BrokenBarrierError:
             pass
-        body(index, client, rng, recorder)
+        try:
+            body(index, client, rng, recorder)
+        finally:
+            client.close()
 
     started = time.perf_counter()
     threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(users)]
@@ -481,6 +484,7 @@ def warm_up(url: str, actions: dict[str, Action] | None = None, rounds: int = 2)
         recorder, rng = _Recorder(), random.Random(round_)
         for name in actions:
             recorder.act(actions, name, client, rng)
+    client.close()
     for error in recorder.errors:  # e.g. an endpoint an older commit (the baseline) does not have
         print("warm-up:", error, file=sys.stderr)
     return {name: round(v[-1], 3) for name, v in recorder.latencies.items()}

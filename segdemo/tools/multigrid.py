@@ -39,9 +39,10 @@ def measure(steps: int, seeds: list[int], threads: int = 2) -> dict[str, Any]:
     import torch
 
     from segdemo.checkpoints import read_card
+    from segdemo.serving import checkpoint_dir
     from segdemo.training import TrainConfig, run_training
 
-    card = read_card(Path("checkpoints") / MODEL)
+    card = read_card(checkpoint_dir() / MODEL)
     recipe = {k: v for k, v in card["recipe"].items() if k in TrainConfig.__dataclass_fields__}
     rows = []
     for grid in GRIDS:
@@ -74,10 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=1500, help="optimizer steps per run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default=f"checkpoints/{MODEL}.multigrid.json")
+    parser.add_argument("--out", default=None, help=f"default: {MODEL}.multigrid.json beside its checkpoint")
     args = parser.parse_args(argv)
     command = " ".join(["python -m segdemo.tools.multigrid", *(argv if argv is not None else sys.argv[1:])])
     result = {"meta": host_meta(command), **measure(args.steps, args.seeds, args.threads)}
+    if args.out is None:
+        from segdemo.serving import checkpoint_dir
+
+        args.out = str(checkpoint_dir() / f"{MODEL}.multigrid.json")
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(f"multi-grid (1, 2, 4) − (1, 1, 1): {result['effect_miou']:+.4f} val mIoU → {args.out}")
     return 0
