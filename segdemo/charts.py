@@ -17,7 +17,6 @@ fonts, and a student can hover a curve to read a value or drag over a heatmap to
 from __future__ import annotations
 
 import base64
-import io
 import json
 import math
 import re
@@ -122,12 +121,12 @@ def to_json(spec: Spec) -> str:
     return json.dumps(spec, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _png_uri(image: np.ndarray) -> str:
-    from PIL import Image
+def _picture_uri(image: np.ndarray) -> str:
+    """A data URI of the picture: PNG for flat colours, JPEG 95 for photo-like ones (``imageio.encode_picture``)."""
+    from segdemo.imageio import encode_picture
 
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    data, extension = encode_picture(image)
+    return f"data:image/{extension};base64," + base64.b64encode(data).decode("ascii")
 
 
 def _hex(colour: Sequence[int]) -> str:
@@ -138,8 +137,8 @@ def pictures(panels: Sequence[tuple[np.ndarray, str | None]], legend: Sequence[t
              height: int = 320, title: str | None = None) -> Spec:
     """Images side by side (each ``(H, W, 3)`` uint8 with an optional title) and a colour legend under them.
 
-    The pixels travel as PNG inside the JSON; the titles and legend are text the browser draws in the
-    reader's fonts. Used for the pictures that sit beside charts (a simulated prediction, a scene and its
+    The pixels travel inside the JSON as PNG (flat colours) or JPEG 95 (photo-like; ``imageio.encode_picture``);
+    the titles and legend are text the browser draws in the reader's fonts. Used for the pictures that sit beside charts (a simulated prediction, a scene and its
     masks), so that they need no server-side drawing either.
     """
     n = len(panels)
@@ -153,7 +152,7 @@ def pictures(panels: Sequence[tuple[np.ndarray, str | None]], legend: Sequence[t
         lo, hi = i * (width + gap), i * (width + gap) + width
         domains.append((lo, hi))
         suffix = "" if i == 0 else str(i + 1)
-        data.append({"type": "image", "source": _png_uri(image), "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
+        data.append({"type": "image", "source": _picture_uri(image), "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
                      "hoverinfo": "skip"})
         layout[f"xaxis{suffix}"] = {"domain": [lo, hi], "range": [-0.5, w - 0.5], "visible": False,
                                     "anchor": f"y{suffix}"}

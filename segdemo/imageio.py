@@ -332,3 +332,41 @@ def _check_mask_array(arr: np.ndarray, name: str) -> np.ndarray:
                          "{name} has the label {label}; mask labels are class ids from 0 to {limit}.",
                          name=name, label=low if low < 0 else high, limit=MAX_MASK_LABEL)
     return arr.astype(np.uint8 if high <= 255 else np.uint16, copy=False)
+
+
+# ---------------------------------------------------------------- pictures sent to the browser
+#: More distinct colours than this and a picture is photo-like (textures, blends, noise).
+FLAT_COLOURS = 256
+#: zlib level of every PNG the app sends: ~3× faster than PIL's default 6 on noisy pictures, files barely larger.
+PNG_LEVEL = 1
+
+
+def is_flat(image: np.ndarray, limit: int = FLAT_COLOURS) -> bool:
+    """Whether an ``(H, W[, 3])`` uint8 picture has at most ``limit`` distinct colours (a label map,
+    a mask, an error map) rather than photo-like content. A sparse sample rules photos out first."""
+    image = np.asarray(image)
+    pixels = image.reshape(-1, image.shape[-1]) if image.ndim == 3 else image.reshape(-1, 1)
+    packed = pixels[:, 0].astype(np.uint32)
+    for channel in range(1, pixels.shape[1]):
+        packed = (packed << 8) | pixels[:, channel]
+    return len(np.unique(packed[::31])) <= limit and len(np.unique(packed)) <= limit
+
+
+def encode_picture(image: np.ndarray) -> tuple[bytes, str]:
+    """A uint8 ``(H, W[, 3|4])`` picture in the cheapest format that keeps what a student looks at:
+    ``(bytes, "png" | "jpeg")``.
+
+    Flat-colour pictures go out as PNG: lossless, and small because they compress well. Photo-like
+    ones (scenes with noise and texture, overlays, augmented samples) as JPEG quality 95 without chroma
+    subsampling: on a 256×776 sample strip ~15× faster to encode than PNG and ~8× smaller (what thirty
+    students download at each click), while edges keep their place, within a few grey levels.
+    Pictures with an alpha channel stay PNG.
+    """
+    image = np.ascontiguousarray(image)
+    picture = Image.fromarray(image)
+    buffer = io.BytesIO()
+    if (image.ndim == 3 and image.shape[2] == 4) or is_flat(image):
+        picture.save(buffer, format="png", compress_level=PNG_LEVEL)
+        return buffer.getvalue(), "png"
+    picture.save(buffer, format="jpeg", quality=95, subsampling=0)
+    return buffer.getvalue(), "jpeg"

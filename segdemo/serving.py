@@ -11,11 +11,13 @@ allocator once, when the app starts serving.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import inspect
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,86 @@ def configure_threads() -> int:
     threads = int(os.environ.get("SEGDEMO_THREADS", "0")) or max(1, min(2, os.cpu_count() or 1))
     torch.set_num_threads(threads)
     return threads
+
+
+#: Torch threads for the lessons' own tensor work (losses, metrics, masks, the Inside tab's small models): their
+#: tensors are 10⁴–10⁶ elements, where a second OpenMP thread mostly spins. The imbalance simulator took
+#: 130 ms of CPU on 2 threads and 45 ms on 1 in the same wall time (``python -m segdemo.tools.bench lessons``).
+LESSON_THREADS = 1
+
+
+@functools.cache
+def _openmp() -> Any | None:
+    """The OpenMP runtime torch is linked to (Linux: found in this process's memory map), or None."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if line.rstrip().endswith((".so.1", ".so"))}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        if Path(path).name.startswith(("libgomp", "libiomp", "libomp")):
+            try:
+                runtime = ctypes.CDLL(path)
+                return runtime if hasattr(runtime, "omp_set_num_threads") else None
+            except OSError:
+                return None
+    return None
+
+
+@contextlib.contextmanager
+def local_threads(count: int) -> Iterator[int]:
+    """Run the calling thread's torch work on ``count`` threads inside the block, then restore its setting.
+
+    OpenMP keeps the thread count per calling thread, so a lesson request on one Gradio worker thread
+    does not change what a Segment request gets on another. ``torch.set_num_threads`` would: it also
+    sets the count every new thread starts with and clears oneDNN's primitive cache, process-wide.
+    Where torch's OpenMP runtime cannot be found, this does nothing.
+
+    Yields:
+        The count in effect inside the block.
+    """
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    runtime = _openmp()
+    if runtime is None:
+        yield torch.get_num_threads()
+        return
+    previous = torch.get_num_threads()  # also torch's per-thread first-use set-up, which would undo ours
+    runtime.omp_set_num_threads(count)
+    try:
+        yield count
+    finally:
+        runtime.omp_set_num_threads(previous)
+
+
+def lesson_threads(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a lesson handler (plain or generator) to run its torch work on :data:`LESSON_THREADS` threads."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            # step by step: Gradio may run each step of a generator on a different worker thread
+            steps = fn(*args, **kwargs)
+            while True:
+                with local_threads(LESSON_THREADS):
+                    try:
+                        item = next(steps)
+                    except StopIteration as stop:
+                        return stop.value
+                yield item
+
+        gen_wrapper.torch_threads = LESSON_THREADS  # type: ignore[attr-defined]
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with local_threads(LESSON_THREADS):
+            return fn(*args, **kwargs)
+
+    wrapper.torch_threads = LESSON_THREADS  # type: ignore[attr-defined]  # what it runs on, to check
+    return wrapper
 
 
 #: glibc ``mallopt`` parameters (``<malloc.h>``) and the values :func:`configure_allocator` sets.

@@ -139,6 +139,16 @@ def test_pictures_carry_the_exact_pixels():
     assert spec["data"][1]["marker"]["color"] == "#f0aa1e" and spec["data"][1]["name"] == "miss"
 
 
+def test_photo_like_pictures_go_as_jpeg_close_to_their_pixels():
+    from PIL import Image
+
+    photo = np.random.default_rng(0).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    source = charts.pictures([(photo, "scene")])["data"][0]["source"]
+    assert source.startswith("data:image/jpeg;base64,")
+    decoded = np.asarray(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1])))).astype(int)
+    assert decoded.shape == photo.shape and np.abs(decoded - photo).mean() < 8
+
+
 def test_train_curves_smooth_and_keep_earlier_runs_faint():
     runs = [_Run([(s, 1.0) for s in range(1, 51)], []), _Run([(1, 2.0), (2, 1.0)], [(2, 0.5)])]
     spec = charts.train_curves(runs, "en")

@@ -10,10 +10,10 @@ import pytest
 from gradio import state_holder
 from PIL import Image
 
+from segdemo.imageio import is_flat
 from segdemo.palette import SCENE_PALETTE
 from segdemo.ui import gradio_compat
-from segdemo.ui.common import class_masks_image, picture_gallery, upload_image
-from segdemo.ui.gradio_compat import is_flat
+from segdemo.ui.common import class_masks_image, picture_gallery, picture_image, upload_image
 
 
 def test_the_installed_gradio_is_a_tested_one_and_others_stop_the_app():
@@ -109,6 +109,22 @@ def test_picture_gallery_keeps_label_maps_lossless_and_sends_photos_as_jpeg():
     np.testing.assert_array_equal(np.asarray(Image.open(out[2].image.path)), photo[:, :, 0])
 
 
+def test_picture_image_sends_label_maps_as_png_photos_as_jpeg_and_paths_as_they_are(tmp_path):
+    rng = np.random.default_rng(1)
+    photo = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    labels = np.asarray(SCENE_PALETTE, np.uint8)[rng.integers(0, 6, (30, 40))]
+    with gr.Blocks():
+        image = picture_image(label="x")
+    assert image.get_block_name() == "image" and not image.interactive
+    sent_photo, sent_labels = image.postprocess(photo), image.postprocess(labels)
+    assert sent_photo.path.endswith(".jpeg") and sent_labels.path.endswith(".png")
+    assert np.abs(np.asarray(Image.open(sent_photo.path)).astype(int) - photo).mean() < 8
+    np.testing.assert_array_equal(np.asarray(Image.open(sent_labels.path)), labels)
+    saved = tmp_path / "given.png"
+    Image.fromarray(labels).save(saved)
+    assert image.postprocess(str(saved)).path == str(saved) and image.postprocess(None) is None
+
+
 def test_plot_payload_passes_through_gr_plot_untouched():
     import json
 
@@ -166,6 +182,22 @@ def test_configure_queue_sets_what_queue_would_without_a_second_app():
     assert demo._queue.max_size == queue_kwargs()["max_size"]
 
 
+def test_the_queue_summarises_its_analytics_every_n_events_not_after_each():
+    with gr.Blocks() as demo:
+        gr.Button().click(lambda: None)
+    queue = demo._queue
+    assert gradio_compat.summarise_analytics_every(demo, 3) is demo
+    records = [{"function": "f", "status": "success", "process_time": 0.1}]
+    summaries = []
+    for _ in range(7):
+        queue.events_recorded += 1
+        summaries.append(queue.compute_analytics_summary(records) is queue.cached_event_analytics_summary
+                         and queue.event_count_at_last_cache)
+    assert summaries == [0, 0, 3, 3, 3, 6, 6]
+    with pytest.raises(ValueError):
+        gradio_compat.summarise_analytics_every(demo, 0)
+
+
 def test_skip_component_stubs_stops_gradio_writing_pyi_files_at_import(tmp_path):
     # A fresh interpreter: the hook must run before Gradio's metaclass module is imported.
     import subprocess
@@ -180,3 +212,54 @@ def test_skip_component_stubs_stops_gradio_writing_pyi_files_at_import(tmp_path)
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert not (tmp_path / "mycomponent.pyi").exists()
+
+
+def test_wrap_queue_decorates_the_events_of_one_queue_as_gradio_then_calls_them():
+    import torch
+    from gradio_client import Client
+
+    from segdemo import serving
+
+    async def on_loop(x):
+        return x
+
+    def stream(x):
+        yield f"{x}:{torch.get_num_threads()}"
+        yield f"{x}:{torch.get_num_threads()}!"
+
+    with gr.Blocks() as demo:
+        box, out = gr.Textbox(), gr.Textbox()
+        gr.Button().click(lambda x: f"{x}:{torch.get_num_threads()}", box, out, api_name="plain",
+                          concurrency_id="figures")
+        gr.Button().click(stream, box, out, api_name="stream", concurrency_id="figures")
+        gr.Button().click(on_loop, box, out, api_name="coro", concurrency_id="figures")
+        gr.Button().click(lambda x: f"{x}:{torch.get_num_threads()}", box, out, api_name="other",
+                          concurrency_id="segment")
+    assert gradio_compat.wrap_queue(demo, "figures", serving.lesson_threads) == 2  # the coroutine is left
+    wrapped = {fn.api_name: hasattr(fn.fn, "torch_threads") for fn in demo.fns.values()}
+    assert wrapped == {"plain": True, "stream": True, "coro": False, "other": False}
+    threads = torch.get_num_threads()
+    demo.queue().launch(prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        assert client.predict("a", api_name="/plain") == f"a:{serving.LESSON_THREADS}"
+        assert client.predict("b", api_name="/stream") == f"b:{serving.LESSON_THREADS}!"
+        assert client.predict("c", api_name="/coro") == "c"
+        assert client.predict("d", api_name="/other") == f"d:{threads}"  # other queues keep the process' count
+    finally:
+        demo.close()
+
+
+def test_the_app_runs_every_figures_event_on_the_lesson_thread_count():
+    from segdemo.ui import common
+    from segdemo.ui.shell import build_demo
+
+    demo = build_demo()
+    figures = [fn for fn in demo.fns.values() if fn.concurrency_id == common.FIGURES_QUEUE["concurrency_id"]]
+    assert len(figures) > 20
+    assert all(fn.fn.torch_threads == 1 for fn in figures)
+    from segdemo.ui.shell import ANALYTICS_EVERY
+
+    assert demo._queue.ANAYLTICS_CACHE_FREQUENCY == ANALYTICS_EVERY
+    segment = [fn for fn in demo.fns.values() if fn.concurrency_id == common.SEGMENT_QUEUE["concurrency_id"]]
+    assert segment and not any(hasattr(fn.fn, "torch_threads") for fn in segment)

@@ -119,6 +119,16 @@ def test_degrade_shift_and_drop():
     assert (losses_lesson.degrade_mask(MASK, INSTANCES, 3, drop=5) == 0).all()
 
 
+def test_square_max_is_max_pool_over_the_whole_window():
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.randn(1, 3, 23, 31, generator=torch.Generator().manual_seed(0))
+    for r in (1, 2, 5, 8):
+        torch.testing.assert_close(losses_lesson._square_max(x, r), F.max_pool2d(x, 2 * r + 1, stride=1, padding=r),
+                                   rtol=0, atol=0)
+
+
 def test_degrade_grow_and_shrink():
     grown = losses_lesson.degrade_mask(MASK, INSTANCES, 3, grow=1)
     assert (grown[0:5, 0:5] == 1).all() and grown[4, 4] == 1 and (grown[5:8, 5:8] == 2).all()

@@ -13,7 +13,7 @@ from segdemo import serving
 from segdemo.lessons import attention as lesson
 from segdemo.lessons import segment as segment_lesson
 from segdemo.palette import enlarge
-from segdemo.ui.common import friendly_errors
+from segdemo.ui.common import friendly_errors, picture_image
 from segdemo.ui.i18n import i18n, lang_of, t
 
 #: The synthetic scene the section opens with.
@@ -101,8 +101,7 @@ def build() -> None:
                 layer = gr.Dropdown([], label=i18n("attention.layer"), elem_id="attention-layer")
                 head = gr.Dropdown([], label=i18n("attention.head"), elem_id="attention-head")
             with gr.Column(scale=1, min_width=280):
-                result = gr.Image(type="numpy", interactive=False, label=i18n("attention.result"), height=300,
-                                  elem_id="attention-result", format="png")
+                result = picture_image(label=i18n("attention.result"), height=300, elem_id="attention-result")
         state = gr.State(None)
     image.select(click, inputs=[model], outputs=[state, layer, head, result], api_visibility="private")
     layer.input(redraw, inputs=[state, layer, head], outputs=result, api_visibility="private")

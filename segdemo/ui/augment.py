@@ -28,7 +28,7 @@ from segdemo.lessons.pitfalls import Current
 from segdemo.palette import colorize, overlay
 from segdemo.tempfiles import temp_root
 from segdemo.ui import pitfalls
-from segdemo.ui.common import FIGURES_QUEUE, friendly_errors, info, picture_gallery
+from segdemo.ui.common import FIGURES_QUEUE, friendly_errors, info, picture_gallery, picture_image
 from segdemo.ui.i18n import i18n, lang_of, t
 from segdemo.ui.lesson import page_query
 
@@ -333,7 +333,7 @@ def build() -> None:
             image = gr.File(label=i18n("augment.image"), file_types=["image"], visible=False)
             mask = gr.File(label=i18n("augment.mask"), file_types=[".png", ".npy", ".bmp", ".tif", ".tiff", ".gif"],
                            visible=False)
-            preview = gr.Image(type="numpy", format="png", interactive=False, label=i18n("augment.source_preview"),
+            preview = picture_image(label=i18n("augment.source_preview"),
                                buttons=["fullscreen"], elem_id="augment-source")
             preset = gr.Dropdown([(i18n(f"augment.preset.{p}"), p) for p in PRESETS], value=DEFAULTS["preset"],
                                  label=i18n("augment.preset"), elem_id="augment-preset")

@@ -151,6 +151,11 @@ def chart_value(spec_json: str) -> Any:
     return gradio_compat.plot_payload(spec_json)
 
 
+def picture_image(**kwargs: Any) -> gr.Image:
+    """An output ``gr.Image`` whose numpy pictures go out as PNG (label maps) or JPEG 95 (photo-like ones)."""
+    return gradio_compat.fast_image(gr.Image(type="numpy", interactive=False, **kwargs))
+
+
 def picture_gallery(**kwargs: Any) -> gr.Gallery:
     """A ``gr.Gallery`` whose numpy pictures go out as PNG (label maps) or JPEG 95 (photo-like ones)."""
     return gradio_compat.fast_gallery(gr.Gallery(**kwargs))

@@ -12,10 +12,11 @@ segdemo relies on nine behaviours of Gradio 6.31.0 that have no public switch:
    with PIL first, so a text file named ``.png`` or a decompression bomb fails inside Gradio with a technical
    message. :func:`pass_upload_path` makes the component hand the handler the path, and
    :func:`segdemo.imageio.load_image` gives the clear, translated error.
-3. **One image format per output** (``gr.AnnotatedImage.postprocess``, ``gr.Gallery.postprocess``): Gradio
-   saves every AnnotatedImage mask as a float64 RGBA PNG (most of a Segment request's server time) and every
-   gallery item in one format (WebP, ~20× slower than JPEG). :func:`fast_class_masks` writes 2-colour palette
-   PNGs; :func:`fast_gallery` writes label maps as lossless PNG and photo-like pictures as JPEG 95.
+3. **One image format per output** (``gr.AnnotatedImage.postprocess``, ``gr.Gallery.postprocess``,
+   ``gr.Image.postprocess``): Gradio saves every AnnotatedImage mask as a float64 RGBA PNG (most of a
+   Segment request's server time) and every gallery item or image in one format (WebP, ~20× slower than
+   JPEG). :func:`fast_class_masks` writes 2-colour palette PNGs; :func:`fast_gallery` and
+   :func:`fast_image` write label maps as lossless PNG and photo-like pictures as JPEG 95.
 4. **Gradio's upload cache** (``processing_utils.save_bytes_to_cache``, ``Component.GRADIO_CACHE``): where
    those encoded files go, so that Gradio serves them like its own.
 5. **The page's locale** (``changeLocale`` of Gradio's front end): see section 5 below.
@@ -31,11 +32,15 @@ segdemo relies on nine behaviours of Gradio 6.31.0 that have no public switch:
 8. **Queue settings without a second app** (``Blocks._queue``): ``Blocks.queue()`` builds the whole FastAPI app
    again (~0.3 s of a ~5 s start, after ``Blocks.__exit__`` built it once and before ``launch`` builds it for
    good); :func:`configure_queue` sets the same two settings on the queue ``Blocks`` already made.
+   :func:`summarise_analytics_every` spaces out the queue's per-event analytics summary.
 
 9. **Type stubs written at import** (``component_meta.create_or_modify_pyi``): Gradio's component metaclass
    reads and parses the source of each of its ~80 component classes when it defines them, to write a
    ``.pyi`` stub for editors: 0.6–0.9 s of every start, for a file the installed package already has.
    :func:`skip_component_stubs` makes it a no-op; ``app.py`` calls it before Gradio is imported.
+10. **One queue's handlers wrapped** (``Blocks.fns[i].fn``): Gradio has no per-event wrapper;
+   :func:`wrap_queue` decorates the events of one ``concurrency_id`` after the page is built (the
+   shell runs the figures queue's torch work on one thread per request, ``serving.lesson_threads``).
 
 (2) and (3) replace a method on the component *instance*: a subclass would make Gradio's component
 metaclass write a ``.pyi`` stub into the app's folder (read-only on a Space). :func:`check_version` stops the
@@ -44,17 +49,20 @@ app at start-up on any Gradio version these were not tested on; ``tests/test_gra
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import time
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from copy import copy
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageColor
+
+from segdemo.imageio import PNG_LEVEL, encode_picture
 
 #: The Gradio versions whose internals this module was written against and tested with.
 TESTED_GRADIO = ("6.31.0",)
@@ -231,21 +239,6 @@ def pass_upload_path(component: Any) -> Any:
 
 # ---- 3. and 4. encoding outputs into Gradio's cache ----
 
-#: More distinct colours than this and a picture is photo-like (textures, blends, noise).
-FLAT_COLOURS = 256
-
-
-def is_flat(image: np.ndarray, limit: int = FLAT_COLOURS) -> bool:
-    """Whether an ``(H, W[, 3])`` uint8 picture has at most ``limit`` distinct colours (a label map,
-    a mask, an error map) rather than photo-like content. A sparse sample rules photos out first."""
-    image = np.asarray(image)
-    pixels = image.reshape(-1, image.shape[-1]) if image.ndim == 3 else image.reshape(-1, 1)
-    packed = pixels[:, 0].astype(np.uint32)
-    for channel in range(1, pixels.shape[1]):
-        packed = (packed << 8) | pixels[:, channel]
-    return len(np.unique(packed[::31])) <= limit and len(np.unique(packed)) <= limit
-
-
 def _save_to_cache(image: Image.Image, cache_dir: str, name: str, **save: Any) -> str:
     from gradio import processing_utils
 
@@ -255,31 +248,23 @@ def _save_to_cache(image: Image.Image, cache_dir: str, name: str, **save: Any) -
 
 
 def png_to_cache(image: Any, cache_dir: str, name: str = "image.png", **save: Any) -> str:
-    """Encode a PIL image or ``(H, W[, C])`` uint8 array as PNG at zlib level 1 into Gradio's cache.
-
-    Level 1 is ~3× faster than PIL's default 6 on noisy pictures and the files are barely larger;
-    on a shared 2-core server that is CPU time given back to the other students.
+    """Encode a PIL image or ``(H, W[, C])`` uint8 array as PNG at zlib level ``PNG_LEVEL`` into Gradio's cache.
 
     Returns:
         The cached file's path (named by the hash of its bytes, as Gradio does).
     """
     if isinstance(image, np.ndarray):
         image = Image.fromarray(np.ascontiguousarray(image))
-    return _save_to_cache(image, cache_dir, name, format="png", compress_level=1, **save)
+    return _save_to_cache(image, cache_dir, name, format="png", compress_level=PNG_LEVEL, **save)
 
 
 def picture_to_cache(image: np.ndarray, cache_dir: str) -> str:
-    """Cache a uint8 picture in the cheapest format that keeps what a student looks at.
+    """Cache a uint8 picture as :func:`segdemo.imageio.encode_picture` encodes it (PNG for flat colours,
+    JPEG 95 for photo-like pictures), named by the hash of its bytes as Gradio does."""
+    from gradio import processing_utils
 
-    Flat-colour pictures go out as PNG: lossless, and small because they compress well. Photo-like
-    ones (scenes with noise and texture, overlays, augmented samples) as JPEG quality 95 without chroma
-    subsampling: on a 256×776 sample strip ~15× faster to encode than PNG and ~8× smaller (what thirty
-    students download at each click), while edges keep their place, within a few grey levels.
-    """
-    if is_flat(image):
-        return png_to_cache(image, cache_dir)
-    picture = Image.fromarray(np.ascontiguousarray(image))
-    return _save_to_cache(picture, cache_dir, "image.jpeg", format="jpeg", quality=95, subsampling=0)
+    data, extension = encode_picture(image)
+    return processing_utils.save_bytes_to_cache(data, f"image.{extension}", cache_dir)
 
 
 def _class_masks_postprocess(self: Any, value: Any) -> Any:
@@ -327,6 +312,19 @@ def _gallery_postprocess(self: Any, value: Any) -> Any:
 def fast_gallery(component: Any) -> Any:
     """Make a ``gr.Gallery`` send numpy label maps as lossless PNG and photo-like pictures as JPEG 95."""
     component.postprocess = types.MethodType(_gallery_postprocess, component)
+    return component
+
+
+def _image_postprocess(self: Any, value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        value = picture_to_cache(value, self.GRADIO_CACHE)
+    return type(self).postprocess(self, value)
+
+
+def fast_image(component: Any) -> Any:
+    """Make an output ``gr.Image`` send numpy pictures as :func:`picture_to_cache` does, instead of
+    Gradio's WebP (lossy, ~10× slower to encode than JPEG) or PNG at zlib level 6."""
+    component.postprocess = types.MethodType(_image_postprocess, component)
     return component
 
 
@@ -449,3 +447,50 @@ def configure_queue(blocks: Any, *, default_concurrency_limit: int | None, max_s
     queue.default_concurrency_limit = default_concurrency_limit
     queue.max_size = max_size
     return blocks
+
+
+def summarise_analytics_every(blocks: Any, events: int) -> Any:
+    """Let the queue summarise its event analytics every ``events`` events instead of after each one.
+
+    After every event Gradio's queue rebuilds a pandas summary of its last 10,000 events (for its
+    monitoring page, which the app does not offer): 3.7 ms of CPU per event with 1,400 recorded, 8.6 ms
+    with 10,000, in every request of a lesson. ``GRADIO_ANALYTICS_CACHE_FREQUENCY`` sets the same, but it
+    is read when ``gr.Blocks`` is created.
+
+    Returns:
+        ``blocks``.
+    """
+    queue = blocks._queue
+    if not hasattr(queue, "ANAYLTICS_CACHE_FREQUENCY"):  # sic, Gradio's name
+        raise RuntimeError("Gradio's Queue has no ANAYLTICS_CACHE_FREQUENCY; see gradio_compat section 8")
+    if events < 1:
+        raise ValueError(f"events must be >= 1, got {events}")
+    queue.ANAYLTICS_CACHE_FREQUENCY = events
+    return blocks
+
+
+# ---- 10. the handlers of one queue wrapped ----
+# Gradio has no per-event wrapper; the events' functions are ``Blocks.fns[i].fn``, called (sync ones on a
+# worker thread) by ``Blocks.call_function``, which reads whether each is a generator or a coroutine when
+# called. Coroutines run on the event loop and are left as they are.
+
+def wrap_queue(blocks: Any, concurrency_id: str, decorator: Callable[[Callable[..., Any]], Callable[..., Any]]) -> int:
+    """Wrap the function of every event of ``blocks`` in the queue ``concurrency_id`` with ``decorator``
+    (which must keep a plain function plain and a generator function a generator function).
+
+    Returns:
+        How many functions were wrapped.
+    """
+    fns = getattr(blocks, "fns", None)
+    if not isinstance(fns, dict):
+        raise RuntimeError("Gradio's Blocks has no fns dict; see gradio_compat section 10")
+    count = 0
+    for block_fn in fns.values():
+        fn = getattr(block_fn, "fn", None)
+        if fn is None or getattr(block_fn, "concurrency_id", None) != concurrency_id:
+            continue
+        if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+            continue
+        block_fn.fn = decorator(fn)
+        count += 1
+    return count

@@ -16,7 +16,7 @@ from segdemo.imageio import load_image
 from segdemo.lessons import inside as lesson
 from segdemo.lessons import inside_models
 from segdemo.lessons import segment as segment_lesson
-from segdemo.ui.common import FIGURES_QUEUE, friendly_errors, picture_gallery, upload_image
+from segdemo.ui.common import FIGURES_QUEUE, friendly_errors, picture_gallery, picture_image, upload_image
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "inside"
@@ -275,8 +275,7 @@ def build() -> None:
                 x = gr.Number(label=i18n("inside.x"), precision=0, elem_id="inside-x")
                 y = gr.Number(label=i18n("inside.y"), precision=0, elem_id="inside-y")
         with gr.Column(scale=1, min_width=280):
-            picked = gr.Image(label=i18n("inside.click"), type="numpy", interactive=False, height=300,
-                              format="png", elem_id="inside-image")
+            picked = picture_image(label=i18n("inside.click"), height=300, elem_id="inside-image")
     point_inputs = [source, scene, upload, x, y]
     with gr.Tabs():
         with gr.Tab(i18n("inside.section.rf"), elem_id="inside-rf") as rf_tab:
@@ -300,11 +299,11 @@ def build() -> None:
                 stack_b = gr.Textbox("1, 2, 5", label=i18n("inside.dil.stack_b"))
                 dil_run = gr.Button(i18n("inside.dil.run"), variant="primary")
             with gr.Row():
-                taps = gr.Image(label=i18n("inside.dil.taps"), interactive=False, height=280, format="png")
-                aspp_taps = gr.Image(label=i18n("inside.dil.aspp_taps"), interactive=False, height=280, format="png",
+                taps = picture_image(label=i18n("inside.dil.taps"), height=280)
+                aspp_taps = picture_image(label=i18n("inside.dil.aspp_taps"), height=280,
                                      elem_id="inside-aspp-taps")
-                cov_a = gr.Image(label=i18n("inside.dil.coverage_a"), interactive=False, height=280, format="png")
-                cov_b = gr.Image(label=i18n("inside.dil.coverage_b"), interactive=False, height=280, format="png",
+                cov_a = picture_image(label=i18n("inside.dil.coverage_a"), height=280)
+                cov_b = picture_image(label=i18n("inside.dil.coverage_b"), height=280,
                                  elem_id="inside-coverage-b")
             dil_summary = gr.Markdown(elem_id="inside-dil-summary")
             gr.Markdown(i18n("inside.aspp.help"))

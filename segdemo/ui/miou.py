@@ -18,7 +18,7 @@ from segdemo.lessons import miou as lesson
 from segdemo.lessons.pitfalls import Current
 from segdemo.palette import enlarge, scene_classes, voc_palette
 from segdemo.ui import pitfalls
-from segdemo.ui.common import FIGURES_QUEUE, chart, chart_value, friendly_errors
+from segdemo.ui.common import FIGURES_QUEUE, chart, chart_value, friendly_errors, picture_image
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "miou"
@@ -210,7 +210,7 @@ def build() -> None:
             gr.Markdown(i18n("miou.heatmaps_caption"))
             heat = chart(elem_id="miou-heat")
         with gr.Column(scale=1, min_width=260):
-            errors = gr.Image(label=i18n("miou.error_map"), type="numpy", interactive=False, elem_id="miou-errors")
+            errors = picture_image(label=i18n("miou.error_map"), elem_id="miou-errors")
             gr.Markdown(i18n("miou.legend"))
     per_image = gr.Dataframe(label=i18n("miou.per_image"), interactive=False)
     with gr.Accordion(i18n("miou.formulas_title"), open=False):

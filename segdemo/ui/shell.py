@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from segdemo import housekeeping
+from segdemo import housekeeping, serving
 from segdemo.ui import augment, common, inside, lesson, losses, miou, overview, segment, train
 from segdemo.ui.i18n import gradio_i18n
 
@@ -86,6 +86,10 @@ def launch_kwargs() -> dict[str, Any]:
     }
 
 
+#: Events between two summaries of Gradio's queue analytics (each costs ms of CPU; nothing here shows them).
+ANALYTICS_EVERY = 500
+
+
 def queue_kwargs() -> dict[str, Any]:
     """Queue settings (see the README's classroom section for how they were chosen)."""
     return {"default_concurrency_limit": 2, "max_size": 256}
@@ -130,7 +134,10 @@ def build_demo() -> gr.Blocks:
             return _tab_labels(names, request)
 
         demo.load(tab_labels, outputs=tabs, api_visibility="private", queue=False, show_progress="hidden")
+    # the lessons' small tensors: one torch thread each (a second mostly spins; serving.LESSON_THREADS)
+    gradio_compat.wrap_queue(demo, common.FIGURES_QUEUE["concurrency_id"], serving.lesson_threads)
     gradio_compat.configure_queue(demo, **queue_kwargs())  # demo.queue(...) would build the app a second time
+    gradio_compat.summarise_analytics_every(demo, ANALYTICS_EVERY)
     return demo
 
 
@@ -144,7 +151,6 @@ def serve(demo: gr.Blocks) -> None:
     import logging
     import threading
 
-    from segdemo import serving
     from segdemo.lessons import segment
     from segdemo.ui import gradio_compat
 

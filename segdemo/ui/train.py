@@ -20,7 +20,7 @@ from segdemo.losses import list_losses
 from segdemo.models import list_models
 from segdemo.models.registry import get_card
 from segdemo.ui import pitfalls
-from segdemo.ui.common import chart, chart_value, friendly_errors, to_gradio_error, warning
+from segdemo.ui.common import chart, chart_value, friendly_errors, picture_image, to_gradio_error, warning
 from segdemo.ui.i18n import i18n, lang_of, t
 
 NAME = "train"
@@ -196,7 +196,7 @@ def build() -> None:
             gr.Markdown(i18n("train.curves"))
             plot = chart(elem_id="train-curves")
             gr.Markdown(i18n("train.previews"))
-            previews = gr.Image(show_label=False, type="numpy", interactive=False, elem_id="train-previews",
+            previews = picture_image(show_label=False, elem_id="train-previews",
                                 height=420, buttons=["fullscreen"])
     with gr.Row():
         download = gr.File(label=i18n("train.download"), file_count="multiple", interactive=False,
