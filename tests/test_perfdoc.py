@@ -56,3 +56,13 @@ def test_main_writes_the_file(tmp_path):
     readme.write_text(perfdoc.README.read_text(encoding="utf-8"), encoding="utf-8")
     assert perfdoc.main(["--input", str(tmp_path), "--output", str(out), "--readme", str(readme)]) == 0
     assert out.read_text(encoding="utf-8").startswith("# Performance")
+
+
+def test_lessons_section_shows_both_thread_counts(tmp_path):
+    (tmp_path / "lessons.json").write_text(json.dumps(
+        {"meta": META, "threads": 2, "lesson_threads": 1, "repeats": 8, "load_average": [0.4],
+         "calls": [{"call": "losses (imbalance simulator)", "threads_wall_ms": 35.5, "threads_cpu_ms": 70.4,
+                    "lesson_wall_ms": 44.8, "lesson_cpu_ms": 44.7}]}))
+    text = perfdoc.render(tmp_path)
+    assert "on 2 torch threads and on 1" in text and "load average 0.4" in text
+    assert "| losses (imbalance simulator) | 35.5 | 70.4 | 44.8 | 44.7 |" in text

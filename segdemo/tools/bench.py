@@ -238,6 +238,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "checkpoints": module_command("checkpoints", "the shipped checkpoints as the README table (latency now)"),
     "segment": module_command("segment", "Segment handler vs bare forward per shipped model, cold start"),
     "inside": module_command("inside", "every figure of the Inside tab at 256×256 (goal <= 2 s each)"),
+    "lessons": module_command("lessons", "each figure endpoint's lesson work on the server's threads and on one"),
     "train": module_command("train", "the Train tab's suggested recipes: val-mIoU curve of each"),
 }
 

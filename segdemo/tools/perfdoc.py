@@ -124,12 +124,26 @@ def _augment(data: dict[str, Any]) -> list[str]:
 
 
 def _inside(data: dict[str, Any]) -> list[str]:
-    rows = [[r["figure"], r["median_ms"], "✓" if r["within_goal"] else "✗"] for r in data["figures"]]
+    rows = [[r["figure"], r["median_ms"], r.get("threads", data["threads"]), "✓" if r["within_goal"] else "✗"]
+            for r in data["figures"]]
     load = data.get("load_average", ["?"])[0]
-    return ([f"Each figure of the Inside tab at {data['size']}², as its handler computes it, median over several "
-             f"runs with {data['threads']} torch threads (goal ≤ {data['goal_ms']:g} ms; load average {load} at the "
-             "end of the run).", ""]
-            + _table(["figure", "median ms", "≤ goal"], rows))
+    return ([f"Each figure of the Inside tab at {data['size']}², and a click on the attention view, as their handlers "
+             f"compute them, median over several runs on the torch threads the app gives them (goal ≤ "
+             f"{data['goal_ms']:g} ms; load average {load} at the end of the run).", ""]
+            + _table(["figure", "median ms", "threads", "≤ goal"], rows))
+
+
+def _lessons(data: dict[str, Any]) -> list[str]:
+    many, one = data["threads"], data["lesson_threads"]
+    rows = [[r["call"], r["threads_wall_ms"], r["threads_cpu_ms"], r["lesson_wall_ms"], r["lesson_cpu_ms"]]
+            for r in data["calls"]]
+    load = data.get("load_average", ["?"])[0]
+    return ([f"The lesson work behind each figure endpoint, new arguments at every call: median wall time and CPU "
+             f"time of the whole process (spinning OpenMP threads included) on {many} torch threads and on {one}, "
+             "what the figures queue runs each request on (`serving.lesson_threads`). Under a class the server's two "
+             f"cores are the limit, so CPU time is what a request costs the others (load average {load} at the end "
+             "of the run).", ""]
+            + _table(["call", f"{many} threads: wall ms", "CPU ms", f"{one}: wall ms", "CPU ms"], rows))
 
 
 def _train(data: dict[str, Any]) -> list[str]:
@@ -288,6 +302,7 @@ SECTIONS: tuple[tuple[str, str, Callable[[dict[str, Any]], list[str]], str], ...
     ("metrics", "Metrics", _metrics, "make bench"),
     ("augment", "Augmentation", _augment, "make bench"),
     ("inside", "Inside tab figures", _inside, "make bench"),
+    ("lessons", "Lesson work per figure request: threads", _lessons, "make bench"),
     ("train", "Train tab recipes", _train, "make bench"),
     ("trainload", "A class training at once", _trainload, "python -m segdemo.tools.trainload"),
     ("loadtest", "Classroom load test", _loadtest, "make loadtest"),
