@@ -16,6 +16,7 @@ import functools
 import inspect
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -134,6 +135,30 @@ def lesson_threads(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     wrapper.torch_threads = LESSON_THREADS  # type: ignore[attr-defined]  # what it runs on, to check
     return wrapper
+
+
+def lower_thread_priority(increment: int) -> bool:
+    """Lower the calling thread's CPU priority by ``increment`` nice levels (at most to 19).
+
+    Linux keeps a nice value per thread, and threads inherit it when created: called before a thread's
+    first torch work, it also covers the OpenMP threads torch starts for it. Elsewhere (where nice is
+    per process) it does nothing.
+
+    Returns:
+        Whether the priority was lowered.
+    """
+    if increment < 0:
+        raise ValueError(f"increment must be >= 0, got {increment}")
+    if not sys.platform.startswith("linux"):
+        return False
+    import threading
+
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
+    except OSError:
+        return False
+    return True
 
 
 #: glibc ``mallopt`` parameters (``<malloc.h>``) and the values :func:`configure_allocator` sets.

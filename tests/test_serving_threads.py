@@ -89,3 +89,28 @@ def test_lesson_threads_sets_each_generator_step_on_the_thread_that_runs_it(two_
     with pytest.raises(StopIteration) as stop:
         next(steps)
     assert stop.value.value == "done"
+
+
+def test_lower_thread_priority_lowers_only_the_calling_thread():
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        assert serving.lower_thread_priority(5) is False
+        return
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def lowered():
+        assert serving.lower_thread_priority(5)
+        mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        child = {}
+        thread = threading.Thread(target=lambda: child.setdefault("nice", os.getpriority(
+            os.PRIO_PROCESS, threading.get_native_id())))
+        thread.start()
+        thread.join()
+        return mine, child["nice"]
+
+    assert _in_thread(lowered) == (min(19, base + 5), min(19, base + 5))  # threads it starts inherit it
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+    with pytest.raises(ValueError):
+        serving.lower_thread_priority(-1)

@@ -260,3 +260,25 @@ def test_idle_sessions_are_forgotten_but_not_running_ones(fake, monkeypatch, tmp
     assert train_lesson.runs_of("live") == [live] and live.active
     train_lesson.stop("live")
     train_lesson.wait(live, 5)
+
+
+def test_a_run_trains_at_a_lower_cpu_priority_than_requests(fake, monkeypatch):
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread nice is Linux's")
+    seen = {}
+
+    def niced_training(config, *, on_event=None, should_stop=None):
+        import threading
+
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return fake_training(config, on_event=on_event, should_stop=should_stop)
+
+    monkeypatch.setattr(train_lesson, "run_training", niced_training)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    run = train_lesson.start("niced", tiny(5)[0])
+    train_lesson.wait(run, 10)
+    assert seen["nice"] == min(19, base + train_lesson.TRAIN_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == base  # the process (and the request threads) keep theirs

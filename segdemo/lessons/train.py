@@ -34,6 +34,9 @@ MAX_STEPS = int(os.environ.get("SEGDEMO_TRAIN_MAX_STEPS", "300"))
 MAX_SECONDS = float(os.environ.get("SEGDEMO_TRAIN_MAX_SECONDS", "300"))
 MAX_CONCURRENT = int(os.environ.get("SEGDEMO_TRAIN_CONCURRENT", "30"))
 MAX_QUEUE = int(os.environ.get("SEGDEMO_TRAIN_QUEUE", "40"))
+#: Nice levels a run's threads are lowered by: training is background work, so a class's sliders and Segment
+#: clicks get the cores first and the runs take what is left (alone on the server a run is as fast).
+TRAIN_NICE = int(os.environ.get("SEGDEMO_TRAIN_NICE", "10"))
 # Runs waiting from one client address: one machine opening forty tabs must not fill the queue. A class
 # behind one NAT address shares this cap (raise it there; on a LAN every student has an address).
 MAX_QUEUE_PER_ADDRESS = int(os.environ.get("SEGDEMO_TRAIN_QUEUE_PER_ADDRESS", "8"))
@@ -300,6 +303,9 @@ def preview_scenes(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _work(run: Run) -> None:
+    from segdemo.serving import lower_thread_priority
+
+    lower_thread_priority(TRAIN_NICE)  # before any torch work: its OpenMP threads inherit it
     acquired = False
     try:
         acquired = _take_slot(run)
