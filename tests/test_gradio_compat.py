@@ -45,33 +45,41 @@ def _demo() -> gr.Blocks:
     return demo
 
 
-def test_same_configs_as_gradio_in_the_same_order_but_built_on_demand():
+def test_a_session_keeps_no_configs_or_outputs_but_the_same_state_as_gradio():
     gradio_compat.install()  # the pinned Gradio (requirements.txt)
     demo = _demo()
     eager = state_holder.SessionState.__new__(state_holder.SessionState)
     gradio_compat.original_init(eager, demo)
-    lazy = state_holder.SessionState(demo)
-    assert isinstance(lazy.config_values, gradio_compat.LazyBlockConfigs)
-    assert dict.__len__(lazy.config_values) == 0  # nothing built at session start
-    assert len(lazy.config_values) == len(eager.config_values)
-    some = next(iter(eager.config_values))
-    assert some in lazy.config_values and lazy.config_values[some] == eager.config_values[some]
-    assert list(lazy.config_values.items()) == list(eager.config_values.items())
-    assert list(lazy.components) == list(eager.components)
-    assert (lazy.state_data, lazy._state_ttl, lazy.is_closed, lazy.STATE_TTL_WHEN_CLOSED) == \
-        (eager.state_data, eager._state_ttl, eager.is_closed, eager.STATE_TTL_WHEN_CLOSED)
-
-
-def test_updates_reach_the_lazy_entries():
-    gradio_compat.install()
-    demo = _demo()
     session = state_holder.SessionState(demo)
+    assert isinstance(session.config_values, gradio_compat.DeepLinkConfigs)
+    assert list(session.components) == [] and len(eager.config_values) > 0
+    assert (session.state_data, session._state_ttl, session.is_closed, session.STATE_TTL_WHEN_CLOSED) == \
+        (eager.state_data, eager._state_ttl, eager.is_closed, eager.STATE_TTL_WHEN_CLOSED)
+    assert session.blocks_config.blocks.keys() == eager.blocks_config.blocks.keys()
     textbox = next(k for k, b in demo.blocks.items() if isinstance(b, gr.Textbox))
-    session._update_value_in_config(textbox, "changed")  # an event's output, before anything was listed
-    assert session.config_values[textbox]["props"]["value"] == "changed"
-    listed = dict(session.config_values.items())
-    assert listed[textbox]["props"]["value"] == "changed" and len(listed) == len(session.config_values)
-    assert 10**9 not in session.config_values and session.config_values.get(10**9) is None
+    session._update_value_in_config(textbox, "x" * 10**6)  # an event's output: not kept
+    session._update_config(textbox)
+    assert dict.__len__(session.config_values) == 0 and list(session.components) == []
+    # a component update still reaches the session's own copy of the block (what later events use)
+    session[textbox] = gr.Textbox(label="new", render=False)
+    assert session[textbox].label == "new" and dict.__len__(session.config_values) == 0
+
+
+def test_the_app_serves_events_and_its_deep_link_is_empty():
+    from gradio_client import Client
+
+    gradio_compat.install()
+    with gr.Blocks() as demo:
+        box, out = gr.Textbox(), gr.Textbox()
+        gr.Button().click(lambda x: x.upper(), box, out, api_name="up")
+    demo.queue().launch(prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        assert client.predict("abc", api_name="/up") == "ABC"
+        session = next(iter(demo.server_app.state_holder.session_data.values()))
+        assert list(session.components) == []
+    finally:
+        demo.close()
 
 
 def test_class_masks_image_writes_each_mask_in_its_colour():
@@ -263,3 +271,32 @@ def test_the_app_runs_every_figures_event_on_the_lesson_thread_count():
     assert demo._queue.ANAYLTICS_CACHE_FREQUENCY == ANALYTICS_EVERY
     segment = [fn for fn in demo.fns.values() if fn.concurrency_id == common.SEGMENT_QUEUE["concurrency_id"]]
     assert segment and not any(hasattr(fn.fn, "torch_threads") for fn in segment)
+
+
+def test_type_hints_are_read_once_per_function_and_still_right():
+    from gradio import helpers, utils
+
+    gradio_compat.install()
+    assert gradio_compat.cache_type_hints() is False  # already installed: idempotent
+    calls = []
+    original = utils.get_type_hints.original
+
+    def handler(x: int, request: gr.Request) -> str:
+        return str(x)
+
+    def counting(fn):
+        calls.append(fn)
+        return original(fn)
+
+    remembered = utils.get_type_hints
+    try:
+        utils.get_type_hints = counting
+        assert gradio_compat.cache_type_hints() is True
+        first, second = utils.get_type_hints(handler), utils.get_type_hints(handler)
+        assert first is second and first["request"] is gr.Request and calls == [handler]
+        # Gradio still finds the request parameter
+        inputs, *_ = helpers.special_args(handler, [1], request=gr.Request())
+        assert isinstance(inputs[1], gr.Request)
+        assert utils.get_type_hints(lambda: None) == {}
+    finally:
+        utils.get_type_hints = remembered

@@ -2,12 +2,11 @@
 
 segdemo relies on nine behaviours of Gradio 6.31.0 that have no public switch:
 
-1. **Per-session component configs** (``state_holder.SessionState.__init__``): Gradio builds the config of
-   *every* component for each new browser session, on the server's event loop: 20–35 ms for this
-   356-component app while nothing else is served; thirty students opening the page queue thirty of them
-   in front of their first clicks. :class:`LazyBlockConfigs` builds each entry when Gradio first reads it
-   (an event updating that component, or a deep link asking for all), from the same session copy with the
-   same function. Installed by :func:`install`.
+1. **Per-session component configs** (``state_holder.SessionState``): Gradio builds the config of *every*
+   component for each new browser session, on the server's event loop (20–35 ms for this 356-component app
+   while nothing else is served), then keeps each output value it sends in that session's copy, for up to
+   ``SESSION_CAPACITY`` sessions: only its deep links read them (``gr.DeepLinkButton``, not used here).
+   :class:`DeepLinkConfigs` takes their place and keeps nothing. Installed by :func:`install`.
 2. **Uploads decoded before the handler** (``gr.Image.preprocess``): a plain ``gr.Image`` opens every upload
    with PIL first, so a text file named ``.png`` or a decompression bomb fails inside Gradio with a technical
    message. :func:`pass_upload_path` makes the component hand the handler the path, and
@@ -41,6 +40,8 @@ segdemo relies on nine behaviours of Gradio 6.31.0 that have no public switch:
 10. **One queue's handlers wrapped** (``Blocks.fns[i].fn``): Gradio has no per-event wrapper;
    :func:`wrap_queue` decorates the events of one ``concurrency_id`` after the page is built (the
    shell runs the figures queue's torch work on one thread per request, ``serving.lesson_threads``).
+11. **Type hints read once per function** (``utils.get_type_hints``): Gradio evaluates every handler's
+   string annotations at each call; :func:`cache_type_hints` (run by :func:`install`) remembers them.
 
 (2) and (3) replace a method on the component *instance*: a subclass would make Gradio's component
 metaclass write a ``.pyi`` stub into the app's folder (read-only on a Space). :func:`check_version` stops the
@@ -49,6 +50,7 @@ app at start-up on any Gradio version these were not tested on; ``tests/test_gra
 
 from __future__ import annotations
 
+import functools
 import inspect
 import io
 import os
@@ -137,75 +139,38 @@ def skip_component_stubs() -> bool:
 
 # ---- 1. per-session component configs ----
 
-class LazyBlockConfigs(dict):
-    """``{block id: config}`` that computes an entry on first access, in the original order when listed."""
-
-    def __init__(self, blocks_config: Any, keys: Iterable[int]) -> None:
-        super().__init__()
-        self._blocks_config = blocks_config
-        self._order = list(keys)
-        self._pending = set(self._order)
-
-    def __missing__(self, key: int) -> Any:
-        if key not in self._pending:
-            raise KeyError(key)
-        self._pending.discard(key)
-        value = self._blocks_config.config_for_block(key, [], self._blocks_config.blocks[key])
-        super().__setitem__(key, value)
-        return value
-
-    def __setitem__(self, key: int, value: Any) -> None:
-        self._pending.discard(key)
-        super().__setitem__(key, value)
+class DeepLinkConfigs(dict):
+    """Stands in for ``SessionState.config_values``, which only Gradio's deep links read (``/deep_link``, behind
+    ``gr.DeepLinkButton``; segdemo has none): every block "has" an entry, each read gives a fresh empty
+    config, writes are dropped, and listing it gives nothing. So Gradio neither builds a session's
+    component configs nor keeps a copy of every output it sent."""
 
     def __contains__(self, key: object) -> bool:
-        return super().__contains__(key) or key in self._pending
+        return True
 
-    def _fill(self) -> None:
-        if not self._pending:
-            return
-        for key in self._order:
-            if key in self._pending:
-                self[key]
-        # listed in the blocks' order, as Gradio's eager dict is
-        entries = {k: dict.__getitem__(self, k) for k in self._order if dict.__contains__(self, k)}
-        extra = {k: v for k, v in dict.items(self) if k not in entries}
-        dict.clear(self)
-        dict.update(self, {**entries, **extra})
+    def __getitem__(self, key: int) -> dict[str, Any]:
+        return {}
 
-    def items(self):  # type: ignore[override]
-        self._fill()
-        return super().items()
+    def __setitem__(self, key: int, value: Any) -> None:
+        pass
 
-    def keys(self):  # type: ignore[override]
-        self._fill()
-        return super().keys()
-
-    def values(self):  # type: ignore[override]
-        self._fill()
-        return super().values()
-
-    def __iter__(self) -> Iterator[int]:
-        self._fill()
-        return super().__iter__()
-
-    def __len__(self) -> int:
-        return super().__len__() + len(self._pending)
-
-    def get(self, key: int, default: Any = None) -> Any:
-        return self[key] if key in self else default
+    def get(self, key: int, default: Any = None) -> dict[str, Any]:
+        return {}
 
 
 def _init(self: Any, blocks: Any) -> None:
-    # Mirrors gradio 6.31.0 state_holder.SessionState.__init__, with config_values computed lazily.
+    # Mirrors gradio 6.31.0 state_holder.SessionState.__init__, without building config_values.
     self.blocks_config = copy(blocks.default_config)
-    self.config_values = LazyBlockConfigs(self.blocks_config,
-                                          [k for k in self.blocks_config.blocks if k in blocks.blocks])
+    self.config_values = DeepLinkConfigs()
     self.state_data = {}
     self._state_ttl = {}
     self.is_closed = False
     self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
 
+
+def _update_config(self: Any, key: int) -> None:
+    # Gradio's writes only config_values[key] (a component's new config, for deep links)
+    return None
 
 
 #: Gradio's own ``SessionState.__init__`` once :func:`install` replaced it (for the tests' comparison).
@@ -227,6 +192,8 @@ def install() -> None:
     if state_holder.SessionState.__init__ is not _init:
         original_init = state_holder.SessionState.__init__
         state_holder.SessionState.__init__ = _init  # type: ignore[method-assign]
+        state_holder.SessionState._update_config = _update_config  # type: ignore[method-assign]
+    cache_type_hints()
 
 
 # ---- 2. uploads handed over as paths ----
@@ -494,3 +461,35 @@ def wrap_queue(blocks: Any, concurrency_id: str, decorator: Callable[[Callable[.
         block_fn.fn = decorator(fn)
         count += 1
     return count
+
+
+# ---- 11. type hints read once per function ----
+# ``helpers.special_args`` reads each handler's type hints at every call (``utils.get_type_hints``, which calls
+# ``typing.get_type_hints``) to find its ``gr.Request`` parameter. With ``from __future__ import annotations`` the
+# hints are strings, evaluated again each time: ~4 % of the time a busy server held the GIL (py-spy --gil).
+
+def cache_type_hints(maxsize: int = 4096) -> bool:
+    """Make ``gradio.utils.get_type_hints`` remember each function's hints (idempotent).
+
+    Returns:
+        Whether it was installed now (False if it already was).
+    """
+    from gradio import utils
+
+    if getattr(utils.get_type_hints, "segdemo_cached", False):
+        return False
+    if not callable(getattr(utils, "get_type_hints", None)):
+        raise RuntimeError("gradio.utils has no get_type_hints; see gradio_compat section 11")
+    original = utils.get_type_hints
+    remembered = functools.lru_cache(maxsize=maxsize)(original)
+
+    def get_type_hints(fn: Any) -> dict[str, Any]:
+        try:
+            return remembered(fn)
+        except TypeError:  # an unhashable callable
+            return original(fn)
+
+    get_type_hints.segdemo_cached = True  # type: ignore[attr-defined]
+    get_type_hints.original = original  # type: ignore[attr-defined]
+    utils.get_type_hints = get_type_hints
+    return True
