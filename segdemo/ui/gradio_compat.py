@@ -56,7 +56,7 @@ import io
 import os
 import time
 import types
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from copy import copy
 from pathlib import Path
 from typing import Any
