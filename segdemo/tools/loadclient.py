@@ -40,6 +40,7 @@ class LeanClient:
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._cond = threading.Condition()
         self._reading = False
+        self._closed = False
 
     # ---- calls ----
     def submit(self, api_name: str, *args: Any) -> str:
@@ -102,12 +103,16 @@ class LeanClient:
                         with self._cond:
                             self._messages.setdefault(event, []).append(message)
                             self._cond.notify_all()
+        except httpx.HTTPError:
+            if not self._closed:  # closing the client ends a stream still open: not an error
+                raise
         finally:
             with self._cond:
                 self._reading = False
                 self._cond.notify_all()
 
     def close(self) -> None:
+        self._closed = True
         self.http.close()
 
 
