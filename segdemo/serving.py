@@ -58,8 +58,8 @@ def configure_threads() -> int:
 
 
 #: Torch threads for the lessons' own tensor work (losses, metrics, masks, the Inside tab's small models): their
-#: tensors are 10⁴–10⁶ elements, where a second OpenMP thread mostly spins. The imbalance simulator took
-#: 130 ms of CPU on 2 threads and 45 ms on 1 in the same wall time (``python -m segdemo.tools.bench lessons``).
+#: tensors are 10⁴–10⁶ elements, where a second OpenMP thread saves little time and spins on CPU the other
+#: students need. ``python -m segdemo.tools.bench lessons`` measures both counts (docs/PERFORMANCE.md).
 LESSON_THREADS = 1
 
 
