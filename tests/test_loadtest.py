@@ -68,6 +68,11 @@ def test_lean_client_gets_what_gradio_client_gets_and_the_apps_errors(app_url, c
     assert lean.wait(job, first=True) is not None
     lean.predict(api_name="/train_stop")
     assert lean.wait(job)[-1]["state"] in ("stopped", "done")
+    # the Segment tab's default model, as the page shows it: what the load test segments with
+    from segdemo.serving import default_key
+
+    assert lean.page_value("segment-model") == default_key()
+    assert lean.page_value("no-such-element") is None
 
 
 def test_cpu_seconds_of_a_process():

@@ -25,7 +25,6 @@ quote; the paper does not tabulate it).
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Sequence
 
 import torch

@@ -111,9 +111,28 @@ class LeanClient:
                 self._reading = False
                 self._cond.notify_all()
 
+    def page_value(self, elem_id: str) -> Any:
+        """The value the page shows first in the component ``elem_id`` (from the app's ``/config``), e.g. the
+        Segment tab's model: each app's own default, also when two apps of different commits are compared."""
+        return page_values(self.root, self.http).get(elem_id)
+
     def close(self) -> None:
         self._closed = True
         self.http.close()
+
+
+_PAGE_VALUES: dict[str, dict[str, Any]] = {}
+_PAGE_LOCK = threading.Lock()
+
+
+def page_values(root: str, http: httpx.Client) -> dict[str, Any]:
+    """``{elem_id: initial value}`` of the app at ``root``'s components, read once per app."""
+    with _PAGE_LOCK:
+        if root not in _PAGE_VALUES:
+            config = http.get(f"{root}/config").json()
+            _PAGE_VALUES[root] = {c["props"]["elem_id"]: c["props"].get("value") for c in config["components"]
+                                  if (c.get("props") or {}).get("elem_id")}
+        return _PAGE_VALUES[root]
 
 
 def api_table(url: str, http: httpx.Client | None = None) -> dict[str, tuple[int, list[Any]]]:

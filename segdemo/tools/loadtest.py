@@ -85,7 +85,9 @@ def _segment_fast(client: Any, rng: random.Random) -> Any:
 
 
 def _segment_default(client: Any, rng: random.Random) -> Any:
-    return client.predict("scene", rng.randrange(100), None, default_shipped(), [], 0.55, api_name="/segment")
+    # the app's own default (a baseline commit may not have this one's best checkpoint)
+    model = client.page_value("segment-model") if hasattr(client, "page_value") else default_shipped()
+    return client.predict("scene", rng.randrange(100), None, model, [], 0.55, api_name="/segment")
 
 
 def _augment(client: Any, rng: random.Random) -> Any:
