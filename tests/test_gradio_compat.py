@@ -300,3 +300,14 @@ def test_type_hints_are_read_once_per_function_and_still_right():
         assert utils.get_type_hints(lambda: None) == {}
     finally:
         utils.get_type_hints = remembered
+
+
+def test_type_hints_of_a_name_defined_later_are_read_again():
+    from gradio import utils
+
+    gradio_compat.install()
+    namespace: dict = {}
+    exec("def handler(x: 'Later') -> None:\n    pass\n", namespace)  # noqa: S102 - a module defining Later after
+    assert utils.get_type_hints(namespace["handler"]) == {}  # NameError: Gradio's answer, not kept
+    namespace["Later"] = int
+    assert utils.get_type_hints(namespace["handler"])["x"] is int

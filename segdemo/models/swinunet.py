@@ -51,12 +51,12 @@ def window_reverse(windows: torch.Tensor, window: int, height: int, width: int) 
     return x.reshape(-1, height, width, c)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=4)
 def shift_mask(height: int, width: int, window: int, shift: int, device: torch.device | None = None) -> torch.Tensor:
     """The additive mask of shifted-window attention: 0 within a region, -100 across regions.
 
-    Cached per size (it depends on nothing else; 1.8 ms at 128×128 tokens, once per shifted block per
-    forward): callers must not change it in place.
+    Cached for the last few sizes (it depends on nothing else; 1.8 ms at 128×128 tokens, once per shifted
+    block per forward; a 1024² upload's masks are MBs, so few are kept): callers must not change it in place.
 
     After rolling the map by ``-shift``, the windows along the bottom and right borders hold tokens from
     up to three regions that were not neighbours in the image (labelled 0..8 by which band of rows and

@@ -153,7 +153,8 @@ def chart_value(spec_json: str) -> Any:
 
 def picture_image(**kwargs: Any) -> gr.Image:
     """An output ``gr.Image`` whose numpy pictures go out as PNG (label maps) or JPEG 95 (photo-like ones)."""
-    return gradio_compat.fast_image(gr.Image(type="numpy", interactive=False, **kwargs))
+    # format: what Gradio itself writes if the patched method is lost (a gr.update() replaces the block)
+    return gradio_compat.fast_image(gr.Image(type="numpy", interactive=False, format="png", **kwargs))
 
 
 def picture_gallery(**kwargs: Any) -> gr.Gallery:

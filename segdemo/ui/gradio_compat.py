@@ -142,8 +142,9 @@ def skip_component_stubs() -> bool:
 class DeepLinkConfigs(dict):
     """Stands in for ``SessionState.config_values``, which only Gradio's deep links read (``/deep_link``, behind
     ``gr.DeepLinkButton``; segdemo has none): every block "has" an entry, each read gives a fresh empty
-    config, writes are dropped, and listing it gives nothing. So Gradio neither builds a session's
-    component configs nor keeps a copy of every output it sent."""
+    config, writes are dropped, and listing it gives nothing. So Gradio builds no config when a session
+    starts or an output changes, and keeps no copy of what it sent (it still builds one, then drops it,
+    when a session's block is replaced: a ``gr.State`` write or a returned component update)."""
 
     def __contains__(self, key: object) -> bool:
         return True
@@ -485,9 +486,12 @@ def cache_type_hints(maxsize: int = 4096) -> bool:
 
     def get_type_hints(fn: Any) -> dict[str, Any]:
         try:
-            return remembered(fn)
+            hints = remembered(fn)
         except TypeError:  # an unhashable callable
             return original(fn)
+        if not hints and getattr(fn, "__annotations__", None):
+            remembered.cache_clear()  # a name not defined yet (NameError → {}): read it again next time
+        return hints
 
     get_type_hints.segdemo_cached = True  # type: ignore[attr-defined]
     get_type_hints.original = original  # type: ignore[attr-defined]
