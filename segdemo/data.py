@@ -132,6 +132,19 @@ TASKS: dict[str, dict[str, Any]] = {
 }
 
 
+#: How far (in radii) any shape reaches from its centre, with a margin: the square's corner is at 0.82·√2 ≈ 1.16.
+_REACH = 1.25
+
+
+def _box(cy: float, cx: float, reach: float, size: int) -> tuple[slice, slice]:
+    """The pixels whose centres lie within ``reach`` (units of the side) of ``(cy, cx)``, one pixel more."""
+    def span(centre: float) -> slice:
+        low = max(0, math.floor((centre - reach) * size - 0.5) - 1)
+        return slice(low, max(low, min(size, math.ceil((centre + reach) * size - 0.5) + 2)))
+
+    return span(cy), span(cx)
+
+
 def render_scene(seed: int, index: int, size: int = 128, task: str = "shapes") -> Scene:
     """Render scene ``index`` of the stream ``seed`` at ``size``×``size`` pixels (deterministic).
 
@@ -178,14 +191,17 @@ def render_scene(seed: int, index: int, size: int = 128, task: str = "shapes") -
         placed.append((radius, cy, cx))
         angle = rng.uniform(0, 2 * math.pi)
         squash = rng.uniform(0.85, 1.0)  # slight perspective: shapes stay recognisable
-        dy, dx = (y - cy) / radius, (x - cx) / radius
+        # Only the object's box is computed (every shape lies within 1.16 radii of its centre): the
+        # same values there as over the whole image, at a fraction of the cost.
+        box = _box(cy, cx, _REACH * radius, size)
+        dy, dx = (y[box] - cy) / radius, (x[box] - cx) / radius
         u = (dx * math.cos(angle) + dy * math.sin(angle)) / squash
         v = -dx * math.sin(angle) + dy * math.cos(angle)
         inside = _shape_mask(int(kind), u, v, rng)
         texture, _ = _texture(u, v, rng, avoid=background, contrast=(0.15, 0.6))
-        image[inside] = texture[inside]  # later objects occlude earlier ones
-        mask[inside] = kind
-        instances[inside] = obj
+        image[box][inside] = texture[inside]  # later objects occlude earlier ones
+        mask[box][inside] = kind
+        instances[box][inside] = obj
 
     # Lighting gradient, then blur and sensor noise: the same for every class.
     angle = rng.uniform(0, 2 * math.pi)

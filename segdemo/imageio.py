@@ -346,10 +346,14 @@ def is_flat(image: np.ndarray, limit: int = FLAT_COLOURS) -> bool:
     a mask, an error map) rather than photo-like content. A sparse sample rules photos out first."""
     image = np.asarray(image)
     pixels = image.reshape(-1, image.shape[-1]) if image.ndim == 3 else image.reshape(-1, 1)
-    packed = pixels[:, 0].astype(np.uint32)
-    for channel in range(1, pixels.shape[1]):
-        packed = (packed << 8) | pixels[:, channel]
-    return len(np.unique(packed[::31])) <= limit and len(np.unique(packed)) <= limit
+
+    def colours(rows: np.ndarray) -> int:
+        packed = rows[:, 0].astype(np.uint32)
+        for channel in range(1, rows.shape[1]):
+            packed = (packed << 8) | rows[:, channel]
+        return len(np.unique(packed))
+
+    return colours(pixels[::31]) <= limit and colours(pixels) <= limit
 
 
 def encode_picture(image: np.ndarray) -> tuple[bytes, str]:

@@ -17,6 +17,7 @@ import inspect
 import os
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -109,32 +110,113 @@ def local_threads(count: int) -> Iterator[int]:
         runtime.omp_set_num_threads(previous)
 
 
-def lesson_threads(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorate a lesson handler (plain or generator) to run its torch work on :data:`LESSON_THREADS` threads."""
-    if inspect.isgeneratorfunction(fn):
+def around_calls(context: Callable[[], contextlib.AbstractContextManager[Any]]
+                 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator running each call of a handler inside ``context()``; for a generator handler, each step.
+
+    Gradio may run each step of a generator on a different worker thread, and between steps the handler
+    waits for the page, so a per-thread setting or an "in flight" count holds for one step at a time.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                steps = fn(*args, **kwargs)
+                while True:
+                    with context():
+                        try:
+                            item = next(steps)
+                        except StopIteration as stop:
+                            return stop.value
+                    yield item
+
+            return gen_wrapper
 
         @functools.wraps(fn)
-        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-            # step by step: Gradio may run each step of a generator on a different worker thread
-            steps = fn(*args, **kwargs)
-            while True:
-                with local_threads(LESSON_THREADS):
-                    try:
-                        item = next(steps)
-                    except StopIteration as stop:
-                        return stop.value
-                yield item
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with context():
+                return fn(*args, **kwargs)
 
-        gen_wrapper.torch_threads = LESSON_THREADS  # type: ignore[attr-defined]
-        return gen_wrapper
+        return wrapper
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with local_threads(LESSON_THREADS):
-            return fn(*args, **kwargs)
+    return decorate
 
+
+def lesson_threads(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a lesson handler (plain or generator) to run its torch work on :data:`LESSON_THREADS` threads."""
+    wrapper = around_calls(lambda: local_threads(LESSON_THREADS))(fn)
     wrapper.torch_threads = LESSON_THREADS  # type: ignore[attr-defined]  # what it runs on, to check
     return wrapper
+
+
+class Foreground:
+    """How many interactive requests are being worked on, so background work can step aside for them.
+
+    A training run in a thread of the server competes with the requests for the two cores *and* for
+    Python's GIL, which a lower nice value does not cover: a niced thread that holds the GIL and is
+    descheduled stalls every request thread waiting for it. Runs therefore wait between their steps
+    while requests are in flight (:meth:`wait_quiet`), for a bounded time, so they never stop for good.
+    """
+
+    def __init__(self) -> None:
+        self._busy = 0
+        self._cond = threading.Condition()
+
+    @property
+    def busy(self) -> int:
+        """Requests in flight now."""
+        return self._busy
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """Count the calling request as in flight inside the block."""
+        with self._cond:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy -= 1
+                if not self._busy:
+                    self._cond.notify_all()
+
+    def wait_quiet(self, timeout: float) -> float:
+        """Block until no request is in flight or ``timeout`` seconds have passed; return the seconds waited."""
+        if timeout < 0:
+            raise ValueError(f"timeout must be >= 0, got {timeout}")
+        started = time.perf_counter()
+        with self._cond:
+            self._cond.wait_for(lambda: not self._busy, timeout)
+        return time.perf_counter() - started
+
+
+#: The app's interactive requests (every event but the Train tab's own, ``gradio_compat.wrap_events``).
+FOREGROUND = Foreground()
+
+#: While requests are in flight, training runs take turns: one waits at a time, for this long at most, then
+#: steps. A class's burst still sees ~2 training steps a second in all (not per run), and a stop within 0.5 s.
+TRAIN_YIELD_SECONDS = 0.5
+_TRAIN_TURN = threading.Lock()
+
+
+def foreground(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a request handler (plain or generator) to count in :data:`FOREGROUND` while it works."""
+    wrapper = around_calls(FOREGROUND.working)(fn)
+    wrapper.foreground = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def yield_to_requests() -> float:
+    """What a training run calls before each step: while interactive requests are in flight, wait for them
+    (:data:`TRAIN_YIELD_SECONDS` at most) in turn with the other runs. Returns the seconds waited."""
+    if not FOREGROUND.busy:
+        return 0.0
+    started = time.perf_counter()
+    with _TRAIN_TURN:  # one waiter at a time: N runs must not make N steps per timeout between them
+        FOREGROUND.wait_quiet(TRAIN_YIELD_SECONDS)
+    return time.perf_counter() - started
 
 
 def lower_thread_priority(increment: int) -> bool:
@@ -151,8 +233,6 @@ def lower_thread_priority(increment: int) -> bool:
         raise ValueError(f"increment must be >= 0, got {increment}")
     if not sys.platform.startswith("linux"):
         return False
-    import threading
-
     tid = threading.get_native_id()
     try:
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment))
@@ -212,9 +292,6 @@ def start() -> None:
     configure_allocator()
     # Whether uncached VOC weights could be downloaded, decided in the background at start-up so the
     # pickers can say "unavailable offline" instead of failing on a click (at most ~3 s, once).
-    import threading
-
-
     threading.Thread(target=pretrained.online, daemon=True, name="online-probe").start()
 
 

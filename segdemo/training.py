@@ -16,7 +16,7 @@ import math
 import random
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,11 +189,23 @@ def evaluate(model: nn.Module, loader, num_classes: int, device: torch.device,
     }
 
 
+def _paced(batches: Iterable[Any], wait: Callable[[], Any]) -> Iterator[Any]:
+    """``batches``, calling ``wait()`` before each is made (rendering a batch is work too)."""
+    batches = iter(batches)
+    while True:
+        wait()
+        try:
+            yield next(batches)
+        except StopIteration:
+            return
+
+
 def run_training(
     config: TrainConfig,
     *,
     on_event: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    pause: Callable[[], Any] | None = None,
 ) -> TrainResult:
     """Train ``config.model`` on synthetic scenes; save the best checkpoint if ``config.out``.
 
@@ -204,6 +216,8 @@ def run_training(
             curves and live predictions).
         should_stop: polled every step; returning True ends the run cleanly (the best model so
             far is kept, and validated once more if it never was).
+        pause: called before every training and validation batch and may block: the app's runs wait there
+            while interactive requests are in flight (``serving.yield_to_requests``).
 
     Returns:
         A :class:`TrainResult` with the best (highest val mIoU) weights loaded.
@@ -211,6 +225,7 @@ def run_training(
 
     emit = on_event or (lambda event: None)
     stop = should_stop or (lambda: False)
+    wait = pause or (lambda: None)
     if config.threads:
         torch.set_num_threads(config.threads)
     seed_everything(config.seed)
@@ -276,7 +291,7 @@ def run_training(
     def validate(epoch: int) -> None:
         nonlocal best, best_state, val_seconds
         val_started = time.perf_counter()
-        metrics = evaluate(model, val_loader, num_classes, device, config.channels_last)
+        metrics = evaluate(model, _paced(val_loader, wait), num_classes, device, config.channels_last)
         val_seconds = time.perf_counter() - val_started
         if per_step is None:
             scheduler.step(metrics["miou"])
@@ -309,7 +324,7 @@ def run_training(
             indices = [i % config.train_scenes for i in indices]
         loader = DataLoader(torch.utils.data.Subset(train_set, indices), batch_size=config.batch_size,
                             shuffle=False, generator=generator, drop_last=True)
-        for images, masks in loader:
+        for images, masks in _paced(loader, wait):
             if stop() or out_of_budget():
                 stopped_early = True
                 break

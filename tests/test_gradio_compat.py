@@ -222,7 +222,7 @@ def test_skip_component_stubs_stops_gradio_writing_pyi_files_at_import(tmp_path)
     assert not (tmp_path / "mycomponent.pyi").exists()
 
 
-def test_wrap_queue_decorates_the_events_of_one_queue_as_gradio_then_calls_them():
+def test_wrap_events_decorates_the_events_of_one_queue_as_gradio_then_calls_them():
     import torch
     from gradio_client import Client
 
@@ -243,9 +243,12 @@ def test_wrap_queue_decorates_the_events_of_one_queue_as_gradio_then_calls_them(
         gr.Button().click(on_loop, box, out, api_name="coro", concurrency_id="figures")
         gr.Button().click(lambda x: f"{x}:{torch.get_num_threads()}", box, out, api_name="other",
                           concurrency_id="segment")
-    assert gradio_compat.wrap_queue(demo, "figures", serving.lesson_threads) == 2  # the coroutine is left
+    assert gradio_compat.wrap_events(demo, serving.lesson_threads, "figures") == 2  # the coroutine is left
     wrapped = {fn.api_name: hasattr(fn.fn, "torch_threads") for fn in demo.fns.values()}
     assert wrapped == {"plain": True, "stream": True, "coro": False, "other": False}
+    assert gradio_compat.wrap_events(demo, serving.foreground) == 3  # every queue's
+    counted = {fn.api_name: hasattr(fn.fn, "foreground") for fn in demo.fns.values()}
+    assert counted == {"plain": True, "stream": True, "coro": False, "other": True}
     threads = torch.get_num_threads()
     demo.queue().launch(prevent_thread_lock=True, quiet=True)
     try:

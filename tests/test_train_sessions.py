@@ -25,12 +25,13 @@ def tiny(steps: int = 30, **overrides):
     return config, notices
 
 
-def fake_training(config, *, on_event=None, should_stop=None):
+def fake_training(config, *, on_event=None, should_stop=None, pause=None):
     """Stands in for run_training in the queue tests: a step every 10 ms until stopped or done."""
     from segdemo.training import TrainResult
 
     model = torch.nn.Conv2d(3, 6, 1)
     for step in range(1, config.steps_per_epoch + 1):
+        pause()
         if should_stop():
             break
         time.sleep(0.01)
@@ -270,11 +271,11 @@ def test_a_run_trains_at_a_lower_cpu_priority_than_requests(fake, monkeypatch):
         pytest.skip("per-thread nice is Linux's")
     seen = {}
 
-    def niced_training(config, *, on_event=None, should_stop=None):
+    def niced_training(config, **kwargs):
         import threading
 
         seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        return fake_training(config, on_event=on_event, should_stop=should_stop)
+        return fake_training(config, **kwargs)
 
     monkeypatch.setattr(train_lesson, "run_training", niced_training)
     base = os.getpriority(os.PRIO_PROCESS, 0)
@@ -282,3 +283,20 @@ def test_a_run_trains_at_a_lower_cpu_priority_than_requests(fake, monkeypatch):
     train_lesson.wait(run, 10)
     assert seen["nice"] == min(19, base + train_lesson.TRAIN_NICE)
     assert os.getpriority(os.PRIO_PROCESS, 0) == base  # the process (and the request threads) keep theirs
+
+
+def test_a_run_steps_aside_while_requests_are_in_flight(fake, monkeypatch):
+    from segdemo import serving
+
+    monkeypatch.setattr(serving, "TRAIN_YIELD_SECONDS", 0.3)
+    with serving.FOREGROUND.working():  # a student's request being worked on
+        run = train_lesson.start("p", tiny(10_000)[0])
+        until(lambda: run.state == "running")
+        time.sleep(0.9)
+        busy_steps = len(run.steps)
+    time.sleep(0.3)
+    free_steps = len(run.steps) - busy_steps
+    train_lesson.stop("p")
+    train_lesson.wait(run, 5)
+    assert busy_steps <= 4  # one step per 0.3 s wait (~3 in 0.9 s), not one every 10 ms (~90)
+    assert free_steps >= 5  # the request done: a step every 10 ms again

@@ -303,7 +303,7 @@ def preview_scenes(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _work(run: Run) -> None:
-    from segdemo.serving import lower_thread_priority
+    from segdemo.serving import lower_thread_priority, yield_to_requests
 
     lower_thread_priority(TRAIN_NICE)  # before any torch work: its OpenMP threads inherit it
     acquired = False
@@ -321,6 +321,7 @@ def _work(run: Run) -> None:
                 run.steps.append((event["step"], event["loss"]))
                 return
             run.vals.append((event["step"], event["miou"]))
+            yield_to_requests()  # the live predictions are a forward pass too
             model = event["model"]
             was_training = model.training
             model.eval()
@@ -328,7 +329,9 @@ def _work(run: Run) -> None:
                 run.previews = model(batch).argmax(1).numpy().astype(np.uint8)  # (4, H, W)
             model.train(was_training)
 
-        result = run_training(run.config, on_event=on_event, should_stop=run.stop_event.is_set)
+        # nice covers the cores, not the GIL: a run also waits between steps while others' requests run
+        result = run_training(run.config, on_event=on_event, should_stop=run.stop_event.is_set,
+                              pause=yield_to_requests)
         run.best = {k: v for k, v in result.best_metrics.items() if k != "per_class_iou"}
         run.stem = _save(run, result)
         run.state = "stopped" if run.stop_event.is_set() else "done"

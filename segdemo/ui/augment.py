@@ -7,6 +7,7 @@ source, calls it and lays out the pictures.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -56,6 +57,13 @@ def parse_pipeline(text: str | None, lang: str = "en") -> list[dict[str, Any]]:
         raise
     except ValueError as exc:
         raise gr.Error(t("augment.bad_pipeline", lang, detail=str(exc))) from None
+
+
+@functools.lru_cache(maxsize=32)
+def _export_texts(steps_json: str, size: int) -> tuple[str, str]:
+    # A class mostly exports the same few pipelines; each export builds the pipeline (~5 ms).
+    steps = json.loads(steps_json)
+    return to_python(steps, size=size, normalize=True), to_json(steps, size=size, normalize=True)
 
 
 def _write_exports(code: str, json_text: str) -> tuple[str, str]:
@@ -187,8 +195,8 @@ def run_augment(source: str, scene: float, image: str | None, mask: str | None, 
                                 draws=lesson.IDENTITY_DRAWS, percent=f"{100 * same:.1f}",
                                 expected=f"{n * same:.1f}", n=n)
     table = pd.DataFrame(rows, columns=[t("augment.table.sample", lang), t("augment.table.applied", lang)])
-    code = to_python(steps, size=size, normalize=True)
-    py_path, json_path = _write_exports(code, to_json(steps, size=size, normalize=True))
+    code, json_text = _export_texts(json.dumps(steps, sort_keys=True), size)
+    py_path, json_path = _write_exports(code, json_text)
     return grid, align, summary, table, preview, code, py_path, json_path
 
 

@@ -37,9 +37,10 @@ segdemo relies on nine behaviours of Gradio 6.31.0 that have no public switch:
    reads and parses the source of each of its ~80 component classes when it defines them, to write a
    ``.pyi`` stub for editors: 0.6–0.9 s of every start, for a file the installed package already has.
    :func:`skip_component_stubs` makes it a no-op; ``app.py`` calls it before Gradio is imported.
-10. **One queue's handlers wrapped** (``Blocks.fns[i].fn``): Gradio has no per-event wrapper;
-   :func:`wrap_queue` decorates the events of one ``concurrency_id`` after the page is built (the
-   shell runs the figures queue's torch work on one thread per request, ``serving.lesson_threads``).
+10. **Handlers wrapped** (``Blocks.fns[i].fn``): Gradio has no per-event wrapper; :func:`wrap_events`
+   decorates the events of one ``concurrency_id`` (or all) after the page is built: the shell runs the
+   figures queue's torch work on one thread per request (``serving.lesson_threads``) and counts every
+   request in flight, so training runs wait for them (``serving.foreground``).
 11. **Type hints read once per function** (``utils.get_type_hints``): Gradio evaluates every handler's
    string annotations at each call; :func:`cache_type_hints` (run by :func:`install`) remembers them.
 
@@ -442,9 +443,10 @@ def summarise_analytics_every(blocks: Any, events: int) -> Any:
 # worker thread) by ``Blocks.call_function``, which reads whether each is a generator or a coroutine when
 # called. Coroutines run on the event loop and are left as they are.
 
-def wrap_queue(blocks: Any, concurrency_id: str, decorator: Callable[[Callable[..., Any]], Callable[..., Any]]) -> int:
-    """Wrap the function of every event of ``blocks`` in the queue ``concurrency_id`` with ``decorator``
-    (which must keep a plain function plain and a generator function a generator function).
+def wrap_events(blocks: Any, decorator: Callable[[Callable[..., Any]], Callable[..., Any]],
+                concurrency_id: str | None = None) -> int:
+    """Wrap the function of every event of ``blocks`` in the queue ``concurrency_id`` (every event: None)
+    with ``decorator`` (which must keep a plain function plain and a generator function a generator function).
 
     Returns:
         How many functions were wrapped.
@@ -455,7 +457,7 @@ def wrap_queue(blocks: Any, concurrency_id: str, decorator: Callable[[Callable[.
     count = 0
     for block_fn in fns.values():
         fn = getattr(block_fn, "fn", None)
-        if fn is None or getattr(block_fn, "concurrency_id", None) != concurrency_id:
+        if fn is None or concurrency_id not in (None, getattr(block_fn, "concurrency_id", None)):
             continue
         if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
             continue

@@ -135,7 +135,9 @@ def build_demo() -> gr.Blocks:
 
         demo.load(tab_labels, outputs=tabs, api_visibility="private", queue=False, show_progress="hidden")
     # the lessons' small tensors: one torch thread each (a second mostly spins; serving.LESSON_THREADS)
-    gradio_compat.wrap_queue(demo, common.FIGURES_QUEUE["concurrency_id"], serving.lesson_threads)
+    gradio_compat.wrap_events(demo, serving.lesson_threads, common.FIGURES_QUEUE["concurrency_id"])
+    # every request (the Train tab's run is async, so not one): training runs wait for them between steps
+    gradio_compat.wrap_events(demo, serving.foreground)
     gradio_compat.configure_queue(demo, **queue_kwargs())  # demo.queue(...) would build the app a second time
     gradio_compat.summarise_analytics_every(demo, ANALYTICS_EVERY)
     return demo

@@ -1,0 +1,84 @@
+"""serving.Foreground / foreground / yield_to_requests: training runs wait while requests are in flight."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from segdemo import serving
+from segdemo.training import TrainConfig, run_training
+
+
+def test_a_handler_counts_while_it_works_and_not_after():
+    gate = serving.Foreground()
+    seen = []
+
+    @serving.around_calls(gate.working)
+    def handler(x: int) -> int:
+        seen.append(gate.busy)
+        return x * 2
+
+    assert handler(4) == 8 and seen == [1] and gate.busy == 0
+    with pytest.raises(ZeroDivisionError):
+        serving.around_calls(gate.working)(lambda: 1 / 0)()
+    assert gate.busy == 0  # an error does not leave the request counted
+
+
+def test_a_generator_handler_counts_during_each_step_only():
+    @serving.foreground
+    def stream(n: int):
+        for _ in range(n):
+            yield serving.FOREGROUND.busy
+        return "done"
+
+    before = serving.FOREGROUND.busy
+    steps = stream(2)
+    assert next(steps) == before + 1
+    assert serving.FOREGROUND.busy == before  # between steps the page is reading: nothing is worked on
+    assert next(steps) == before + 1
+    with pytest.raises(StopIteration) as stop:
+        next(steps)
+    assert stop.value.value == "done" and stream.foreground is True
+
+
+def test_wait_quiet_returns_when_the_last_request_ends_or_at_the_timeout():
+    gate = serving.Foreground()
+    assert gate.wait_quiet(5.0) < 0.1  # nothing in flight: no wait
+    release = threading.Event()
+
+    def request():
+        with gate.working():
+            release.wait(5)
+
+    worker = threading.Thread(target=request)
+    worker.start()
+    while not gate.busy:
+        time.sleep(0.001)
+    assert 0.15 <= gate.wait_quiet(0.2) < 1.0  # still busy: the timeout bounds the wait
+    threading.Timer(0.1, release.set).start()
+    waited = gate.wait_quiet(5.0)
+    worker.join()
+    assert 0.05 <= waited < 2.0 and gate.busy == 0  # woken when the request ended, long before 5 s
+    with pytest.raises(ValueError, match="timeout must be >= 0"):
+        gate.wait_quiet(-1)
+
+
+def test_run_training_calls_pause_before_every_training_and_validation_batch():
+    steps, order = [], []
+
+    def on_event(event):
+        if event["type"] == "step":
+            steps.append(event["step"])
+            order.append("step")
+
+        else:
+            order.append("val")
+
+    config = TrainConfig(model="fcn8s", variant="small", size=32, batch_size=2, epochs=1, steps_per_epoch=3,
+                         val_size=2, threads=1)
+    run_training(config, on_event=on_event, pause=lambda: order.append("pause"))
+    assert steps == [1, 2, 3]
+    # one pause before each batch is made (and before the loader finds it has no more), the validation's too
+    assert order == ["pause", "step"] * 3 + ["pause"] + ["pause", "pause", "val"]
