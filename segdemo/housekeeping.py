@@ -6,9 +6,10 @@
   (training threads stopped and joined, checkpoints and downloads deleted) instead of orphaning folders;
 - stale temp folders are swept at start-up (:func:`segdemo.tempfiles.sweep`) and every
   :data:`SWEEP_SECONDS`; idle training sessions are evicted on the same beat;
-- glibc is asked every :data:`TRIM_SECONDS` to return freed heap to the system (``malloc_trim``): the app
-  keeps freed buffers for speed (``serving.configure_allocator``), and worker threads each get an arena,
-  so after a busy hour the process would otherwise stay at its peak;
+- glibc is asked every :data:`TRIM_SECONDS`, and within :data:`QUIET_SECONDS` of the requests ending, to
+  return freed heap to the system (``malloc_trim``): the app keeps freed buffers for speed
+  (``serving.configure_allocator``), and worker threads each get an arena, so after a busy hour the process
+  would otherwise stay at its peak;
 - a client that drops its connection mid-upload (``ClientDisconnect``) is logged as one line, not a traceback.
 
 Gradio's own cache and per-session state are bounded by :data:`GRADIO_DELETE_CACHE` and
@@ -31,6 +32,12 @@ from segdemo import tempfiles
 _TRAIN = "segdemo.lessons.train"
 
 
+def _requests():
+    # The request counter lives in the model service (torch): read only once something imported it.
+    serving = sys.modules.get("segdemo.serving")
+    return getattr(serving, "FOREGROUND", None)
+
+
 def _train_sessions():
     # The Train backend imports torch (1.4 s); the page is served before anyone trained, so it is only
     # looked at once it was imported: no training session exists before that.
@@ -49,6 +56,9 @@ GRADIO_DELETE_CACHE = (300, 900)
 SESSION_CAPACITY = int(os.environ.get("SEGDEMO_SESSION_CAPACITY", "400"))
 SWEEP_SECONDS = 600.0
 TRIM_SECONDS = 60.0
+#: How often the cleaner looks whether a busy spell has ended (requests served since the last trim, none in
+#: flight now): a class's burst leaves ~0.4 GB of freed buffers, which go back within this time, not a minute.
+QUIET_SECONDS = 10.0
 
 _stop = threading.Event()
 _thread: threading.Thread | None = None
@@ -115,15 +125,29 @@ def tick() -> None:
         log.info("temp sweep freed %.1f MB", freed / 2**20)
 
 
+def should_trim(since_trim: float, served: int | None, busy: int | None, served_at_trim: int | None) -> bool:
+    """Whether to trim now: every :data:`TRIM_SECONDS`, or once requests were served since the last trim
+    and none is in flight (the end of a busy spell)."""
+    if since_trim >= TRIM_SECONDS:
+        return True
+    return served is not None and served != served_at_trim and not busy
+
+
 def _loop() -> None:
-    since_sweep = 0.0
-    while not _stop.wait(TRIM_SECONDS):
-        since_sweep += TRIM_SECONDS
+    since_sweep = since_trim = 0.0
+    served_at_trim = None
+    while not _stop.wait(QUIET_SECONDS):
+        since_sweep += QUIET_SECONDS
+        since_trim += QUIET_SECONDS
         try:
             if since_sweep >= SWEEP_SECONDS:
                 since_sweep = 0.0
                 tick()
-            trim_memory()
+            requests = _requests()
+            served, busy = (requests.served, requests.busy) if requests is not None else (None, None)
+            if should_trim(since_trim, served, busy, served_at_trim):
+                trim_memory()
+                since_trim, served_at_trim = 0.0, served
         except Exception:  # noqa: BLE001 - cleaning must never take the server down
             log.warning("housekeeping failed", exc_info=True)
 

@@ -162,6 +162,7 @@ class Foreground:
 
     def __init__(self) -> None:
         self._busy = 0
+        self.served = 0  # requests done since the start (housekeeping trims memory after a busy spell)
         self._cond = threading.Condition()
 
     @property
@@ -179,6 +180,7 @@ class Foreground:
         finally:
             with self._cond:
                 self._busy -= 1
+                self.served += 1
                 if not self._busy:
                     self._cond.notify_all()
 

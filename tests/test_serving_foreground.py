@@ -82,3 +82,23 @@ def test_run_training_calls_pause_before_every_training_and_validation_batch():
     assert steps == [1, 2, 3]
     # one pause before each batch is made (and before the loader finds it has no more), the validation's too
     assert order == ["pause", "step"] * 3 + ["pause"] + ["pause", "pause", "val"]
+
+
+def test_served_counts_finished_requests_for_the_housekeeper():
+    gate = serving.Foreground()
+    with gate.working():
+        assert gate.served == 0
+    with pytest.raises(RuntimeError), gate.working():
+        raise RuntimeError("a failed request is served too")
+    assert gate.served == 2 and gate.busy == 0
+
+
+def test_memory_is_trimmed_each_minute_or_when_a_busy_spell_ends():
+    from segdemo import housekeeping as hk
+
+    assert hk.should_trim(hk.TRIM_SECONDS, None, None, None)  # no model service yet: the minute's trim
+    assert not hk.should_trim(hk.QUIET_SECONDS, None, None, None)
+    assert hk.should_trim(hk.QUIET_SECONDS, served=120, busy=0, served_at_trim=3)  # the class stopped clicking
+    assert not hk.should_trim(hk.QUIET_SECONDS, served=120, busy=2, served_at_trim=3)  # still busy
+    assert not hk.should_trim(hk.QUIET_SECONDS, served=120, busy=0, served_at_trim=120)  # trimmed since
+    assert hk.should_trim(hk.TRIM_SECONDS, served=120, busy=5, served_at_trim=3)
