@@ -145,8 +145,9 @@ class Segmenter:
         height, width = image.shape[:2]
         if logits.shape[-2:] != (height, width):
             logits = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)
-        # (K, H, W) float32 in one copy; channels-last halves the speed of the reductions
-        logits = logits[0].to(torch.float32, memory_format=torch.contiguous_format)
+        # (K, H, W) float32 in one copy; channels-last halves the speed of the reductions. A float32
+        # tensor's .to(float32, memory_format=...) returns it as it is, strides and all: hence contiguous().
+        logits = logits[0].to(torch.float32, memory_format=torch.contiguous_format).contiguous()
         labels, confidence = labels_and_confidence(logits)
         result = Segmentation(
             labels=labels.cpu().numpy(),

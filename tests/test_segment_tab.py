@@ -83,6 +83,8 @@ def test_segmenter_runs_a_bfloat16_model_and_reads_float32_back():
     assert bf16.preprocess(image).dtype == torch.bfloat16
     assert b.labels.shape == (37, 52) and b.confidence.dtype == np.float32 and b.logits.dtype == torch.float32
     assert np.abs(a.confidence - b.confidence).max() < 0.05
+    # the arg-max and softmax read (K, H, W) rows, not a channels-last float32 tensor's strides (3x slower)
+    assert a.logits.is_contiguous() and b.logits.is_contiguous()
 
 
 def test_precision_setting_reaches_the_tab(monkeypatch):
