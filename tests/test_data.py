@@ -35,10 +35,11 @@ def test_scene_is_deterministic_by_seed_and_index(size):
 def test_objects_drawn_in_their_box_equal_objects_drawn_over_the_whole_image(monkeypatch, task):
     from segdemo import data
 
-    boxed = [data.render_scene(seed, i, size, task) for seed in (0, 7) for i in range(6) for size in (33, 96, 256)]
+    cases = [(seed, i, size) for seed in (0, 7) for i in range(6) for size in (33, 96, 256)]
+    boxed = [data.render_scene(*case, task) for case in cases]
     monkeypatch.setattr(data, "_REACH", 10.0)  # every box is the whole image
-    for scene, (seed, i, size) in zip(boxed, [(s, i, z) for s in (0, 7) for i in range(6) for z in (33, 96, 256)]):
-        whole = data.render_scene(seed, i, size, task)
+    for scene, case in zip(boxed, cases, strict=True):
+        whole = data.render_scene(*case, task)
         for field in ("image", "mask", "instances", "labels"):
             np.testing.assert_array_equal(getattr(scene, field), getattr(whole, field))
 
