@@ -210,14 +210,20 @@ def foreground(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def yield_to_requests() -> float:
-    """What a training run calls before each step: while interactive requests are in flight, wait for them
-    (:data:`TRAIN_YIELD_SECONDS` at most) in turn with the other runs. Returns the seconds waited."""
-    if not FOREGROUND.busy:
-        return 0.0
+def yield_to_requests(cancelled: Callable[[], bool] = lambda: False) -> float:
+    """What a training run calls before each batch: while interactive requests are in flight, wait for them
+    (:data:`TRAIN_YIELD_SECONDS` at most) in turn with the other runs; a run whose ``cancelled()`` becomes
+    true (stopped: its student waits for the result) leaves the line. Returns the seconds waited."""
     started = time.perf_counter()
-    with _TRAIN_TURN:  # one waiter at a time: N runs must not make N steps per timeout between them
-        FOREGROUND.wait_quiet(TRAIN_YIELD_SECONDS)
+    # one waiter at a time: N runs must not make N steps per timeout between them
+    while not _TRAIN_TURN.acquire(timeout=0.05):
+        if cancelled() or not FOREGROUND.busy:
+            return time.perf_counter() - started
+    try:
+        if FOREGROUND.busy and not cancelled():
+            FOREGROUND.wait_quiet(TRAIN_YIELD_SECONDS)
+    finally:
+        _TRAIN_TURN.release()
     return time.perf_counter() - started
 
 

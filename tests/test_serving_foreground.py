@@ -102,3 +102,26 @@ def test_memory_is_trimmed_each_minute_or_when_a_busy_spell_ends():
     assert not hk.should_trim(hk.QUIET_SECONDS, served=120, busy=2, served_at_trim=3)  # still busy
     assert not hk.should_trim(hk.QUIET_SECONDS, served=120, busy=0, served_at_trim=120)  # trimmed since
     assert hk.should_trim(hk.TRIM_SECONDS, served=120, busy=5, served_at_trim=3)
+
+
+def test_runs_wait_in_turn_while_busy_and_a_stopped_run_leaves_the_line(monkeypatch):
+    monkeypatch.setattr(serving, "TRAIN_YIELD_SECONDS", 0.2)
+    assert serving.yield_to_requests() < 0.05  # nothing in flight: straight on
+    with serving.FOREGROUND.working():
+        assert 0.15 <= serving.yield_to_requests() < 1.0  # its turn: waits up to the limit
+        held, release = threading.Event(), threading.Event()
+
+        def other_run():
+            with serving._TRAIN_TURN:  # another run is waiting its turn
+                held.set()
+                release.wait(5)
+
+        worker = threading.Thread(target=other_run)
+        worker.start()
+        held.wait(5)
+        started = time.perf_counter()
+        stop_at = started + 0.2
+        waited = serving.yield_to_requests(lambda: time.perf_counter() > stop_at)  # stopped while in line
+        release.set()
+        worker.join()
+        assert 0.15 <= waited < 1.0 and time.perf_counter() - started < 1.0

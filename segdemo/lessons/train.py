@@ -321,7 +321,7 @@ def _work(run: Run) -> None:
                 run.steps.append((event["step"], event["loss"]))
                 return
             run.vals.append((event["step"], event["miou"]))
-            yield_to_requests()  # the live predictions are a forward pass too
+            pause()  # the live predictions are a forward pass too
             model = event["model"]
             was_training = model.training
             model.eval()
@@ -329,9 +329,13 @@ def _work(run: Run) -> None:
                 run.previews = model(batch).argmax(1).numpy().astype(np.uint8)  # (4, H, W)
             model.train(was_training)
 
-        # nice covers the cores, not the GIL: a run also waits between steps while others' requests run
-        result = run_training(run.config, on_event=on_event, should_stop=run.stop_event.is_set,
-                              pause=yield_to_requests)
+        def pause() -> None:
+            # nice covers the cores, not the GIL: a run also waits between batches while others' requests
+            # run; not once stopped, when its student waits for the result
+            if not run.stop_event.is_set():
+                yield_to_requests(run.stop_event.is_set)
+
+        result = run_training(run.config, on_event=on_event, should_stop=run.stop_event.is_set, pause=pause)
         run.best = {k: v for k, v in result.best_metrics.items() if k != "per_class_iou"}
         run.stem = _save(run, result)
         run.state = "stopped" if run.stop_event.is_set() else "done"
