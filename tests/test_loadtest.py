@@ -82,3 +82,27 @@ def test_cpu_seconds_of_a_process():
     sum(i * i for i in range(300_000))
     assert loadtest.cpu_seconds() > spent
     assert loadtest.cpu_seconds(os.getpid()) == pytest.approx(loadtest.cpu_seconds(), abs=0.1)
+
+
+def test_lean_client_sends_again_once_on_a_connection_reset_before_any_answer():
+    import httpx
+
+    from segdemo.tools.loadclient import LeanClient
+
+    calls = []
+
+    def handler(request):
+        calls.append(request.url.path)
+        if len(calls) == 1 or request.url.path.endswith("upload") and len(calls) in (4, 5):
+            raise httpx.ReadError("[Errno 104] Connection reset by peer")  # a kept-alive connection closing
+        if request.url.path.endswith("upload"):
+            return httpx.Response(200, json=["/tmp/x.png"])
+        return httpx.Response(200, json={"event_id": "e1"})
+
+    client = LeanClient("http://app/", api={"noop": (0, [])})
+    client.http = httpx.Client(transport=httpx.MockTransport(handler))
+    assert client.submit("noop") == "e1" and len(calls) == 2  # sent again, once
+    assert client.file(__file__)["path"] == "/tmp/x.png" and len(calls) == 3
+    with pytest.raises(httpx.ReadError):  # a second reset is the server's failure: reported
+        client.file(__file__)
+    assert len(calls) == 5

@@ -47,7 +47,7 @@ class LeanClient:
         """Queue one event (inputs after ``args`` take their defaults); returns its event id."""
         index, defaults = self.api[api_name.lstrip("/")]
         data = list(args) + defaults[len(args):]
-        response = self.http.post(f"{self.root}/gradio_api/queue/join", json={
+        response = self._post(f"{self.root}/gradio_api/queue/join", json={
             "data": data, "fn_index": index, "session_hash": self.session, "event_data": None, "trigger_id": None})
         response.raise_for_status()
         event = response.json()["event_id"]
@@ -82,10 +82,21 @@ class LeanClient:
     def file(self, path: str | Path) -> dict[str, Any]:
         """Upload ``path`` as the page does and return the value a file input sends."""
         path = Path(path)
-        with path.open("rb") as handle:
-            response = self.http.post(f"{self.root}/gradio_api/upload", files={"files": (path.name, handle)})
+        response = self._post(f"{self.root}/gradio_api/upload", files=lambda: {"files": (path.name, path.read_bytes())})
         response.raise_for_status()
         return {"path": response.json()[0], "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
+
+    def _post(self, url: str, *, json: Any = None, files: Any = None) -> httpx.Response:
+        # Sent again once if the connection was reset before any answer, as a browser does: uvicorn closes a
+        # kept-alive connection after 5 idle seconds, and a student who thought for exactly that long may send
+        # on it as it closes (the server never read that request).
+        for attempt in (0, 1):
+            try:
+                return self.http.post(url, json=json, files=files() if files else None)
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     # ---- the session's event stream ----
     def _read(self) -> None:
