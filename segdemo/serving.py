@@ -155,9 +155,9 @@ class Foreground:
     """How many interactive requests are being worked on, so background work can step aside for them.
 
     A training run in a thread of the server competes with the requests for the two cores *and* for
-    Python's GIL, which a lower nice value does not cover: a niced thread that holds the GIL and is
-    descheduled stalls every request thread waiting for it. Runs therefore wait between their steps
-    while requests are in flight (:meth:`wait_quiet`), for a bounded time, so they never stop for good.
+    Python's GIL, which a lower nice value does not order: in a class's burst seven niced runs still took
+    a third of the server's CPU. Runs therefore wait between their batches while requests are in flight
+    (:meth:`wait_quiet`), for a bounded time, so they never stop for good.
     """
 
     def __init__(self) -> None:
