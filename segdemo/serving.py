@@ -156,7 +156,7 @@ class Foreground:
 
     A training run in a thread of the server competes with the requests for the two cores *and* for
     Python's GIL, which a lower nice value does not order: in a class's burst seven niced runs still took
-    a third of the server's CPU. Runs therefore wait between their batches while requests are in flight
+    a quarter of the server's CPU. Runs therefore wait between their batches while requests are in flight
     (:meth:`wait_quiet`), for a bounded time, so they never stop for good.
     """
 
