@@ -316,6 +316,12 @@ def _work(run: Run) -> None:
         images, _ = preview_scenes(run.config.size)
         batch = normalize(torch.from_numpy(images.copy()).permute(0, 3, 1, 2).float() / 255.0)  # (4, 3, H, W)
 
+        def pause() -> None:
+            # nice covers the cores, not the GIL: a run also waits between batches while others' requests
+            # run; not once stopped, when its student waits for the result
+            if not run.stop_event.is_set():
+                yield_to_requests(run.stop_event.is_set)
+
         def on_event(event: dict[str, Any]) -> None:
             if event["type"] == "step":
                 run.steps.append((event["step"], event["loss"]))
@@ -328,12 +334,6 @@ def _work(run: Run) -> None:
             with torch.inference_mode():
                 run.previews = model(batch).argmax(1).numpy().astype(np.uint8)  # (4, H, W)
             model.train(was_training)
-
-        def pause() -> None:
-            # nice covers the cores, not the GIL: a run also waits between batches while others' requests
-            # run; not once stopped, when its student waits for the result
-            if not run.stop_event.is_set():
-                yield_to_requests(run.stop_event.is_set)
 
         result = run_training(run.config, on_event=on_event, should_stop=run.stop_event.is_set, pause=pause)
         run.best = {k: v for k, v in result.best_metrics.items() if k != "per_class_iou"}
