@@ -133,6 +133,29 @@ def test_picture_image_sends_label_maps_as_png_photos_as_jpeg_and_paths_as_they_
     assert image.postprocess(str(saved)).path == str(saved) and image.postprocess(None) is None
 
 
+def test_a_skipped_or_updated_output_keeps_sending_pictures_the_fast_way():
+    """A generator that yields gr.skip() for an output gets a fresh block for its session from Gradio; it
+    still writes JPEG/PNG as picture_image does, not Gradio's PNG (the Train tab's predictions did)."""
+    import asyncio
+
+    gradio_compat.install()
+    photo = np.random.default_rng(2).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    with gr.Blocks() as demo:
+        image, box = picture_image(), upload_image()
+        gr.Button().click(lambda: None, None, [image, box])
+    block_fn, session = demo.fns[0], state_holder.SessionState(demo)
+
+    def send(*values):
+        return asyncio.run(demo.postprocess_data(block_fn, list(values), session))
+
+    assert send(photo, None)[0]["path"].endswith(".jpeg")
+    send(gr.skip(), gr.update(label="new"))
+    assert session[image._id] is not image and session[box._id].label == "new"  # Gradio replaced both
+    assert send(photo, None)[0]["path"].endswith(".jpeg")  # Gradio's own would be .png
+    payload = gr.FileData(path="/tmp/x.png")
+    assert session[box._id].preprocess(payload) == "/tmp/x.png"  # pass_upload_path's, kept as it was
+
+
 def test_plot_payload_passes_through_gr_plot_untouched():
     import json
 

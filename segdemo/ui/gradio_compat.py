@@ -45,7 +45,8 @@ segdemo relies on nine behaviours of Gradio 6.31.0 that have no public switch:
    string annotations at each call; :func:`cache_type_hints` (run by :func:`install`) remembers them.
 
 (2) and (3) replace a method on the component *instance*: a subclass would make Gradio's component
-metaclass write a ``.pyi`` stub into the app's folder (read-only on a Space). :func:`check_version` stops the
+metaclass write a ``.pyi`` stub into the app's folder (read-only on a Space). A returned update (``gr.update``,
+``gr.skip``) gives a session a fresh block of the same class; :func:`install` makes it keep those methods. :func:`check_version` stops the
 app at start-up on any Gradio version these were not tested on; ``tests/test_gradio_compat.py`` tests each.
 """
 
@@ -175,12 +176,44 @@ def _update_config(self: Any, key: int) -> None:
     return None
 
 
+#: The methods (2) and (3) replace on a component instance.
+INSTANCE_METHODS = ("preprocess", "postprocess")
+
+
+def _set_item(set_item: Callable[..., None]) -> Callable[..., None]:
+    """``SessionState.__setitem__`` keeping the instance methods of (2) and (3) on a session's new block.
+
+    An event that returns an update for an output (``gr.update(...)``, and ``gr.skip()``, which a generator
+    yields for the outputs it leaves alone) makes Gradio build a fresh block of the same class for that
+    session, with Gradio's own methods: without this, the Train tab's predictions went out as Gradio's PNG
+    (~50 ms each) from its second update on.
+    """
+
+    @functools.wraps(set_item)
+    def __setitem__(self: Any, key: int, value: Any) -> None:
+        before = self.blocks_config.blocks.get(key)
+        set_item(self, key, value)
+        if before is None or value is before or type(value) is not type(before):
+            return
+        for name in INSTANCE_METHODS:
+            method = vars(before).get(name)
+            if method is None or name in vars(value):
+                continue
+            if isinstance(method, types.MethodType) and method.__self__ is before:
+                method = types.MethodType(method.__func__, value)
+            setattr(value, name, method)
+
+    __setitem__.keeps_instance_methods = True  # type: ignore[attr-defined]
+    return __setitem__
+
+
 #: Gradio's own ``SessionState.__init__`` once :func:`install` replaced it (for the tests' comparison).
 original_init: Any = None
 
 
 def install() -> None:
-    """Check the Gradio version, then make new sessions build component configs lazily (idempotent).
+    """Check the Gradio version, then make new sessions build component configs lazily and keep the instance
+    methods of (2) and (3) on the blocks an update replaces (idempotent).
 
     Called once by ``app.py`` before the UI is built.
 
@@ -195,6 +228,8 @@ def install() -> None:
         original_init = state_holder.SessionState.__init__
         state_holder.SessionState.__init__ = _init  # type: ignore[method-assign]
         state_holder.SessionState._update_config = _update_config  # type: ignore[method-assign]
+    if not getattr(state_holder.SessionState.__setitem__, "keeps_instance_methods", False):
+        state_holder.SessionState.__setitem__ = _set_item(state_holder.SessionState.__setitem__)
     cache_type_hints()
 
 
