@@ -201,6 +201,7 @@ FOREGROUND = Foreground()
 #: steps. A class's burst still sees ~2 training steps a second in all (not per run), and a stop within 0.5 s.
 TRAIN_YIELD_SECONDS = 0.5
 _TRAIN_TURN = threading.Lock()
+_CANCEL_CHECK_SECONDS = 0.05
 
 
 def foreground(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -216,12 +217,14 @@ def yield_to_requests(cancelled: Callable[[], bool] = lambda: False) -> float:
     true (stopped: its student waits for the result) leaves the line. Returns the seconds waited."""
     started = time.perf_counter()
     # one waiter at a time: N runs must not make N steps per timeout between them
-    while not _TRAIN_TURN.acquire(timeout=0.05):
+    while not _TRAIN_TURN.acquire(timeout=_CANCEL_CHECK_SECONDS):
         if cancelled() or not FOREGROUND.busy:
             return time.perf_counter() - started
     try:
-        if FOREGROUND.busy and not cancelled():
-            FOREGROUND.wait_quiet(TRAIN_YIELD_SECONDS)
+        deadline = time.perf_counter() + TRAIN_YIELD_SECONDS
+        # in slices: a run stopped while it waits its turn's time leaves at once
+        while FOREGROUND.busy and not cancelled() and (left := deadline - time.perf_counter()) > 0:
+            FOREGROUND.wait_quiet(min(left, _CANCEL_CHECK_SECONDS))
     finally:
         _TRAIN_TURN.release()
     return time.perf_counter() - started
