@@ -5,13 +5,14 @@ shell in ``segdemo/ui/shell.py``) and their logic lives in ``segdemo/lessons/<ta
 serves it (host/port from ``GRADIO_SERVER_NAME`` and ``GRADIO_SERVER_PORT``; default http://127.0.0.1:7860).
 """
 
-from segdemo.ui.gradio_compat import skip_component_stubs
+if __name__ != "__mp_main__":  # segdemo.workers' processes start from this file too: no page there
+    from segdemo.ui.gradio_compat import skip_component_stubs
 
-skip_component_stubs()  # before Gradio is imported: 0.6-0.9 s of every start (gradio_compat section 9)
+    skip_component_stubs()  # before Gradio is imported: 0.6-0.9 s of every start (gradio_compat section 9)
 
-from segdemo.ui.shell import build_demo, serve  # noqa: E402
+    from segdemo.ui.shell import build_demo, serve
 
-demo = build_demo()
+    demo = build_demo()
 
 if __name__ == "__main__":
-    serve(demo)  # demo.launch(...), then the Segment tab's models are warmed up in the background
+    serve(demo)  # demo.launch(...), then the worker processes start and the Segment tab's models warm up

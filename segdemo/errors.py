@@ -23,3 +23,14 @@ class InputError(ValueError):
         self.key = key
         self.params = params
         super().__init__(message.format(**params))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled whole (key, params, message) when it crosses from a worker process (segdemo.workers)
+        return _rebuild, (type(self), self.key, str(self), self.params)
+
+
+def _rebuild(cls: type[InputError], key: str, message: str, params: dict[str, Any]) -> InputError:
+    error = cls.__new__(cls)
+    ValueError.__init__(error, message)
+    error.key, error.params = key, params
+    return error

@@ -175,6 +175,32 @@ def augment_grid(image: np.ndarray, mask: np.ndarray, steps: list[Step], *, n: i
     return samples
 
 
+@dataclass(frozen=True)
+class Grid:
+    """What the Augment tab shows for one request (:func:`augmented_grid`)."""
+
+    image: np.ndarray  # (H, W, 3) uint8, the source
+    mask: np.ndarray  # (H, W) uint8 class ids of the source
+    palette: np.ndarray  # (K, 3) uint8
+    notices: list[str]  # string keys of what the source's loading changed (load_source)
+    samples: list[Sample]
+    panels: list[dict[str, np.ndarray]]  # sample_panels of each sample
+
+
+def augmented_grid(source: str, scene: int, image_path: str | None, mask_path: str | None, steps: list[Step],
+                   *, n: int, seed: int, size: int) -> Grid:
+    """The source loaded (:func:`load_source`), ``n`` seeded samples (:func:`augment_grid`) and their
+    panels (:func:`sample_panels`): a pure function of its arguments, so the app computes it in a worker
+    process (``segdemo.workers``).
+
+    Raises:
+        InputError: as :func:`load_source` and :func:`augment_grid`.
+    """
+    image, mask, palette, notices = load_source(source, scene, image_path, mask_path)
+    samples = augment_grid(image, mask, steps, n=n, seed=seed, size=size)
+    return Grid(image, mask, palette, notices, samples, [sample_panels(s, palette) for s in samples])
+
+
 def boundaries(mask: np.ndarray) -> np.ndarray:
     """``(H, W)`` bool: pixels whose label differs from a neighbour's (right or below), thickened by one."""
     edge = np.zeros(mask.shape, dtype=bool)

@@ -464,3 +464,22 @@ def masks_pair(scene_index: int, drop: int = 0, grow: int = 0, shift_x: int = 0,
     pred = degrade_mask(info.mask, info.instances, len(info.palette), drop=drop, grow=grow, shift=(shift_x, shift_y),
                         noise=noise, seed=scene_index)
     return info, pred
+
+
+@dataclass(frozen=True)
+class MasksLesson:
+    """Section 3 for one setting of its sliders (:func:`masks_lesson`)."""
+
+    scene: Scene
+    pred: np.ndarray  # (H, W) int64, the degraded prediction
+    scores: MaskScores
+    outcome: np.ndarray  # (H, W) uint8 OUTCOMES index of each pixel
+
+
+def masks_lesson(scene_index: int, drop: int, grow: int, shift_x: int, shift_y: int, noise: float,
+                 confidence: float) -> MasksLesson:
+    """:func:`masks_pair`, its :func:`score_masks` at ``confidence`` and its :func:`outcome_map`: a pure
+    function of its arguments, so the app computes it in a worker process (``segdemo.workers``)."""
+    info, pred = masks_pair(scene_index, drop, grow, shift_x, shift_y, noise)
+    scores = score_masks(pred, info.mask, len(info.palette), confidence)
+    return MasksLesson(info, pred, scores, outcome_map(pred, info.mask))

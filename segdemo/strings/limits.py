@@ -79,4 +79,9 @@ STRINGS: dict[str, tuple[str, str]] = {
         "try again when one has started.",
         "队列已满：来自你的网络地址的 {n} 个训练已在排队（上限 {limit} 个）；请等其中一个开始后再试。",
     ),
+    # ---- worker processes (segdemo.workers) ----
+    "err.worker_failed": (
+        "The computation stopped unexpectedly (its worker process ended); it was not finished. Please try again.",
+        "计算意外中止（负责它的工作进程已退出），没有完成。请再试一次。",
+    ),
 }

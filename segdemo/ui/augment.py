@@ -20,6 +20,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+from segdemo import workers
 from segdemo.augment import CATALOGUE, PRESETS, preset_steps
 from segdemo.augment.export import steps_from_json, steps_from_text, to_json, to_python
 from segdemo.augment.pipeline import untouched_probability
@@ -124,7 +125,7 @@ def _caption(i: int, sample: lesson.Sample, lang: str) -> str:
 # ---------------------------------------------------------------- handlers
 def _grid(source: str, scene: float, image: str | None, mask: str | None, steps: list[dict[str, Any]], n: float,
           seed: float, size: float, lang: str):
-    """Check the numbers, load the source, augment: ``(samples, palette, source preview, n, seed, size)``."""
+    """Check the numbers, load the source, augment: ``(lesson.Grid, source preview, n, seed, size)``."""
     n = int(_number("augment.n", n, 1, MAX_SAMPLES, lang))
     seed = int(_number("augment.seed", seed, 0, 2**31 - 1, lang))
     size = int(_number("augment.size", size, 0, max(SIZES), lang))
@@ -135,11 +136,10 @@ def _grid(source: str, scene: float, image: str | None, mask: str | None, steps:
     if source not in ("synthetic", "upload"):
         raise gr.Error(t("augment.range", lang, name=t("augment.source", lang), low="synthetic", high="upload",
                          value=source))
-    img, msk, palette, notices = lesson.load_source(source, scene, image, mask)
-    for key in notices:
+    grid = workers.run(lesson.augmented_grid, source, scene, image, mask, steps, n=n, seed=seed, size=size)
+    for key in grid.notices:
         info(t(key, lang), lang)
-    samples = lesson.augment_grid(img, msk, steps, n=n, seed=seed, size=size)
-    return samples, palette, _source_preview(img, msk, palette), n, seed, size
+    return grid, _source_preview(grid.image, grid.mask, grid.palette), n, seed, size
 
 
 def pitfall_input(source: str, scene: float, image: str | None, mask: str | None, *, lang: str,
@@ -151,8 +151,9 @@ def pitfall_input(source: str, scene: float, image: str | None, mask: str | None
                    label="pitfalls.on.augment_upload" if source == "upload" else "pitfalls.on.augment_scene")
 
 
-def _strips(samples: list, palette: np.ndarray, lang: str) -> list[tuple[np.ndarray, str]]:
-    return [(_strip(lesson.sample_panels(s, palette)), _caption(i, s, lang)) for i, s in enumerate(samples)]
+def _strips(computed: lesson.Grid, lang: str) -> list[tuple[np.ndarray, str]]:
+    return [(_strip(panels), _caption(i, s, lang))
+            for i, (s, panels) in enumerate(zip(computed.samples, computed.panels, strict=True))]
 
 
 @friendly_errors
@@ -179,10 +180,10 @@ def run_augment(source: str, scene: float, image: str | None, mask: str | None, 
     """
     lang = lang_of(request)
     steps = parse_pipeline(pipeline, lang)
-    samples, palette, preview, n, seed, size = _grid(source, scene, image, mask, steps, n, seed, size, lang)
+    computed, preview, n, seed, size = _grid(source, scene, image, mask, steps, n, seed, size, lang)
+    samples = computed.samples
     grid, align, rows = [], [], []
-    for i, sample in enumerate(samples):
-        panels = lesson.sample_panels(sample, palette)
+    for i, (sample, panels) in enumerate(zip(samples, computed.panels, strict=True)):
         grid.append((_strip(panels), _caption(i, sample, lang)))
         align.append((panels["contours"], f"#{i + 1}"))
         rows.append([f"#{i + 1}", _applied_text(sample, lang)])
@@ -242,11 +243,11 @@ def run_explore(source: str, scene: float, image: str | None, mask: str | None, 
     """
     lang = lang_of(request)
     steps = _explore_steps(transform, (v1, v2, v3))
-    samples, palette, *_ = _grid(source, scene, image, mask, steps, n, seed, size, lang)
+    computed, *_ = _grid(source, scene, image, mask, steps, n, seed, size, lang)
     info = CATALOGUE[transform]
     kind, explanation = t(f"augment.kind.{info.kind}", lang), t(f"augment.t.{transform}", lang)
     text = f"**{transform}** · {kind} — {explanation}"
-    return _strips(samples, palette, lang), text
+    return _strips(computed, lang), text
 
 
 @friendly_errors

@@ -14,7 +14,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from segdemo import charts
+from segdemo import charts, workers
 from segdemo.lessons import losses as lesson
 from segdemo.lessons.pitfalls import Current
 from segdemo.palette import colorize
@@ -69,7 +69,7 @@ def simulator_outputs(fg: float, recall: float, fp: float, confidence: float, ea
                       lang: str) -> tuple[str, str, str, list[list]]:
     """(summary Markdown, picture of the prediction, loss chart, [[loss, value], ...]) for percentages;
     the picture and the chart as chart JSON."""
-    r = lesson.simulate_imbalance(fg / 100, recall / 100, fp / 100, confidence, easy)
+    r = workers.run(lesson.simulate_imbalance, fg / 100, recall / 100, fp / 100, confidence, easy)
     summary = t("losses.sim.summary", lang, iou=f"{r.iou:.3f}", miou=f"{r.miou:.3f}", fg=r.counts["tp"] + r.counts["fn"],
                 tp=r.counts["tp"], fn=r.counts["fn"], fp=r.counts["fp"])
     colours = lesson.outcome_colours()
@@ -121,13 +121,13 @@ def masks_outputs(scene: int, drop: int, grow: int, shift_x: int, shift_y: int, 
                   lang: str) -> tuple[str, str, str, list[list]]:
     """(summary, [image | truth | prediction | mistakes] pictures, loss chart, [[class, IoU], ...]);
     pictures and chart as chart JSON."""
-    info, pred = lesson.masks_pair(scene, drop, grow, shift_x, shift_y, noise / 100)
+    computed = workers.run(lesson.masks_lesson, scene, drop, grow, shift_x, shift_y, noise / 100, confidence)
+    info, pred, scores = computed.scene, computed.pred, computed.scores
     image, mask, num_classes = info.image, info.mask, len(info.palette)
-    scores = lesson.score_masks(pred, mask, num_classes, confidence)
     colours = lesson.outcome_colours()
     panels = [(image, t("losses.plot.image", lang)), (colorize(mask, info.palette), t("losses.plot.truth", lang)),
               (colorize(pred, info.palette), t("losses.plot.prediction", lang)),
-              (colours[lesson.outcome_map(pred, mask)], t("losses.plot.mistakes", lang))]
+              (colours[computed.outcome], t("losses.plot.mistakes", lang))]
     legend = charts.outcome_legend(("tn", "tp", "fn", "fp", "wrong_class"), colours, lesson.OUTCOMES, lang)
     masks = charts.to_json(charts.pictures(panels, legend, height=360))
     chart = charts.to_json(charts.loss_bars_chart(scores.losses, scores.miou, lang))

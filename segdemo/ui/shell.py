@@ -149,10 +149,12 @@ def main() -> None:
 
 
 def serve(demo: gr.Blocks) -> None:
-    """Launch ``demo`` and block; once the page is served, warm the Segment tab up in the background."""
+    """Launch ``demo`` and block; once the page is served, start the worker processes and warm the Segment tab
+    up in the background."""
     import logging
     import threading
 
+    from segdemo import workers
     from segdemo.lessons import segment
     from segdemo.ui import gradio_compat
 
@@ -161,6 +163,7 @@ def serve(demo: gr.Blocks) -> None:
     age = housekeeping.GRADIO_DELETE_CACHE[1]
     housekeeping.add_cleaner(lambda: gradio_compat.delete_cached_files(demo, age))  # what Gradio's own misses
     demo.launch(prevent_thread_lock=True, **launch_kwargs())
+    workers.start()  # the figure tabs' computations, in their own processes (segdemo.workers)
 
     def warm() -> None:
         try:
@@ -174,3 +177,4 @@ def serve(demo: gr.Blocks) -> None:
     finally:
         gradio_compat.delete_cached_files(demo)  # Gradio's own hook may not run on a SIGTERM exit
         housekeeping.stop()  # training threads joined, checkpoints and downloads deleted
+        workers.stop()
