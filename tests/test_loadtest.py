@@ -24,6 +24,30 @@ def test_percentile_and_memory_helpers():
     assert loadtest.peak_rss_mb(os.getpid()) > 10
 
 
+def test_memory_and_cpu_count_the_app_s_child_processes():
+    """The app's worker processes (segdemo.workers) are the app's memory and CPU too."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    alone = loadtest.rss_mb(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "import sys, time; x = bytearray(200 * 2**20); "
+                              "sum(range(3 * 10**7)); print('ready', flush=True); time.sleep(60)"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        assert child.pid in loadtest.process_tree(os.getpid())
+        assert loadtest.rss_mb(os.getpid()) - alone > 150  # the child's 200 MB, touched
+        assert loadtest.peak_rss_mb(os.getpid()) > alone + 150
+        assert loadtest.cpu_seconds(os.getpid()) - loadtest.cpu_seconds() > 0.3  # the child's loop
+    finally:
+        child.kill()
+        child.wait()
+    time.sleep(0.1)
+    assert child.pid not in loadtest.process_tree(os.getpid())
+
+
 @pytest.mark.skipif(not shipped(), reason="no checkpoint in checkpoints/ yet")
 def test_sustained_mode_runs_for_its_duration(app_url):
     result = loadtest.run_sustained(app_url, users=3, duration=4, think=(0.5, 1.0), seed=2,

@@ -70,6 +70,7 @@ class Run:
     steps: list[tuple[int, float]] = field(default_factory=list)  # (step, training loss)
     vals: list[tuple[int, float]] = field(default_factory=list)  # (step, val mIoU)
     previews: np.ndarray | None = None  # (PREVIEW_SCENES, H, W) uint8 predicted classes
+    previews_made: int = 0  # how many times ``previews`` was set
     state: str = "queued"  # queued, running, done, stopped, failed
     error: str | None = None
     started: float | None = None  # perf_counter when the slot was obtained
@@ -124,7 +125,11 @@ class Run:
 
     def version(self) -> tuple:
         """Changes whenever something drawn from this run changes (for caching plots)."""
-        return self.id, self.state, len(self.steps), len(self.vals)
+        return self.id, self.state, len(self.steps), len(self.vals), self.previews_made
+
+    def previews_version(self) -> tuple:
+        """Changes whenever the run's predictions of the preview scenes (:func:`preview_grid`) may change."""
+        return self.id, self.previews_made
 
     def summary(self) -> dict[str, Any]:
         """The final (or current) numbers, JSON-friendly: what the ``/train`` API returns."""
@@ -333,8 +338,10 @@ def _work(run: Run) -> None:
             model.eval()
             with torch.inference_mode():
                 run.previews = model(batch).argmax(1).numpy().astype(np.uint8)  # (4, H, W)
+            run.previews_made += 1
             model.train(was_training)
 
+        pause()  # building the model and loading its warm start hold the GIL too: not while others' requests run
         result = run_training(run.config, on_event=on_event, should_stop=run.stop_event.is_set, pause=pause)
         run.best = {k: v for k, v in result.best_metrics.items() if k != "per_class_iou"}
         run.stem = _save(run, result)

@@ -203,38 +203,69 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _status_mb(pid: int, field: str) -> float | None:
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (Linux ``/proc``): the app and its worker processes
+    (``segdemo.workers``). Just ``[pid]`` where ``/proc`` cannot be read."""
+    children: dict[int, list[int]] = defaultdict(list)
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
+        entries = [int(e) for e in os.listdir("/proc") if e.isdigit()]
     except OSError:
-        return None
-    return None
+        return [pid]
+    for entry in entries:
+        try:
+            parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children[parent].append(entry)
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def _status_mb(pid: int, field: str) -> float | None:
+    total, found = 0.0, False
+    for member in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith(f"{field}:"):
+                    total += int(line.split()[1]) / 1024
+                    found = True
+        except OSError:
+            continue
+    return total if found else None
 
 
 def cpu_seconds(pid: int | None = None) -> float | None:
-    """CPU time (user + system, all threads) a process has used so far: ``pid``'s from ``/proc`` (Linux),
-    or this process's when ``pid`` is None."""
+    """CPU time (user + system, all threads) used so far: by process ``pid`` and its live child processes
+    (``/proc``, Linux), or by this process when ``pid`` is None."""
     if pid is None:
         import resource
 
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total, found = 0.0, False
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        found = True
+    return total if found else None
 
 
 def peak_rss_mb(pid: int) -> float | None:
-    """Peak resident memory of a process in MiB (Linux ``VmHWM``), or None where unavailable."""
+    """Peak resident memory in MiB (Linux ``VmHWM``) of a process and its child processes, summed: an upper
+    bound of their peak together, counting the libraries they share once per process. None where unavailable."""
     return _status_mb(pid, "VmHWM")
 
 
 def rss_mb(pid: int) -> float | None:
-    """Resident memory of a process now, in MiB (Linux ``VmRSS``), or None where unavailable."""
+    """Resident memory now, in MiB (Linux ``VmRSS``), of a process and its child processes (summed), or None
+    where unavailable."""
     return _status_mb(pid, "VmRSS")
 
 

@@ -80,8 +80,9 @@ def limits_text(lang: str) -> str:
     return t("train.limits", lang, steps=lesson.MAX_STEPS, seconds=f"{lesson.MAX_SECONDS:.0f}", slots=lesson.MAX_CONCURRENT)
 
 
-def _outputs(user: str, run: lesson.Run, lang: str) -> tuple:
-    return _plot(user, lang), lesson.preview_grid(run), status_text(run, lang)
+def _outputs(user: str, run: lesson.Run, lang: str, grid: bool = True) -> tuple:
+    # the predictions change at a validation, not at each step: a step redraws the curves only
+    return _plot(user, lang), lesson.preview_grid(run) if grid else gr.skip(), status_text(run, lang)
 
 
 async def train(model: str, loss: str, augment: str, size: float, steps: float, seed: float,
@@ -110,13 +111,15 @@ async def train(model: str, loss: str, augment: str, size: float, steps: float, 
         raise to_gradio_error(exc, lang) from None
     for key, params in notices:
         warning(t(key, lang, **params), lang)
-    shown = None
+    shown = shown_grid = None
     try:
         while True:
             finished = not run.active
             if run.version() != shown:
-                shown = run.version()
-                plot, grid, status = await anyio.to_thread.run_sync(_outputs, user, run, lang)
+                shown, grid_before = run.version(), shown_grid
+                shown_grid = run.previews_version()
+                plot, grid, status = await anyio.to_thread.run_sync(_outputs, user, run, lang,
+                                                                    shown_grid != grid_before)
                 yield plot, grid, status, gr.skip(), gr.skip()
             else:  # only the clock moved: no re-drawing
                 yield gr.skip(), gr.skip(), status_text(run, lang), gr.skip(), gr.skip()
@@ -126,7 +129,8 @@ async def train(model: str, loss: str, augment: str, size: float, steps: float, 
     except (asyncio.CancelledError, GeneratorExit):
         lesson.stop(user)  # the page went away: nobody is watching this run
         raise
-    plot, grid, status = await anyio.to_thread.run_sync(_outputs, user, run, lang)
+    plot, grid, status = await anyio.to_thread.run_sync(_outputs, user, run, lang,
+                                                        run.previews_version() != shown_grid)
     yield plot, grid, status, lesson.checkpoint_files(run) or None, run.summary()
 
 
