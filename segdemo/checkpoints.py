@@ -45,6 +45,11 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def card_path(stem: str | Path) -> Path:
+    """The JSON card of checkpoint ``stem`` (``runs/unet`` → ``runs/unet.json``)."""
+    return _paths(stem)[1]
+
+
 def _paths(stem: str | Path) -> tuple[Path, Path]:
     stem = Path(stem)
     if stem.suffix in (".safetensors", ".json"):

@@ -66,6 +66,32 @@ def test_warm_start_copies_the_encoder_only(tmp_path):
     assert not torch.all(state["conv.weight"] == 0.5)  # the head is fresh
 
 
+def test_warm_start_reads_a_checkpoint_once_until_it_changes(tmp_path, monkeypatch):
+    import os
+
+    from segdemo import training
+    from segdemo.checkpoints import save_checkpoint
+    from segdemo.models import create_model
+
+    card = {"model": "unet", "variant": "small", "num_classes": 6, "options": {"init_features": 8}}
+    source = create_model("unet", 6, variant="small")
+    save_checkpoint(source, tmp_path / "src", card)
+    loads = []
+    monkeypatch.setattr(training, "load_checkpoint", lambda stem: loads.append(stem) or real(stem))
+    real = __import__("segdemo.checkpoints", fromlist=["load_checkpoint"]).load_checkpoint
+    for _ in range(3):
+        warm_start_encoder(create_model("unet", 6, variant="small"), str(tmp_path / "src"))
+    assert len(loads) == 1  # each Train-tab run starts from the same shipped weights
+    with torch.no_grad():
+        for p in source.parameters():
+            p.fill_(0.25)
+    save_checkpoint(source, tmp_path / "src", {**card, "note": "retrained"})  # a new version of the files
+    os.utime(tmp_path / "src.json", ns=(1, 1))  # even within the clock's resolution: the size moved too
+    target = create_model("unet", 6, variant="small")
+    warm_start_encoder(target, str(tmp_path / "src"))
+    assert len(loads) == 2 and torch.all(target.state_dict()["bottleneck.bottleneckconv1.weight"] == 0.25)
+
+
 def test_make_config_uses_the_recipe_and_says_when_there_is_nothing_to_start_from(tmp_path, monkeypatch):
     monkeypatch.setenv("SEGDEMO_CHECKPOINT_DIR", str(tmp_path))
     config, notices = train_lesson.make_config("unet", "ce", "light", 64, 50, 0)
