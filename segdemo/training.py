@@ -186,7 +186,8 @@ def make_datasets(config: TrainConfig):
 
         pipeline = build_pipeline(config.augment, size=config.size, normalize=False, seed=config.seed)
     train = SynthScenes(total, size=config.size, seed=config.seed, transform=pipeline, task=config.task)
-    val = SynthScenes(config.val_size, size=config.size, seed=config.val_seed, task=config.task)
+    # the same held-out scenes at every validation, in every run: rendered once
+    val = SynthScenes(config.val_size, size=config.size, seed=config.val_seed, task=config.task, cache=True)
     return train, val
 
 

@@ -44,6 +44,23 @@ def test_objects_drawn_in_their_box_equal_objects_drawn_over_the_whole_image(mon
             np.testing.assert_array_equal(getattr(scene, field), getattr(whole, field))
 
 
+def test_a_cached_set_renders_each_scene_once_and_the_same(monkeypatch):
+    from segdemo import data
+
+    data._rendered.cache_clear()
+    calls = []
+    real = data.render_scene
+    monkeypatch.setattr(data, "render_scene", lambda *a: calls.append(a) or real(*a))
+    cached = data.SynthScenes(4, size=48, seed=123, cache=True)
+    for _ in range(3):
+        first = [cached[i] for i in range(4)]
+    assert len(calls) == 4  # a validation set read at every validation: drawn once
+    plain = data.SynthScenes(4, size=48, seed=123)
+    for (image, mask), (image2, mask2) in zip(first, (plain[i] for i in range(4)), strict=True):
+        assert torch.equal(image, image2) and torch.equal(mask, mask2)
+    assert len(calls) == 8  # the plain set draws every time
+
+
 def test_different_seeds_and_indices_differ():
     base = render_scene(0, 0, 64)
     assert not np.array_equal(base.image, render_scene(1, 0, 64).image)
