@@ -201,6 +201,9 @@ FOREGROUND = Foreground()
 #: While requests are in flight, training runs take turns: one waits at a time, for this long at most, then
 #: steps. A class's burst still sees ~2 training steps a second in all (not per run), and a stop within 0.5 s.
 TRAIN_YIELD_SECONDS = 0.5
+#: Before a run builds its model (the costliest GIL-holding part of a short run: model, warm start, first
+#: validation), it waits longer for a quiet moment: a class's burst is served first, the run starts after it.
+TRAIN_START_SECONDS = 3.0
 _TRAIN_TURN = threading.Lock()
 _CANCEL_CHECK_SECONDS = 0.05
 
@@ -212,17 +215,21 @@ def foreground(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def yield_to_requests(cancelled: Callable[[], bool] = lambda: False) -> float:
+def yield_to_requests(cancelled: Callable[[], bool] = lambda: False, longest: float | None = None) -> float:
     """What a training run calls before each batch: while interactive requests are in flight, wait for them
-    (:data:`TRAIN_YIELD_SECONDS` at most) in turn with the other runs; a run whose ``cancelled()`` becomes
-    true (stopped: its student waits for the result) leaves the line. Returns the seconds waited."""
+    (``longest`` seconds, :data:`TRAIN_YIELD_SECONDS` by default, at most) in turn with the other runs; a run
+    whose ``cancelled()`` becomes true (stopped: its student waits for the result) leaves the line. Returns
+    the seconds waited."""
+    longest = TRAIN_YIELD_SECONDS if longest is None else longest
+    if longest < 0:
+        raise ValueError(f"longest must be >= 0, got {longest}")
     started = time.perf_counter()
     # one waiter at a time: N runs must not make N steps per timeout between them
     while not _TRAIN_TURN.acquire(timeout=_CANCEL_CHECK_SECONDS):
         if cancelled() or not FOREGROUND.busy:
             return time.perf_counter() - started
     try:
-        deadline = time.perf_counter() + TRAIN_YIELD_SECONDS
+        deadline = time.perf_counter() + longest
         # in slices: a run stopped while it waits its turn's time leaves at once
         while FOREGROUND.busy and not cancelled() and (left := deadline - time.perf_counter()) > 0:
             FOREGROUND.wait_quiet(min(left, _CANCEL_CHECK_SECONDS))

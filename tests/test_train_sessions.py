@@ -12,6 +12,7 @@ import torch
 
 from segdemo.errors import InputError
 from segdemo.lessons import train as train_lesson
+from segdemo.ui import train as train_ui
 
 
 def tiny(steps: int = 30, **overrides):
@@ -289,6 +290,7 @@ def test_a_run_steps_aside_while_requests_are_in_flight(fake, monkeypatch):
     from segdemo import serving
 
     monkeypatch.setattr(serving, "TRAIN_YIELD_SECONDS", 0.3)
+    monkeypatch.setattr(serving, "TRAIN_START_SECONDS", 0.0)  # the wait before starting: the next test
     with serving.FOREGROUND.working():  # a student's request being worked on
         run = train_lesson.start("p", tiny(10_000)[0])
         until(lambda: run.state == "running")
@@ -300,3 +302,30 @@ def test_a_run_steps_aside_while_requests_are_in_flight(fake, monkeypatch):
     train_lesson.wait(run, 5)
     assert busy_steps <= 4  # one step per 0.3 s wait (~3 in 0.9 s), not one every 10 ms (~90)
     assert free_steps >= 5  # the request done: a step every 10 ms again
+
+
+def test_a_run_starts_after_a_burst_of_requests_and_a_stop_meanwhile_ends_it_unbuilt(fake, monkeypatch):
+    from segdemo import serving
+
+    monkeypatch.setattr(serving, "TRAIN_START_SECONDS", 5.0)
+    started = []
+    monkeypatch.setattr(train_lesson, "run_training", lambda *a, **k: started.append(1) or fake_training(*a, **k))
+    with serving.FOREGROUND.working():  # a class's burst being served
+        run = train_lesson.start("b", tiny(10_000)[0])
+        until(lambda: run.state == "running")
+        time.sleep(0.4)
+        assert not started  # it waits for the burst to end before it builds anything
+    until(lambda: started and len(run.steps) >= 3, timeout=3)  # the burst over: it starts at once
+    train_lesson.stop("b")
+    train_lesson.wait(run, 5)
+
+    with serving.FOREGROUND.working():
+        second = train_lesson.start("b", tiny(10_000)[0])
+        until(lambda: second.state == "running")
+        began = time.perf_counter()
+        train_lesson.stop("b")  # the student gives up before it started
+        train_lesson.wait(second, 5)
+        assert time.perf_counter() - began < 1.0 and len(started) == 1  # never built
+    assert second.state == "stopped" and not second.steps and not second.stem
+    assert train_ui.status_text(second, "en").startswith("Stopped before it started")
+    assert train_ui.status_text(second, "zh").startswith("在开始训练前就停止了")

@@ -308,7 +308,7 @@ def preview_scenes(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _work(run: Run) -> None:
-    from segdemo.serving import lower_thread_priority, yield_to_requests
+    from segdemo.serving import TRAIN_START_SECONDS, lower_thread_priority, yield_to_requests
 
     lower_thread_priority(TRAIN_NICE)  # before any torch work: its OpenMP threads inherit it
     acquired = False
@@ -321,11 +321,11 @@ def _work(run: Run) -> None:
         images, _ = preview_scenes(run.config.size)
         batch = normalize(torch.from_numpy(images.copy()).permute(0, 3, 1, 2).float() / 255.0)  # (4, 3, H, W)
 
-        def pause() -> None:
+        def pause(longest: float | None = None) -> None:
             # nice covers the cores, not the GIL: a run also waits between batches while others' requests
             # run; not once stopped, when its student waits for the result
             if not run.stop_event.is_set():
-                yield_to_requests(run.stop_event.is_set)
+                yield_to_requests(run.stop_event.is_set, longest)
 
         def on_event(event: dict[str, Any]) -> None:
             if event["type"] == "step":
@@ -341,7 +341,10 @@ def _work(run: Run) -> None:
             run.previews_made += 1
             model.train(was_training)
 
-        pause()  # building the model and loading its warm start hold the GIL too: not while others' requests run
+        pause(TRAIN_START_SECONDS)  # building the model holds the GIL too: after a class's burst, not during it
+        if run.stop_event.is_set():  # stopped before it started, as a queued run can be: nothing to keep
+            run.state = "stopped"
+            return
         result = run_training(run.config, on_event=on_event, should_stop=run.stop_event.is_set, pause=pause)
         run.best = {k: v for k, v in result.best_metrics.items() if k != "per_class_iou"}
         run.stem = _save(run, result)

@@ -67,6 +67,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "**第 {done}/{total} 步** · 每秒 {rate} 步 · 用时 {elapsed} 秒 · 最近验证 mIoU {miou}",
     ),
     "train.finished_done": ("Finished: best val mIoU **{miou}**.", "完成：最佳验证 mIoU **{miou}**。"),
+    "train.stopped_unstarted": ("Stopped before it started: nothing was trained, so there is no model to keep.",
+                                "在开始训练前就停止了：没有训练，所以没有可保存的模型。"),
     "train.finished_stopped": ("Stopped: best val mIoU so far **{miou}** (kept).",
                                "已停止：目前最佳验证 mIoU **{miou}**（已保留）。"),
     "train.notice_clamped": ("{asked} steps is more than this server allows; training {limit}.",

@@ -62,6 +62,8 @@ def status_text(run: lesson.Run | None, lang: str) -> str:
         return t("train.queued", lang, position=run.queue_position(), running=load["running"], slots=load["slots"])
     if run.state == "failed":
         return t("train.failed", lang, error=run.error or "")
+    if run.state == "stopped" and not run.steps and not run.stem:  # stopped while queued or waiting to start
+        return t("train.stopped_unstarted", lang)
     text = t("train.progress" if run.active else "train.progress_ended", lang, done=len(run.steps), total=run.config.steps_per_epoch,
              rate=f"{run.steps_per_second():.1f}", elapsed=f"{run.elapsed():.0f}",
              remaining=f"{run.remaining():.0f}", miou=f"{run.vals[-1][1]:.3f}" if run.vals else "—")
