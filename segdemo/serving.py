@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import math
 import os
 import statistics
 import sys
@@ -164,6 +165,7 @@ class Foreground:
     def __init__(self) -> None:
         self._busy = 0
         self.served = 0  # requests done since the start (housekeeping trims memory after a busy spell)
+        self._ended = -math.inf  # perf_counter when the last request in flight ended
         self._cond = threading.Condition()
 
     @property
@@ -183,15 +185,29 @@ class Foreground:
                 self._busy -= 1
                 self.served += 1
                 if not self._busy:
+                    self._ended = time.perf_counter()
                     self._cond.notify_all()
 
-    def wait_quiet(self, timeout: float) -> float:
-        """Block until no request is in flight or ``timeout`` seconds have passed; return the seconds waited."""
-        if timeout < 0:
-            raise ValueError(f"timeout must be >= 0, got {timeout}")
-        started = time.perf_counter()
+    def quiet_for(self) -> float:
+        """Seconds since the last request in flight ended (0 while one is in flight)."""
         with self._cond:
-            self._cond.wait_for(lambda: not self._busy, timeout)
+            return 0.0 if self._busy else time.perf_counter() - self._ended
+
+    def wait_quiet(self, timeout: float, settle: float = 0.0) -> float:
+        """Block until no request has been in flight for ``settle`` seconds, or ``timeout`` seconds have passed;
+        return the seconds waited."""
+        if timeout < 0 or settle < 0:
+            raise ValueError(f"timeout and settle must be >= 0, got {timeout}, {settle}")
+        started = time.perf_counter()
+        deadline = started + timeout
+        with self._cond:
+            while (left := deadline - time.perf_counter()) > 0:
+                if not self._busy:
+                    to_settle = settle - (time.perf_counter() - self._ended)
+                    if to_settle <= 0:
+                        break
+                    left = min(left, to_settle)
+                self._cond.wait(left)
         return time.perf_counter() - started
 
 
@@ -201,6 +217,9 @@ FOREGROUND = Foreground()
 #: While requests are in flight, training runs take turns: one waits at a time, for this long at most, then
 #: steps. A class's burst still sees ~2 training steps a second in all (not per run), and a stop within 0.5 s.
 TRAIN_YIELD_SECONDS = 0.5
+#: A class's requests come back to back: the room is quiet once none has been in flight for this long (a
+#: moment between two requests of a burst is not a quiet moment).
+QUIET_SETTLE_SECONDS = 0.25
 #: Before a run builds its model (the costliest GIL-holding part of a short run: model, warm start, first
 #: validation), it waits longer for a quiet moment: a class's burst is served first, the run starts after it.
 TRAIN_START_SECONDS = 3.0
@@ -224,15 +243,19 @@ def yield_to_requests(cancelled: Callable[[], bool] = lambda: False, longest: fl
     if longest < 0:
         raise ValueError(f"longest must be >= 0, got {longest}")
     started = time.perf_counter()
+
+    def busy() -> bool:
+        return FOREGROUND.quiet_for() < QUIET_SETTLE_SECONDS
+
     # one waiter at a time: N runs must not make N steps per timeout between them
     while not _TRAIN_TURN.acquire(timeout=_CANCEL_CHECK_SECONDS):
-        if cancelled() or not FOREGROUND.busy:
+        if cancelled() or not busy():
             return time.perf_counter() - started
     try:
         deadline = time.perf_counter() + longest
         # in slices: a run stopped while it waits its turn's time leaves at once
-        while FOREGROUND.busy and not cancelled() and (left := deadline - time.perf_counter()) > 0:
-            FOREGROUND.wait_quiet(min(left, _CANCEL_CHECK_SECONDS))
+        while busy() and not cancelled() and (left := deadline - time.perf_counter()) > 0:
+            FOREGROUND.wait_quiet(min(left, _CANCEL_CHECK_SECONDS), QUIET_SETTLE_SECONDS)
     finally:
         _TRAIN_TURN.release()
     return time.perf_counter() - started

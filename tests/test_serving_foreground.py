@@ -61,8 +61,29 @@ def test_wait_quiet_returns_when_the_last_request_ends_or_at_the_timeout():
     waited = gate.wait_quiet(5.0)
     worker.join()
     assert 0.05 <= waited < 2.0 and gate.busy == 0  # woken when the request ended, long before 5 s
-    with pytest.raises(ValueError, match="timeout must be >= 0"):
+    with pytest.raises(ValueError, match="timeout and settle must be >= 0"):
         gate.wait_quiet(-1)
+
+
+def test_quiet_means_no_request_for_a_moment_not_a_gap_between_two():
+    gate = serving.Foreground()
+    assert gate.quiet_for() == float("inf")  # nothing served yet
+    with gate.working():
+        assert gate.quiet_for() == 0.0
+    assert gate.quiet_for() < 0.05
+    began = time.perf_counter()
+    assert 0.15 <= gate.wait_quiet(5.0, settle=0.2) < 1.0  # until 0.2 s after the last request ended
+    assert time.perf_counter() - began >= 0.15 and gate.quiet_for() >= 0.2
+
+    def next_request():  # a burst: another request 0.1 s after, before the room settled
+        with gate.working():
+            time.sleep(0.1)
+
+    with gate.working():
+        pass
+    threading.Timer(0.1, next_request).start()
+    waited = gate.wait_quiet(5.0, settle=0.3)
+    assert 0.45 <= waited < 2.0  # 0.1 + 0.1 of request + the 0.3 s settle, not 0.3 s after the first
 
 
 def test_run_training_calls_pause_before_every_training_and_validation_batch():
