@@ -9,7 +9,8 @@ start/stop):
 * **sustained**: each student acts, thinks a few seconds (``--think``, 2–6 s) and acts again for
   ``--duration`` seconds (180), about the rate of a class following the teacher.
 
-It records per-endpoint p50/p95 latency and failures, the server's resident memory (at start, after a
+It records per-endpoint p50/p95 latency and failures, the server's resident memory (its process and its
+worker processes, ``segdemo.workers``, summed; at start, after a
 warm-up in which one student calls every endpoint once and ``--settle`` seconds pass, the peak, and
 ``--settle`` seconds after the load), the bytes in the app's two temp folders (its own and Gradio's cache,
 fresh folders per launch) before the load, after it, after the settle and after the app was stopped with
@@ -578,7 +579,7 @@ def session(url: str | None, *, users: int, requests: int, duration: float, thin
             sizes["after_settle"] = temp_sizes(temp)
             out["gradio_cache"] = cache_bound(sizes["after_load"]["gradio"] - sizes["before"]["gradio"],
                                               sum(r["seconds"] for m, r in out.items() if m in modes))
-            out["memory"] = {"idle_mb": _r(start), "warm_mb": _r(warm),
+            out["memory"] = {"processes": len(process_tree(process.pid)), "idle_mb": _r(start), "warm_mb": _r(warm),
                              "peak_mb": _r(max(watch.peak, peak_rss_mb(process.pid) or 0)),
                              "after_mb": _r(after), "settle_s": settle,
                              "after_over_warm": round(after / warm, 3) if after and warm else None,

@@ -220,7 +220,9 @@ def _memory_line(label: str, m: dict[str, Any]) -> str:
         return (f"{label}: idle {m['idle_mb']} MiB, peak {m['peak_mb']} MiB under load, {m['after_mb']} MiB "
                 f"{m['settle_s']:g} s after it ({verdict} 10 % of idle).")
     ratio = m.get("after_over_warm")
-    return (f"{label}: {m['idle_mb']} MiB at start, {m['warm_mb']} MiB warmed up (every endpoint called, then "
+    processes = (f" (resident memory of its {m['processes']} processes summed: each counts the libraries they "
+                 f"share)" if m.get("processes", 1) > 1 else "")
+    return (f"{label}{processes}: {m['idle_mb']} MiB at start, {m['warm_mb']} MiB warmed up (every endpoint called, then "
             f"{m['settle_s']:g} s idle), peak {m['peak_mb']} MiB under load, {m['after_mb']} MiB {m['settle_s']:g} s "
             f"after it: {ratio}× the warmed-up value (goals: ≤ 1.2×, issue 21; ≤ 1.1×, issue 24).")
 

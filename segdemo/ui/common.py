@@ -21,15 +21,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Queue groups for a classroom on 2 cores (measured with `make loadtest`, docs/PERFORMANCE.md): Segment
 # gets two workers of its own, so a queue of figures never delays it; everything that makes charts or
-# image grids shares two more. With charts drawn in the browser (segdemo.charts) these handlers hold the
-# GIL little (torch and the image libraries release it), and a second worker halved their sustained p95
-# (30 students, one burst and 3 minutes of a mix of every endpoint on a shared 2-core machine: figure
-# p95 6–7.5 s → 3–4 s, Segment p95 unchanged at ~3 s). Three or four figure workers did not help: the
-# server stays at ~1.4 busy cores in a burst, so they moved the wait onto Segment (`loadtest --mode burst`
-# with SEGDEMO_FIGURES_WORKERS, which overrides it, to measure).
+# image grids shares three more. Their heavy computations run in a worker process (segdemo.workers), so a
+# figure request mostly waits there without holding this process's GIL: with two figure workers a class's
+# 30 × 4 burst kept figure p95 at 1.9-2.6 s, with three 1.3-1.7 s, Segment's p95 staying at ~2 s (ad-hoc
+# bursts on the load test's seed; `loadtest --mode burst` with SEGDEMO_FIGURES_WORKERS, which overrides it).
+# Before the worker processes, more figure workers only moved the wait onto Segment (the GIL was the limit).
 SEGMENT_QUEUE: dict[str, Any] = {"concurrency_id": "segment", "concurrency_limit": 2}
 FIGURES_QUEUE: dict[str, Any] = {"concurrency_id": "figures",
-                                 "concurrency_limit": int(os.environ.get("SEGDEMO_FIGURES_WORKERS", "2"))}
+                                 "concurrency_limit": int(os.environ.get("SEGDEMO_FIGURES_WORKERS", "3"))}
 
 
 def _request_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> gr.Request | None:
