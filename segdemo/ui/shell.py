@@ -149,8 +149,8 @@ def main() -> None:
 
 
 def serve(demo: gr.Blocks) -> None:
-    """Launch ``demo`` and block; once the page is served, start the worker processes and warm the Segment tab
-    up in the background."""
+    """Launch ``demo`` and block; once the page is served, warm the Segment tab up and then start the worker
+    processes, in the background."""
     import logging
     import threading
 
@@ -163,13 +163,15 @@ def serve(demo: gr.Blocks) -> None:
     age = housekeeping.GRADIO_DELETE_CACHE[1]
     housekeeping.add_cleaner(lambda: gradio_compat.delete_cached_files(demo, age))  # what Gradio's own misses
     demo.launch(prevent_thread_lock=True, **launch_kwargs())
-    workers.start()  # the figure tabs' computations, in their own processes (segdemo.workers)
 
     def warm() -> None:
         try:
             segment.warm_up()
         except Exception:  # noqa: BLE001 - a failed warm-up only means a slower first request
             logging.getLogger("segdemo").warning("Segment warm-up failed", exc_info=True)
+        # then the figure tabs' worker processes (segdemo.workers), whose imports would otherwise compete with
+        # the first page and the warm-up for the two cores; until they run, figures are computed here
+        workers.start()
 
     threading.Thread(target=warm, name="segdemo-warm-up", daemon=True).start()
     try:
