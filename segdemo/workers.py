@@ -9,7 +9,8 @@ in another process with its own GIL, while the app's process serves pages, Segme
 and charts are still made in the app's process (they go into Gradio's cache there).
 
 :func:`start` (``segdemo.ui.shell.serve``) starts :func:`pool_size` processes: one per core beyond the app's
-own, at most :data:`MAX_WORKERS` (each holds its own torch, ~0.3 GB), none on one core or with
+own, at most :data:`MAX_WORKERS` (each holds its own torch: ~0.55-0.67 GB resident, ~0.4-0.5 GB of it
+not shared with the app), none on one core or with
 ``SEGDEMO_WORKERS=0``. :func:`run` calls a function in one of them, or in the calling thread while no pool
 runs (tests, benchmarks, a one-core machine). A worker that dies (a crash, the system out of memory) is
 replaced for the next call, and the call that was running gets a clear error: it is not run again in the
@@ -32,7 +33,8 @@ from segdemo.errors import InputError
 
 #: Environment variable: how many worker processes (0: compute in the requests' threads).
 ENV = "SEGDEMO_WORKERS"
-#: Each worker holds its own torch and lesson caches (~0.3 GB resident); more than two buys little on a Space.
+#: Each worker holds its own torch and lesson caches (~0.6 GB resident): the 2 GB goal of the app's memory
+#: (issue 24) leaves room for one beside the app on a 2-core Space, and more than two would not fit it.
 MAX_WORKERS = 2
 #: The modules a worker imports once it starts, so the first request does not wait for them.
 WARM_MODULES = ("segdemo.lessons.losses", "segdemo.lessons.augment")
