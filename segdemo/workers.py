@@ -33,8 +33,8 @@ from segdemo.errors import InputError
 
 #: Environment variable: how many worker processes (0: compute in the requests' threads).
 ENV = "SEGDEMO_WORKERS"
-#: Each worker holds its own torch and lesson caches (~0.6 GB resident): the 2 GB goal of the app's memory
-#: (issue 24) leaves room for one beside the app on a 2-core Space, and more than two would not fit it.
+#: Each worker holds its own torch and lesson caches (~0.6 GB resident): on the 2-core Space one fits beside the
+#: app under issue 24's 2 GB; more cores get at most two, not a copy of torch per core.
 MAX_WORKERS = 2
 #: The modules a worker imports once it starts, so the first request does not wait for them.
 WARM_MODULES = ("segdemo.lessons.losses", "segdemo.lessons.augment")
