@@ -9,8 +9,8 @@ in another process with its own GIL, while the app's process serves pages, Segme
 and charts are still made in the app's process (they go into Gradio's cache there).
 
 :func:`start` (``segdemo.ui.shell.serve``) starts :func:`pool_size` processes: one per core beyond the app's
-own, at most :data:`MAX_WORKERS` (each holds its own torch: ~0.55-0.67 GB resident, ~0.4-0.5 GB of it
-not shared with the app), none on one core or with
+own, at most :data:`MAX_WORKERS` (each holds its own torch: 0.53-0.67 GB resident, a proportional set size
+of 0.40-0.49 GB), none on one core or with
 ``SEGDEMO_WORKERS=0``. :func:`run` calls a function in one of them, or in the calling thread while no pool
 runs (tests, benchmarks, a one-core machine). A worker that dies (a crash, the system out of memory) is
 replaced for the next call, and the call that was running gets a clear error: it is not run again in the

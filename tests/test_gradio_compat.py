@@ -137,6 +137,7 @@ def test_a_skipped_or_updated_output_keeps_sending_pictures_the_fast_way():
     """A generator that yields gr.skip() for an output gets a fresh block for its session from Gradio; it
     still writes JPEG/PNG as picture_image does, not Gradio's PNG (the Train tab's predictions did)."""
     import asyncio
+    import concurrent.futures
 
     gradio_compat.install()
     photo = np.random.default_rng(2).integers(0, 256, (30, 40, 3), dtype=np.uint8)
@@ -146,7 +147,9 @@ def test_a_skipped_or_updated_output_keeps_sending_pictures_the_fast_way():
     block_fn, session = demo.fns[0], state_holder.SessionState(demo)
 
     def send(*values):
-        return asyncio.run(demo.postprocess_data(block_fn, list(values), session))
+        # in a thread of its own: an earlier test may have left an event loop running in this one
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, demo.postprocess_data(block_fn, list(values), session)).result()
 
     assert send(photo, None)[0]["path"].endswith(".jpeg")
     send(gr.skip(), gr.update(label="new"))

@@ -105,7 +105,9 @@ def test_cpu_seconds_of_a_process():
     spent = loadtest.cpu_seconds()
     sum(i * i for i in range(300_000))
     assert loadtest.cpu_seconds() > spent
-    assert loadtest.cpu_seconds(os.getpid()) == pytest.approx(loadtest.cpu_seconds(), abs=0.1)
+    # this process's own, plus its live child processes' (a browser the suite started, say)
+    assert loadtest.cpu_seconds(os.getpid()) >= loadtest.cpu_seconds() - 0.1
+    assert loadtest.process_tree(os.getpid())[0] == os.getpid()
 
 
 def test_lean_client_sends_again_once_on_a_connection_reset_before_any_answer():
