@@ -15,4 +15,4 @@ if __name__ != "__mp_main__":  # segdemo.workers' processes start from this file
     demo = build_demo()
 
 if __name__ == "__main__":
-    serve(demo)  # demo.launch(...), then the worker processes start and the Segment tab's models warm up
+    serve(demo)  # demo.launch(...), then the Segment tab's models warm up and the worker processes start

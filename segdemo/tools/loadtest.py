@@ -226,17 +226,27 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def _status_mb(pid: int, field: str) -> float | None:
-    total, found = 0.0, False
+def _tree_sum(pid: int, read: Callable[[int], float | None]) -> float | None:
+    """The sum of ``read(member)`` over ``pid``'s process tree; None when no member could be read."""
+    values = []
     for member in process_tree(pid):
         try:
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith(f"{field}:"):
-                    total += int(line.split()[1]) / 1024
-                    found = True
-        except OSError:
+            value = read(member)
+        except OSError:  # a process that ended meanwhile
             continue
-    return total if found else None
+        if value is not None:
+            values.append(value)
+    return sum(values) if values else None
+
+
+def _status_mb(pid: int, field: str) -> float | None:
+    def read(member: int) -> float | None:
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+        return None
+
+    return _tree_sum(pid, read)
 
 
 def cpu_seconds(pid: int | None = None) -> float | None:
@@ -247,15 +257,12 @@ def cpu_seconds(pid: int | None = None) -> float | None:
 
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
-    total, found = 0.0, False
-    for member in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        found = True
-    return total if found else None
+
+    def read(member: int) -> float:
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    return _tree_sum(pid, read)
 
 
 def peak_rss_mb(pid: int) -> float | None:
