@@ -29,7 +29,7 @@ class Segmentation:
     """The result of segmenting one image, at the image's own size.
 
     Attributes:
-        labels: ``(H, W)`` int64 class per pixel.
+        labels: ``(H, W)`` class per pixel, uint8 up to 256 classes (:func:`label_dtype`), else int64.
         confidence: ``(H, W)`` float32, the max softmax probability (1 = sure).
         timings: milliseconds of ``preprocess``, ``forward`` and ``postprocess``.
         device: where the forward pass ran.
@@ -61,6 +61,12 @@ class Segmentation:
         return entropy.cpu().numpy()
 
 
+def label_dtype(num_classes: int) -> torch.dtype:
+    """The dtype of a predicted label map: uint8 up to 256 classes (a byte per pixel, as a mask file
+    stores it: the pictures, tables and masks drawn from it read an eighth of int64's bytes), else int64."""
+    return torch.uint8 if num_classes <= 256 else torch.int64
+
+
 def labels_and_confidence(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The arg-max class and the max softmax probability of every pixel.
 
@@ -68,7 +74,8 @@ def labels_and_confidence(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
         logits: ``(K, H, W)`` float scores.
 
     Returns:
-        ``labels`` ``(H, W)`` int64, the first class with the highest score (as ``torch.argmax``),
+        ``labels`` ``(H, W)`` (:func:`label_dtype`: uint8 up to 256 classes), the first class with the
+        highest score (as ``torch.argmax``),
         and ``confidence`` ``(H, W)`` float, ``max_k softmax(l)_k = 1 / sum_k exp(l_k - l_max)``.
     """
     if logits.ndim != 3 or logits.shape[0] < 1:
@@ -81,7 +88,8 @@ def labels_and_confidence(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     small = torch.uint8 if num_classes <= 128 else torch.int32  # k + K must fit
     index = torch.arange(num_classes, dtype=small, device=logits.device).view(-1, 1, 1)
     labels = (index + (logits != peak).to(small) * num_classes).amin(dim=0)  # (H, W)
-    labels = labels.clamp_(max=num_classes - 1).long()  # NaN scores (a diverged model) give class K-1
+    labels = labels.clamp_(max=num_classes - 1)  # NaN scores (a diverged model) give class K-1
+    labels = labels.to(label_dtype(num_classes))
     # softmax over dim 0 is vectorised, and its max is exp(0) / sum_k exp(l_k - l_max): one pass
     # instead of subtract, exp, sum and reciprocal (0.3 ms of ~2 at 512×512, 6 classes).
     confidence = torch.softmax(logits, dim=0).amax(dim=0)  # (H, W)

@@ -1,6 +1,7 @@
 """Class names and colours: the synthetic scenes' classes, the PASCAL VOC palette, colourising.
 
-Everything here is pure numpy and cheap; nothing is computed at import time except small constants.
+Everything here is numpy (and OpenCV's table lookup and weighted sum, imported on first use) and cheap;
+nothing is computed at import time except small constants.
 """
 
 from __future__ import annotations
@@ -120,8 +121,27 @@ def colorize(mask: Any, palette: Any) -> np.ndarray:
     Returns:
         ``(H, W, 3)`` uint8 RGB.
     """
-    mask = _checked_mask(mask)
-    return np.take(full_palette(palette), mask.astype(np.intp, copy=False), axis=0)  # 2× faster than [mask]
+    return lookup(_checked_mask(mask), full_palette(palette))
+
+
+def lookup(index: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table[index]``: a ``(256, 3)`` uint8 colour table applied to ``(H, W)`` indices in [0, 255].
+
+    OpenCV's table lookup (``applyColorMap`` with a user table, which does not reorder the channels):
+    0.1 ms at 512×512 against 0.6 ms for numpy's ``take`` (fancy indexing is slow).
+
+    Returns:
+        ``(H, W, 3)`` uint8.
+    """
+    if index.ndim != 2 or table.shape != (256, 3) or table.dtype != np.uint8:
+        raise ValueError(f"expected (H, W) indices and a (256, 3) uint8 table, got {index.shape} and "
+                         f"{table.shape} {table.dtype}")
+    if index.size == 0:
+        return np.zeros((*index.shape, 3), np.uint8)
+    import cv2
+
+    index = np.ascontiguousarray(index, dtype=np.uint8)
+    return cv2.applyColorMap(index, np.ascontiguousarray(table).reshape(256, 1, 3))
 
 
 def overlay(image: Any, mask: Any, palette: Any, alpha: float = 0.5, *, skip_background: bool = False) -> np.ndarray:
@@ -143,17 +163,19 @@ def overlay(image: Any, mask: Any, palette: Any, alpha: float = 0.5, *, skip_bac
     mask = np.asarray(mask)
     if image.shape[:2] != mask.shape:
         raise ValueError(f"image {image.shape[:2]} and mask {mask.shape} differ in size")
-    _checked_mask(mask)
-    # Fixed point in 1/256: (image·(256−a) + colour·a + 128) >> 8 stays ≤ 255·256 + 128, so it fits in
-    # uint16. In-place uint16 arithmetic on the image and one table lookup for the colours: 0.8 ms at
-    # 512×512, against 2.6 ms when the image term was looked up in a table too (fancy indexing is slow).
+    mask = _checked_mask(mask)
+    # Fixed point in 1/256: (image·(256−a) + colour·a + 128) >> 8, one rounding, exact at α = 0 and 1.
+    # OpenCV's weighted sum computes image·(256−a)/256 + colour·a/256 exactly in float32 and rounds it
+    # (ties to even); γ = 1/1024 < 1/256 turns every tie into a round-up and moves nothing else, so
+    # it equals the fixed-point formula for every pair of bytes and every a (a test checks all 256² pairs):
+    # 0.3 ms at 512×512 against 0.8 ms for the same arithmetic in numpy uint16.
+    if mask.size == 0:
+        return image.copy()
+    import cv2
+
     a = int(round(alpha * 256))
-    colours = full_palette(palette).astype(np.uint16) * np.uint16(a) + np.uint16(128)  # (256, 3)
-    blended = image.astype(np.uint16)
-    blended *= np.uint16(256 - a)
-    blended += np.take(colours, mask.astype(np.intp, copy=False), axis=0)
-    blended >>= 8
-    out = blended.astype(np.uint8)
+    colours = lookup(mask, full_palette(palette))
+    out = cv2.addWeighted(np.ascontiguousarray(image), (256 - a) / 256, colours, a / 256, 1 / 1024)
     if skip_background:
         background = mask == 0
         out[background] = image[background]

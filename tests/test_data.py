@@ -271,6 +271,20 @@ def test_fixed_point_overlay_matches_the_float_blend(alpha):
     assert np.abs(got.astype(int) - expected).max() <= (0 if alpha in (0.0, 1.0) else 1)
 
 
+def test_overlay_is_the_fixed_point_formula_for_every_pair_of_bytes_and_every_weight():
+    """(image·(256−a) + colour·a + 128) >> 8, worked out in int64, for all 256 × 256 (image, colour) bytes and
+    all 257 weights a: OpenCV's float blend with its small γ must round every tie up, like the formula."""
+    grey = np.arange(256, dtype=np.int64)
+    image = np.repeat(grey[:, None], 256, axis=1)  # row i: image byte i
+    mask = np.repeat(grey[None, :], 256, axis=0)  # column c: class c, whose colour is (c, c, c)
+    palette = np.repeat(grey[:, None], 3, axis=1).astype(np.uint8)
+    picture = np.repeat(image[..., None], 3, axis=2).astype(np.uint8)
+    for a in range(257):
+        expected = (image * (256 - a) + mask * a + 128) >> 8
+        got = overlay(picture, mask, palette, a / 256)
+        assert np.array_equal(got[..., 0], expected) and np.array_equal(got[..., 2], expected), a
+
+
 def test_folder_auto_decides_binary_once_for_the_whole_data_set(tmp_path):
     """Tiles of one 0/255 membrane mask: an all-cell tile {255}, an all-membrane tile {0} and a mixed one
     {0, 255}. Decided per file, the first came out all "ignore" (255); decided per data set, all are 0/1."""

@@ -96,7 +96,7 @@ def test_precision_setting_reaches_the_tab(monkeypatch):
         assert segment_lesson.run(key, segment_lesson.scene(0)[0]).segmentation.precision == expected
 
 
-@pytest.mark.parametrize("num_classes", [1, 2, 6, 21, 129, 300])
+@pytest.mark.parametrize("num_classes", [1, 2, 6, 21, 129, 256, 257, 300])
 def test_labels_and_confidence_agree_with_torch(num_classes):
     from segdemo.inference import labels_and_confidence
 
@@ -104,7 +104,8 @@ def test_labels_and_confidence_agree_with_torch(num_classes):
     logits = torch.randn(num_classes, 33, 47) * 4
     logits[:, 0, :5] = 1.5  # ties: the first class wins, as torch.argmax
     labels, confidence = labels_and_confidence(logits)
-    assert labels.dtype == torch.int64 and torch.equal(labels, logits.argmax(0))
+    assert labels.dtype == (torch.uint8 if num_classes <= 256 else torch.int64)
+    assert torch.equal(labels.long(), logits.argmax(0))
     torch.testing.assert_close(confidence, logits.softmax(0).amax(0))
     assert (labels[0, :5] == 0).all() and torch.allclose(confidence[0, :5], torch.tensor(1 / num_classes))
 

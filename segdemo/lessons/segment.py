@@ -18,8 +18,8 @@ from segdemo.data import render_scene
 from segdemo.errors import InputError
 from segdemo.inference import Segmentation
 from segdemo.lessons.train import SESSION_PREFIX
-from segdemo.metrics import confusion_matrix, metrics_from_confusion
-from segdemo.palette import enlarge, overlay
+from segdemo.metrics import confusion_matrix, metrics_from_confusion, pixel_counts
+from segdemo.palette import enlarge, lookup, overlay
 
 #: Side of the example scenes when no shipped checkpoint says its training size.
 DEFAULT_SCENE_SIZE = 256
@@ -33,7 +33,7 @@ def max_side() -> int:
 
 def class_table(labels: np.ndarray, names: list[str]) -> list[tuple[int, str, float]]:
     """``(class id, name, pixel share in %)`` of every class present, largest first."""
-    counts = np.bincount(labels.ravel(), minlength=len(names))
+    counts = pixel_counts(labels, len(names))
     total = max(1, labels.size)
     rows = [(int(k), names[k] if k < len(names) else str(k), 100.0 * counts[k] / total)
             for k in np.flatnonzero(counts)]
@@ -155,7 +155,7 @@ def confidence_image(confidence: np.ndarray, min_side: int = 256) -> np.ndarray:
     an integer factor so that they stay visible.
     """
     index = (np.clip(confidence, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
-    return enlarge(np.take(_magma(), index, axis=0), min_side)
+    return enlarge(lookup(index, _magma()), min_side)
 
 
 def warm_up(keys: list[str] | None = None) -> list[str]:
