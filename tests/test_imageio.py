@@ -63,6 +63,39 @@ def test_large_image_is_downscaled_with_notice():
     assert loaded.notices[0][0] == "common.notice_resized"
 
 
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale_then_resized_exactly(orientation):
+    """A 4000×3000 photo for a 1024 longest side: libjpeg decodes it at 1/2 (2000×1500, the smallest scale
+    whose sides stay ≥ 1024×768; 1/4 would give 1000×750), then the box filter gives 1024×768. The picture
+    is the full decode's within a few grey levels; the notice still names the file's size (turned by EXIF)."""
+    rng = np.random.default_rng(0)
+    smooth = np.asarray(Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).resize(
+        (4000, 3000), Image.Resampling.BICUBIC))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = _png_bytes(Image.fromarray(smooth), "JPEG", exif=exif, quality=92)
+    assert imageio.open_image(data, max_side=1024).size == (2000, 1500)
+    assert imageio.open_image(data).size == (4000, 3000)  # no max_side: the full picture
+    loaded = imageio.load_image(data, max_side=1024)
+    turned = orientation == 6
+    assert loaded.array.shape == ((1024, 768, 3) if turned else (768, 1024, 3)) and loaded.resized
+    assert loaded.original_size == ((3000, 4000) if turned else (4000, 3000))
+    assert loaded.notices == [("common.notice_resized", {"width": loaded.original_size[0],
+                                                          "height": loaded.original_size[1],
+                                                          "new_width": loaded.array.shape[1],
+                                                          "new_height": loaded.array.shape[0]})]
+    full = imageio.to_rgb_array(imageio.open_image(data))
+    reference = np.asarray(Image.fromarray(full).resize(loaded.array.shape[1::-1], Image.Resampling.BOX))
+    assert np.abs(loaded.array.astype(int) - reference).mean() < 1.5
+
+
+def test_a_jpeg_at_exactly_twice_the_side_is_decoded_at_half_and_not_resized_again():
+    data = _png_bytes(Image.new("RGB", (2048, 1024), (90, 120, 200)), "JPEG", quality=95)
+    loaded = imageio.load_image(data, max_side=1024)
+    assert loaded.array.shape == (512, 1024, 3) and loaded.resized and loaded.original_size == (2048, 1024)
+    assert np.abs(loaded.array.astype(int) - (90, 120, 200)).max() <= 3
+
+
 def test_one_pixel_image_loads():
     assert imageio.load_image(_png_bytes(Image.new("RGB", (1, 1)))).array.shape == (1, 1, 3)
 

@@ -100,8 +100,10 @@ def _segment(data: dict[str, Any]) -> list[str]:
              r["handler_ms"], own(r, ""), r["images_per_s"]] for r in data["models"]]
     out = [f"The Segment handler at {data['size']}² (decode, preprocess, forward, arg-max, overlay, masks, confidence, "
            f"class table) against the bare forward, for a photo JPEG (decode {decode.get('jpeg_photo', '?')} ms) and a "
-           f"noise PNG (the worst case, decode {decode.get('png_noise', '?')} ms). Cold start (process start to the "
-           f"first page served): {data.get('cold_start_s', '?')} s.", ""]
+           f"noise PNG (the worst case, decode {decode.get('png_noise', '?')} ms)"
+           + (f"; a phone's 4032×3024 JPEG is read down to the tab's longest side in {decode['jpeg_12mp']} ms"
+              if "jpeg_12mp" in decode else "")
+           + f". Cold start (process start to the first page served): {data.get('cold_start_s', '?')} s.", ""]
     if rounds:
         out[0] += (" The handler's own work is its time minus the forward pass inside the same call (goal ≤ 10 ms "
                    f"for the photo, issue 24). For the photo it is measured in {data.get('rounds', '?')} rounds over "
