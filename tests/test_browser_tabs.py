@@ -75,6 +75,20 @@ def test_no_tab_is_wider_than_a_phone(browser, app_url, lang, screenshot_dir):
             page.screenshot(path=str(screenshot_dir / f"phone-{name}-{lang}.png"))  # what a student sees first
         goto_tab(page, "segment", lang)
         page.screenshot(path=str(screenshot_dir / f"phone-segment-{lang}.png"))
+        # A chart of two panels side by side keeps 720 px (squeezed, its titles overlapped) and scrolls
+        # sideways inside its own box, not the page.
+        goto_tab(page, "losses", lang)
+        plot = page.locator("#losses-focal-plot .js-plotly-plot")
+        plot.wait_for(timeout=60_000)
+        assert plot.evaluate("(el) => el.getBoundingClientRect().width") >= 720
+        overlaps = plot.evaluate("""(el) => {
+            const boxes = [...el.querySelectorAll('g.annotation')].map((a) => a.getBoundingClientRect());
+            return boxes.flatMap((a, i) => boxes.slice(i + 1).filter((b) => a.left < b.right && b.left < a.right
+                && a.top < b.bottom && b.top < a.bottom)).length; }""")
+        assert overlaps == 0  # the panels' titles and notes
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], width
+        page.locator("#losses-focal-plot").screenshot(path=str(screenshot_dir / f"phone-losses-chart-{lang}.png"))
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

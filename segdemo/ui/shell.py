@@ -56,6 +56,11 @@ CSS = """
     .gradio-container .row { flex-wrap: wrap !important; }
     .gradio-container .row > .column, .gradio-container .row > .block { flex: 1 1 100% !important; min-width: 0 !important; }
     .grid-container { grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)) !important; }
+    /* Charts of two panels side by side need ~720 px: squeezed into a phone, their titles overlapped and
+       their axes shrank to slivers. They keep that width and scroll sideways, as the wide tables do. */
+    #losses-focal-plot, #losses-sim-chart, #miou-heat, #train-curves { overflow-x: auto !important; }
+    :is(#losses-focal-plot, #losses-sim-chart, #miou-heat, #train-curves) .js-plotly-plot {
+        min-width: 720px !important; }
 }
 /* Pitfall pictures: thumbnails at most 280 px wide (Gradio stretches one picture to the page's width). */
 .pitfalls .grid-container { grid-template-columns: repeat(auto-fill, minmax(160px, 280px)) !important; }
