@@ -13,7 +13,8 @@
 - a client that drops its connection mid-upload (``ClientDisconnect``) is logged as one line, not a traceback.
 
 Gradio's own cache and per-session state are bounded by :data:`GRADIO_DELETE_CACHE` and
-:data:`SESSION_CAPACITY`, which the shell passes to ``gr.Blocks`` and ``launch``.
+:data:`SESSION_CAPACITY`, which the shell passes to ``gr.Blocks`` and ``launch``; the cache's size by
+:data:`GRADIO_CACHE_LIMIT`, on a frequent beat of its own.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ log = logging.getLogger("segdemo")
 #: reports the rate and the cap it implies, ``(every + age)`` minutes of it); a result's download link stays
 #: valid for at least 15 minutes.
 GRADIO_DELETE_CACHE = (300, 900)
+#: Bytes Gradio's cache may hold before its oldest files go, whatever their age (``SEGDEMO_CACHE_MB``, checked
+#: every :data:`QUIET_SECONDS`). A class stays far below it (~50 MB a minute for at most 20 minutes); it bounds
+#: the disk when someone uploads 20 MB files in a loop, at the cost of the oldest download links.
+GRADIO_CACHE_LIMIT = int(os.environ.get("SEGDEMO_CACHE_MB", "2048")) * 2**20
 #: ``launch(state_session_capacity=...)``: browser sessions whose state Gradio keeps (its default is 10000,
 #: each holding a copy of the page's component configs); the least recently used go first.
 SESSION_CAPACITY = int(os.environ.get("SEGDEMO_SESSION_CAPACITY", "400"))
@@ -106,11 +111,21 @@ def quiet_disconnects() -> None:
 
 #: More cleaning for the beat, e.g. the UI's (Gradio's cache): functions returning the bytes they freed.
 _cleaners: list[Callable[[], int]] = []
+_frequent: list[Callable[[], int]] = []
 
 
-def add_cleaner(cleaner: Callable[[], int]) -> None:
-    """Run ``cleaner`` on every :func:`tick` (the UI registers what this gradio-free module cannot do)."""
-    _cleaners.append(cleaner)
+def add_cleaner(cleaner: Callable[[], int], *, frequent: bool = False) -> None:
+    """Run ``cleaner`` on every :func:`tick`, or with ``frequent`` every :data:`QUIET_SECONDS` (the UI
+    registers what this gradio-free module cannot do). A cleaner returns the bytes it freed."""
+    (_frequent if frequent else _cleaners).append(cleaner)
+
+
+def quick_tick() -> int:
+    """Run the frequent cleaners (what the thread runs every :data:`QUIET_SECONDS`); bytes freed."""
+    freed = sum(cleaner() for cleaner in _frequent)
+    if freed:
+        log.info("cache cap freed %.1f MB", freed / 2**20)
+    return freed
 
 
 def tick() -> None:
@@ -143,6 +158,7 @@ def _loop() -> None:
             if since_sweep >= SWEEP_SECONDS:
                 since_sweep = 0.0
                 tick()
+            quick_tick()
             requests = _requests()
             served, busy = (requests.served, requests.busy) if requests is not None else (None, None)
             if should_trim(since_trim, served, busy, served_at_trim):

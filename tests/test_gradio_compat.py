@@ -201,6 +201,48 @@ def test_delete_cached_files_empties_what_gradio_cached_for_the_app(tmp_path):
     assert gradio_compat.delete_cached_files(demo) == 0  # twice is harmless
 
 
+def test_delete_cached_files_keeps_the_cache_under_its_limit_oldest_first(tmp_path):
+    """Four young files of 1,000 bytes and a limit of 2,500: the two oldest go, whatever their age; a file
+    tracked twice (an upload and a session's copy) counts once."""
+    import time
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from segdemo.ui import gradio_compat
+
+    with gr.Blocks() as demo:
+        gr.Markdown("x")
+    paths = []
+    for i in range(4):
+        path = tmp_path / f"h{i}" / "upload.png"
+        path.parent.mkdir()
+        path.write_bytes(b"x" * 1000)
+        paths.append(path)
+        demo.upload_file_set.add(str(path))
+        time.sleep(0.02)  # creation times in this order
+    copy = SimpleNamespace(temp_files={str(paths[3])})
+    demo.state_holder.session_data["s1"] = SimpleNamespace(blocks_config=SimpleNamespace(blocks={7: copy}))
+    assert gradio_compat.delete_cached_files(demo, age=3600, limit=4000) == 0  # at the limit: all kept
+    assert gradio_compat.delete_cached_files(demo, age=3600, limit=2500) == 2000
+    assert [p.exists() for p in paths] == [False, False, True, True] and not paths[0].parent.exists()
+    assert demo.upload_file_set == {str(paths[2]), str(paths[3])}
+    assert gradio_compat.delete_cached_files(demo, age=3600, limit=2500) == 0
+
+
+def test_the_housekeeping_beat_runs_the_frequent_cleaners(monkeypatch):
+    from segdemo import housekeeping
+
+    calls = []
+    monkeypatch.setattr(housekeeping, "_frequent", [])
+    monkeypatch.setattr(housekeeping, "_cleaners", [])
+    housekeeping.add_cleaner(lambda: calls.append("often") or 5, frequent=True)
+    housekeeping.add_cleaner(lambda: calls.append("sweep") or 0)
+    assert housekeeping.quick_tick() == 5 and calls == ["often"]
+    housekeeping.tick()
+    assert calls == ["often", "sweep"]
+
+
 def test_configure_queue_sets_what_queue_would_without_a_second_app():
     import gradio as gr
 

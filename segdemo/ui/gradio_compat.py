@@ -403,10 +403,11 @@ def _cached_file_sets(blocks: Any) -> list[set]:
     return sets
 
 
-def delete_cached_files(blocks: Any, age: float | None = None) -> int:
+def delete_cached_files(blocks: Any, age: float | None = None, limit: int | None = None) -> int:
     """Delete the files Gradio cached for ``blocks`` (uploads, outputs, including those tracked on a
     session's copy of a component; not the examples and initial values it keeps) older than ``age`` seconds
-    (all if None), and the folders they leave empty. Idempotent.
+    (all if None), then, while the files left hold more than ``limit`` bytes, the oldest of them; and the
+    folders they leave empty. Idempotent.
 
     Returns:
         Bytes freed.
@@ -415,24 +416,39 @@ def delete_cached_files(blocks: Any, age: float | None = None) -> int:
     for component in blocks.blocks.values():
         keep.update(getattr(component, "keep_in_cache", set()))
     now, freed = time.time(), 0
+    left: dict[str, tuple[float, int, list[set]]] = {}  # name → (ctime, size, the sets tracking it)
     for files in _cached_file_sets(blocks):
         for name in list(files):
-            path = Path(name)
             try:
-                stat = path.lstat()
+                stat = Path(name).lstat()
             except FileNotFoundError:
                 files.discard(name)
                 continue
-            if name in keep or (age is not None and now - stat.st_ctime <= age):
+            if name in keep:
                 continue
-            path.unlink(missing_ok=True)
-            files.discard(name)
-            freed += stat.st_size
-            try:  # Gradio caches each file in a folder named by its hash
-                path.parent.rmdir()
-            except OSError:  # not empty (another file, or one it keeps), or already gone
-                pass
+            if age is not None and now - stat.st_ctime <= age:
+                left.setdefault(name, (stat.st_ctime, stat.st_size, []))[2].append(files)
+                continue
+            freed += _delete_cached(name, [files], stat.st_size)
+    total = sum(size for _, size, _ in left.values())
+    for name, (_, size, sets) in sorted(left.items(), key=lambda item: item[1][0]):  # the oldest first
+        if limit is None or total <= limit:
+            break
+        freed += _delete_cached(name, sets, size)
+        total -= size
     return freed
+
+
+def _delete_cached(name: str, sets: list[set], size: int) -> int:
+    path = Path(name)
+    path.unlink(missing_ok=True)
+    for files in sets:
+        files.discard(name)
+    try:  # Gradio caches each file in a folder named by its hash
+        path.parent.rmdir()
+    except OSError:  # not empty (another file, or one it keeps), or already gone
+        pass
+    return size
 
 
 # ---- 8. queue settings without building the app again ----
