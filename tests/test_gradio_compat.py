@@ -223,7 +223,13 @@ def test_delete_cached_files_keeps_the_cache_under_its_limit_oldest_first(tmp_pa
         time.sleep(0.02)  # creation times in this order
     copy = SimpleNamespace(temp_files={str(paths[3])})
     demo.state_holder.session_data["s1"] = SimpleNamespace(blocks_config=SimpleNamespace(blocks={7: copy}))
-    assert gradio_compat.delete_cached_files(demo, age=3600, limit=4000) == 0  # at the limit: all kept
+    only_on_session = tmp_path / "feed" / "run.safetensors"  # a session's download: seen with sessions only
+    only_on_session.parent.mkdir()
+    only_on_session.write_bytes(b"z" * 10_000)
+    copy.temp_files.add(str(only_on_session))
+    assert gradio_compat.delete_cached_files(demo, age=3600, limit=4000, sessions=False) == 0  # at the limit
+    assert only_on_session.exists()
+    only_on_session.unlink()
     assert gradio_compat.delete_cached_files(demo, age=3600, limit=2500) == 2000
     assert [p.exists() for p in paths] == [False, False, True, True] and not paths[0].parent.exists()
     assert demo.upload_file_set == {str(paths[2]), str(paths[3])}

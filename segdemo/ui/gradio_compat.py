@@ -391,23 +391,29 @@ def plot_payload(spec_json: str) -> Any:
 # copy of the component (``SessionState.blocks_config``), which the clean-up never sees: the Train tab's
 # checkpoint downloads (~0.7 MB a run) stayed in the cache after every exit, and were never aged out.
 
-def _cached_file_sets(blocks: Any) -> list[set]:
+def _cached_file_sets(blocks: Any, sessions: bool = True) -> list[set]:
     sets = list(blocks.temp_file_sets)
+    if not sessions:
+        return sets
+    seen = {id(files) for files in sets}  # a session's copy shares most blocks (and their sets) with the page
     holder = getattr(blocks, "state_holder", None)
     for session in list(getattr(holder, "session_data", {}).values()):
         config = getattr(session, "blocks_config", None)
         for block in list(getattr(config, "blocks", {}).values()):
             files = getattr(block, "temp_files", None)
-            if isinstance(files, set) and all(files is not known for known in sets):
+            if isinstance(files, set) and id(files) not in seen:
+                seen.add(id(files))
                 sets.append(files)
     return sets
 
 
-def delete_cached_files(blocks: Any, age: float | None = None, limit: int | None = None) -> int:
-    """Delete the files Gradio cached for ``blocks`` (uploads, outputs, including those tracked on a
-    session's copy of a component; not the examples and initial values it keeps) older than ``age`` seconds
+def delete_cached_files(blocks: Any, age: float | None = None, limit: int | None = None, *,
+                        sessions: bool = True) -> int:
+    """Delete the files Gradio cached for ``blocks`` (uploads, outputs, and with ``sessions`` those tracked on
+    a session's copy of a component; not the examples and initial values it keeps) older than ``age`` seconds
     (all if None), then, while the files left hold more than ``limit`` bytes, the oldest of them; and the
-    folders they leave empty. Idempotent.
+    folders they leave empty. Idempotent. Without ``sessions`` it reads only the page's own sets, not each
+    session's copy of every block: cheap enough for a beat of a few seconds with hundreds of sessions.
 
     Returns:
         Bytes freed.
@@ -417,7 +423,7 @@ def delete_cached_files(blocks: Any, age: float | None = None, limit: int | None
         keep.update(getattr(component, "keep_in_cache", set()))
     now, freed = time.time(), 0
     left: dict[str, tuple[float, int, list[set]]] = {}  # name → (ctime, size, the sets tracking it)
-    for files in _cached_file_sets(blocks):
+    for files in _cached_file_sets(blocks, sessions):
         for name in list(files):
             try:
                 stat = Path(name).lstat()

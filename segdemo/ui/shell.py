@@ -166,9 +166,11 @@ def serve(demo: gr.Blocks) -> None:
     serving.start()  # thread count and allocator, once, before the first model runs
     housekeeping.start()  # SIGTERM like Ctrl-C, stale temp folders swept, memory and disk cleaned on a beat
     age = housekeeping.GRADIO_DELETE_CACHE[1]
-    # what Gradio's own misses, and its cap; every few seconds, as a loop of 20 MB uploads fills a disk fast
-    housekeeping.add_cleaner(lambda: gradio_compat.delete_cached_files(demo, age, housekeeping.GRADIO_CACHE_LIMIT),
-                             frequent=True)
+    housekeeping.add_cleaner(lambda: gradio_compat.delete_cached_files(demo, age))  # what Gradio's own misses
+    # The cap, every few seconds (a loop of 20 MB uploads fills a disk fast): uploads and the page's outputs;
+    # the sessions' own copies (checkpoint downloads, bounded by the Train tab's limits) wait for the sweep.
+    housekeeping.add_cleaner(lambda: gradio_compat.delete_cached_files(demo, age, housekeeping.GRADIO_CACHE_LIMIT,
+                                                                       sessions=False), frequent=True)
     demo.launch(prevent_thread_lock=True, **launch_kwargs())
 
     def warm() -> None:
