@@ -64,11 +64,11 @@ def run(quick: bool = False, size: int = 512) -> dict[str, Any]:
     photo = Image.fromarray(segment_lesson.example_photo("astronaut")).resize((size, size), Image.Resampling.BICUBIC)
     photo.save(uploads["jpeg_photo"], quality=90)
     repeats = 3 if quick else 10
-    # Reading the upload is work every handler must do before the forward can start: the forward
-    # plus the decode alone is the least any handler could take.
     # A phone's 12-megapixel photo, read down to the tab's longest side: decoded at 1/2 scale by libjpeg.
     phone = folder / "phone.jpg"
     photo.resize((4032, 3024), Image.Resampling.BICUBIC).save(phone, quality=92)
+    # Reading the upload is work every handler must do before the forward can start: the forward
+    # plus the decode alone is the least any handler could take.
     decode = {kind: median_latency_ms(lambda upload=upload: load_image(str(upload), max_side=segment_lesson.max_side()),
                                       warmup=2, repeats=3 * repeats if kind != "jpeg_12mp" else repeats)
               for kind, upload in {**uploads, "jpeg_12mp": phone}.items()}
