@@ -12,9 +12,8 @@
   would otherwise stay at its peak;
 - a client that drops its connection mid-upload (``ClientDisconnect``) is logged as one line, not a traceback.
 
-Gradio's own cache and per-session state are bounded by :data:`GRADIO_DELETE_CACHE` and
-:data:`SESSION_CAPACITY`, which the shell passes to ``gr.Blocks`` and ``launch``; the cache's size by
-:data:`GRADIO_CACHE_LIMIT`, on a frequent beat of its own.
+Gradio's cache is bounded in age by :data:`GRADIO_DELETE_CACHE` and in size by :data:`GRADIO_CACHE_LIMIT`
+(the shell registers the cleaner), its per-session state by :data:`SESSION_CAPACITY` (passed to ``launch``).
 """
 
 from __future__ import annotations
@@ -46,15 +45,16 @@ def _train_sessions():
 
 log = logging.getLogger("segdemo")
 
-#: ``gr.Blocks(delete_cache=(every, age))``: Gradio deletes the files it cached for this app (uploads, outputs)
-#: every 5 minutes once older than 15 minutes, and all of them when the server stops
-#: (``ui.gradio_compat.delete_cached_files``). A class of 30 writes ~50 MB a minute into it (``make loadtest``
-#: reports the rate and the cap it implies, ``(every + age)`` minutes of it); a result's download link stays
-#: valid for at least 15 minutes.
-GRADIO_DELETE_CACHE = (300, 900)
-#: Bytes Gradio's cache may hold before its oldest files go, whatever their age (``SEGDEMO_CACHE_MB``, checked
-#: every :data:`QUIET_SECONDS`). A class stays far below it (~50 MB a minute for at most 20 minutes); it bounds
-#: the disk when someone uploads 20 MB files in a loop, at the cost of the oldest download links.
+#: Gradio's cache (uploads, outputs) is cleaned by this app (``ui.gradio_compat.delete_cached_files``, registered
+#: by the shell as a frequent cleaner), not by ``gr.Blocks(delete_cache=...)``: Gradio's scheduled task walks the
+#: same sets in a thread of its own and would stop for good on a "set changed size during iteration" while
+#: ours runs. ``(every, age)``: every :data:`QUIET_SECONDS` the files older than 15 minutes go; all of them
+#: when the server stops. A class of 30 writes ~50 MB a minute into it (``make loadtest`` reports the rate and
+#: the cap it implies, ``(every + age)`` seconds of it); a result's download link stays valid for 15 minutes.
+GRADIO_DELETE_CACHE = (10, 900)
+#: Bytes Gradio's cache may hold before its oldest files go, whatever their age (``SEGDEMO_CACHE_MB``, on the
+#: same beat). A class stays far below it (~50 MB a minute for 15 minutes); it bounds the disk when someone
+#: uploads 20 MB files in a loop, at the cost of the oldest download links.
 GRADIO_CACHE_LIMIT = int(os.environ.get("SEGDEMO_CACHE_MB", "2048")) * 2**20
 #: ``launch(state_session_capacity=...)``: browser sessions whose state Gradio keeps (its default is 10000,
 #: each holding a copy of the page's component configs); the least recently used go first.
@@ -63,7 +63,7 @@ SWEEP_SECONDS = 600.0
 TRIM_SECONDS = 60.0
 #: How often the cleaner looks whether a busy spell has ended (requests served since the last trim, none in
 #: flight now): a class's burst leaves ~0.4 GB of freed buffers, which go back within this time, not a minute.
-QUIET_SECONDS = 10.0
+QUIET_SECONDS = float(GRADIO_DELETE_CACHE[0])
 
 _stop = threading.Event()
 _thread: threading.Thread | None = None
@@ -158,13 +158,19 @@ def _loop() -> None:
             if since_sweep >= SWEEP_SECONDS:
                 since_sweep = 0.0
                 tick()
+        except Exception:  # noqa: BLE001 - cleaning must never take the server down
+            log.warning("housekeeping failed", exc_info=True)
+        try:
             quick_tick()
+        except Exception:  # noqa: BLE001 - nor stop the memory trim below
+            log.warning("housekeeping failed", exc_info=True)
+        try:
             requests = _requests()
             served, busy = (requests.served, requests.busy) if requests is not None else (None, None)
             if should_trim(since_trim, served, busy, served_at_trim):
                 trim_memory()
                 since_trim, served_at_trim = 0.0, served
-        except Exception:  # noqa: BLE001 - cleaning must never take the server down
+        except Exception:  # noqa: BLE001
             log.warning("housekeeping failed", exc_info=True)
 
 

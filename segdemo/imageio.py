@@ -54,6 +54,12 @@ class LoadedImage:
     notices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
+#: A large JPEG is decoded at a reduced scale at least this many times the size it is then downscaled to, so
+#: that the box filter after it averages 1.5 or more pixels into one: just above the target size it would
+#: shift pixels by up to one instead of averaging them.
+DRAFT_MARGIN = 1.5
+
+
 def _name_of(source: Source) -> str:
     if isinstance(source, (str, os.PathLike)):
         return Path(source).name
@@ -68,9 +74,10 @@ def open_image(source: Source, *, max_pixels: int = MAX_PIXELS, max_side: int | 
         max_pixels: the limit for this use (photos :data:`MAX_PIXELS`, masks :data:`MAX_MASK_PIXELS`),
             checked from the header before any pixel is decoded.
         max_side: for a caller that downscales to this longest side: a larger JPEG is decoded at the
-            smallest of 1/2, 1/4 or 1/8 of its size whose sides stay at least the downscaled ones
-            (libjpeg's DCT scaling: a 12-megapixel phone photo decodes in a fraction of the time and
-            memory). The image is then smaller than its file; :func:`load_image` resizes it exactly.
+            smallest of 1/2, 1/4 or 1/8 of its size whose sides stay at least :data:`DRAFT_MARGIN` times
+            the downscaled ones (libjpeg's DCT scaling: a 12-megapixel phone photo decodes in less time and
+            a quarter of the memory). The image is then smaller than its file; :func:`load_image` resizes
+            it exactly.
 
     Raises:
         InputError: ``err.not_image`` (not an image, empty file), ``err.image_too_large``
@@ -103,8 +110,8 @@ def _open(source: Source, max_pixels: int, max_side: int | None) -> tuple[Image.
             )
         if img.format == "PNG" and _png_data_short(source):
             raise OSError("PNG data ends before the last row")
-        if max_side is not None and img.format == "JPEG" and max(width, height) > max_side:
-            scale = max_side / max(width, height)
+        if max_side is not None and img.format in ("JPEG", "MPO") and max(width, height) > max_side:
+            scale = DRAFT_MARGIN * max_side / max(width, height)  # MPO: a phone's JPEG with a second picture
             img.draft(None, (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
         img.load()
     except InputError:

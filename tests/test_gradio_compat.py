@@ -202,8 +202,9 @@ def test_delete_cached_files_empties_what_gradio_cached_for_the_app(tmp_path):
 
 
 def test_delete_cached_files_keeps_the_cache_under_its_limit_oldest_first(tmp_path):
-    """Four young files of 1,000 bytes and a limit of 2,500: the two oldest go, whatever their age; a file
-    tracked twice (an upload and a session's copy) counts once."""
+    """Four young files of 1,000 bytes on the page (the newest also on a session's copy, counted once) and
+    then a 500-byte download only on the session's copy: 4,500 bytes. A limit of 3,000 takes the two oldest
+    (without the session's file counted, one would have been enough)."""
     import time
     from types import SimpleNamespace
 
@@ -214,39 +215,48 @@ def test_delete_cached_files_keeps_the_cache_under_its_limit_oldest_first(tmp_pa
     with gr.Blocks() as demo:
         gr.Markdown("x")
     paths = []
-    for i in range(4):
-        path = tmp_path / f"h{i}" / "upload.png"
+    for i in range(5):
+        path = tmp_path / f"h{i}" / ("upload.png" if i < 4 else "run.safetensors")
         path.parent.mkdir()
-        path.write_bytes(b"x" * 1000)
+        path.write_bytes(b"x" * (1000 if i < 4 else 500))
         paths.append(path)
-        demo.upload_file_set.add(str(path))
         time.sleep(0.02)  # creation times in this order
-    copy = SimpleNamespace(temp_files={str(paths[3])})
+    demo.upload_file_set.update(str(path) for path in paths[:4])
+    copy = SimpleNamespace(temp_files={str(paths[3]), str(paths[4])})
     demo.state_holder.session_data["s1"] = SimpleNamespace(blocks_config=SimpleNamespace(blocks={7: copy}))
-    only_on_session = tmp_path / "feed" / "run.safetensors"  # a session's download: seen with sessions only
-    only_on_session.parent.mkdir()
-    only_on_session.write_bytes(b"z" * 10_000)
-    copy.temp_files.add(str(only_on_session))
-    assert gradio_compat.delete_cached_files(demo, age=3600, limit=4000, sessions=False) == 0  # at the limit
-    assert only_on_session.exists()
-    only_on_session.unlink()
-    assert gradio_compat.delete_cached_files(demo, age=3600, limit=2500) == 2000
-    assert [p.exists() for p in paths] == [False, False, True, True] and not paths[0].parent.exists()
+    assert gradio_compat.delete_cached_files(demo, age=3600, limit=4500) == 0  # at the limit: all kept
+    assert gradio_compat.delete_cached_files(demo, age=3600, limit=3000) == 2000
+    assert [p.exists() for p in paths] == [False, False, True, True, True] and not paths[0].parent.exists()
     assert demo.upload_file_set == {str(paths[2]), str(paths[3])}
-    assert gradio_compat.delete_cached_files(demo, age=3600, limit=2500) == 0
+    assert gradio_compat.delete_cached_files(demo, age=3600, limit=3000) == 0
 
 
-def test_the_housekeeping_beat_runs_the_frequent_cleaners(monkeypatch):
+def test_the_housekeeping_thread_runs_the_frequent_cleaners_and_trims_even_when_one_fails(monkeypatch):
+    import threading
+
     from segdemo import housekeeping
 
-    calls = []
+    calls, trimmed = [], threading.Event()
+    monkeypatch.setattr(housekeeping, "QUIET_SECONDS", 0.01)
+    monkeypatch.setattr(housekeeping, "SWEEP_SECONDS", 1e9)  # no sweep of the real temp folder
+    monkeypatch.setattr(housekeeping, "TRIM_SECONDS", 0.0)
+    monkeypatch.setattr(housekeeping, "trim_memory", trimmed.set)
     monkeypatch.setattr(housekeeping, "_frequent", [])
-    monkeypatch.setattr(housekeeping, "_cleaners", [])
-    housekeeping.add_cleaner(lambda: calls.append("often") or 5, frequent=True)
-    housekeeping.add_cleaner(lambda: calls.append("sweep") or 0)
-    assert housekeeping.quick_tick() == 5 and calls == ["often"]
-    housekeeping.tick()
-    assert calls == ["often", "sweep"]
+
+    def failing() -> int:
+        calls.append(1)
+        raise PermissionError("a file we may not delete")
+
+    housekeeping.add_cleaner(failing, frequent=True)
+    monkeypatch.setattr(housekeeping, "_stop", threading.Event())
+    thread = threading.Thread(target=housekeeping._loop, daemon=True)
+    thread.start()
+    try:
+        assert trimmed.wait(5) and len(calls) >= 1
+    finally:
+        housekeeping._stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
 
 
 def test_configure_queue_sets_what_queue_would_without_a_second_app():

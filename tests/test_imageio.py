@@ -89,11 +89,29 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_then_resized_exactly(orienta
     assert np.abs(loaded.array.astype(int) - reference).mean() < 1.5
 
 
-def test_a_jpeg_at_exactly_twice_the_side_is_decoded_at_half_and_not_resized_again():
-    data = _png_bytes(Image.new("RGB", (2048, 1024), (90, 120, 200)), "JPEG", quality=95)
-    loaded = imageio.load_image(data, max_side=1024)
-    assert loaded.array.shape == (512, 1024, 3) and loaded.resized and loaded.original_size == (2048, 1024)
-    assert np.abs(loaded.array.astype(int) - (90, 120, 200)).max() <= 3
+def test_the_reduced_decode_leaves_the_box_filter_at_least_one_and_a_half_pixels_per_pixel():
+    """For a 1024 longest side a 2050×1538 JPEG is decoded whole (half its size, 1025, would leave the box
+    filter a 1.001× step that shifts pixels instead of averaging them): exactly the full decode's result. A
+    4100×3075 one is decoded at 1/2, 2050×1538, then averaged 2:1. An MPO (a phone's JPEG carrying a second
+    picture) is decoded at a reduced scale too."""
+    rng = np.random.default_rng(1)
+    texture = Image.fromarray(rng.integers(0, 256, (40, 53, 3), dtype=np.uint8))
+    for size, decoded in (((2050, 1538), (2050, 1538)), ((4100, 3075), (2050, 1538))):
+        data = _png_bytes(texture.resize(size, Image.Resampling.BICUBIC), "JPEG", quality=92)
+        assert imageio.open_image(data, max_side=1024).size == decoded
+        loaded = imageio.load_image(data, max_side=1024).array
+        full = imageio.to_rgb_array(imageio.open_image(data))
+        reference = np.asarray(Image.fromarray(full).resize((1024, 768), Image.Resampling.BOX))
+        difference = np.abs(loaded.astype(int) - reference)
+        if decoded == size:
+            assert np.array_equal(loaded, reference)
+        else:
+            assert difference.mean() < 1.5 and np.percentile(difference, 99) <= 6
+    buffer = io.BytesIO()
+    picture = texture.resize((4000, 3000), Image.Resampling.BICUBIC)
+    picture.save(buffer, "MPO", save_all=True, append_images=[picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
+    assert imageio.open_image(buffer.getvalue(), max_side=1024).size == (2000, 1500)
+    assert imageio.load_image(buffer.getvalue(), max_side=1024).array.shape == (768, 1024, 3)
 
 
 def test_one_pixel_image_loads():

@@ -315,8 +315,8 @@ def test_a_run_starts_after_a_burst_of_requests_and_a_stop_meanwhile_ends_it_unb
         until(lambda: run.state == "running")
         time.sleep(0.4)
         assert not started  # it waits for the burst to end before it builds anything
-        assert train_ui.status_text(run, "en").startswith("**Starting…** The run waits for a quiet moment (up to 5 s")
-        assert train_ui.status_text(run, "zh").startswith("**正在启动……** 训练先等服务器空闲片刻（最多 5 秒")
+        assert train_ui.status_text(run, "en").startswith("**Starting…** The run gives way to the other requests")
+        assert train_ui.status_text(run, "zh").startswith("**正在启动……** 训练先让服务器上的其他请求优先处理")
     until(lambda: started and len(run.steps) >= 3, timeout=3)  # the burst over: it starts at once
     train_lesson.stop("b")
     train_lesson.wait(run, 5)

@@ -57,10 +57,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "train.queued": ("Waiting for a free slot: **position {position}** in the queue ({running} of {slots} slots "
                      "busy).", "等待空闲名额：排在队列第 **{position}** 位（{slots} 个名额中 {running} 个正在使用）。"),
     "train.failed": ("The run failed: {error}", "训练失败：{error}"),
-    "train.starting": ("**Starting…** The run waits for a quiet moment (up to {seconds} s: other requests to the "
-                       "server go first), then builds the model and takes its first step.",
-                       "**正在启动……** 训练先等服务器空闲片刻（最多 {seconds} 秒，服务器上的其他请求优先），"
-                       "然后构建模型，开始第一步。"),
+    "train.starting": ("**Starting…** The run gives way to the other requests on the server first, then builds "
+                       "the model and takes its first step.",
+                       "**正在启动……** 训练先让服务器上的其他请求优先处理，然后构建模型，开始第一步训练。"),
     "train.progress": (
         "**Step {done}/{total}** · {rate} steps/s · {elapsed} s elapsed · about {remaining} s left · "
         "last val mIoU {miou}",

@@ -312,7 +312,7 @@ def temp_sizes(temp: Path) -> dict[str, float]:
 
 def cache_bound(grown_mb: float, seconds: float) -> dict[str, float]:
     """How fast the load filled Gradio's cache, and the most it can hold at that rate: files live at most
-    ``every + age`` seconds (``housekeeping.GRADIO_DELETE_CACHE``)."""
+    ``every + age`` seconds (``housekeeping.GRADIO_DELETE_CACHE``; ``GRADIO_CACHE_LIMIT`` caps it too)."""
     from segdemo.housekeeping import GRADIO_DELETE_CACHE
 
     every, age = GRADIO_DELETE_CACHE

@@ -101,8 +101,9 @@ def _segment(data: dict[str, Any]) -> list[str]:
     out = [f"The Segment handler at {data['size']}² (decode, preprocess, forward, arg-max, overlay, masks, confidence, "
            f"class table) against the bare forward, for a photo JPEG (decode {decode.get('jpeg_photo', '?')} ms) and a "
            f"noise PNG (the worst case, decode {decode.get('png_noise', '?')} ms)"
-           + (f"; a phone's 4032×3024 JPEG is read down to the tab's longest side in {decode['jpeg_12mp']} ms"
-              if "jpeg_12mp" in decode else "")
+           + (f"; a phone's 4032×3024 JPEG ({data.get('jpeg_12mp_mb', '?')} MB) is read down to the tab's longest "
+              f"side in {decode['jpeg_12mp']} ms, decoded at half its size ({decode['jpeg_12mp_whole']} ms when "
+              "decoded whole first)" if "jpeg_12mp_whole" in decode else "")
            + f". Cold start (process start to the first page served): {data.get('cold_start_s', '?')} s.", ""]
     if rounds:
         out[0] += (" The handler's own work is its time minus the forward pass inside the same call (goal ≤ 10 ms "

@@ -25,8 +25,9 @@ segdemo relies on nine behaviours of Gradio 6.31.0 that have no public switch:
 
 7. **Gradio's cache** (``Blocks.temp_file_sets``, ``SessionState.blocks_config``): Gradio's clean-up misses the
    files tracked on a session's copy of a component (22 MB of a lesson's checkpoint downloads stayed after
-   each exit, and were never aged out); :func:`delete_cached_files` covers them, by age on the housekeeping
-   beat and all of them at shutdown.
+   each exit, and were never aged out); :func:`delete_cached_files` covers them, by age and size on the
+   housekeeping beat and all of them at shutdown. It replaces Gradio's own scheduled clean-up, which walks the
+   sets without copying them in another thread.
 
 8. **Queue settings without a second app** (``Blocks._queue``): ``Blocks.queue()`` builds the whole FastAPI app
    again (~0.3 s of a ~5 s start, after ``Blocks.__exit__`` built it once and before ``launch`` builds it for
@@ -391,10 +392,8 @@ def plot_payload(spec_json: str) -> Any:
 # copy of the component (``SessionState.blocks_config``), which the clean-up never sees: the Train tab's
 # checkpoint downloads (~0.7 MB a run) stayed in the cache after every exit, and were never aged out.
 
-def _cached_file_sets(blocks: Any, sessions: bool = True) -> list[set]:
+def _cached_file_sets(blocks: Any) -> list[set]:
     sets = list(blocks.temp_file_sets)
-    if not sessions:
-        return sets
     seen = {id(files) for files in sets}  # a session's copy shares most blocks (and their sets) with the page
     holder = getattr(blocks, "state_holder", None)
     for session in list(getattr(holder, "session_data", {}).values()):
@@ -407,13 +406,11 @@ def _cached_file_sets(blocks: Any, sessions: bool = True) -> list[set]:
     return sets
 
 
-def delete_cached_files(blocks: Any, age: float | None = None, limit: int | None = None, *,
-                        sessions: bool = True) -> int:
-    """Delete the files Gradio cached for ``blocks`` (uploads, outputs, and with ``sessions`` those tracked on
-    a session's copy of a component; not the examples and initial values it keeps) older than ``age`` seconds
-    (all if None), then, while the files left hold more than ``limit`` bytes, the oldest of them; and the
-    folders they leave empty. Idempotent. Without ``sessions`` it reads only the page's own sets, not each
-    session's copy of every block: cheap enough for a beat of a few seconds with hundreds of sessions.
+def delete_cached_files(blocks: Any, age: float | None = None, limit: int | None = None) -> int:
+    """Delete the files Gradio cached for ``blocks`` (uploads, outputs, including those tracked on a session's
+    copy of a component; not the examples and initial values it keeps) older than ``age`` seconds (all if
+    None), then, while the files left hold more than ``limit`` bytes, the oldest of them; and the folders they
+    leave empty. Idempotent; a file that cannot be deleted is left for the next call.
 
     Returns:
         Bytes freed.
@@ -423,7 +420,7 @@ def delete_cached_files(blocks: Any, age: float | None = None, limit: int | None
         keep.update(getattr(component, "keep_in_cache", set()))
     now, freed = time.time(), 0
     left: dict[str, tuple[float, int, list[set]]] = {}  # name → (ctime, size, the sets tracking it)
-    for files in _cached_file_sets(blocks, sessions):
+    for files in _cached_file_sets(blocks):
         for name in list(files):
             try:
                 stat = Path(name).lstat()
@@ -447,7 +444,10 @@ def delete_cached_files(blocks: Any, age: float | None = None, limit: int | None
 
 def _delete_cached(name: str, sets: list[set], size: int) -> int:
     path = Path(name)
-    path.unlink(missing_ok=True)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:  # e.g. permissions changed under us: keep tracking it
+        return 0
     for files in sets:
         files.discard(name)
     try:  # Gradio caches each file in a folder named by its hash

@@ -114,7 +114,7 @@ def build_demo() -> gr.Blocks:
     from segdemo.ui.i18n import i18n
 
     gradio_compat.install()  # stops here on an untested Gradio; see segdemo/ui/gradio_compat.py
-    with gr.Blocks(title="segdemo", delete_cache=housekeeping.GRADIO_DELETE_CACHE) as demo:
+    with gr.Blocks(title="segdemo") as demo:  # its cache: housekeeping.GRADIO_DELETE_CACHE, see serve()
         with gr.Row(equal_height=False):
             gr.Markdown(i18n("app.title"), elem_id="app-title")
             # Language names in their own script, the same in every language: links so a reload gives
@@ -165,12 +165,10 @@ def serve(demo: gr.Blocks) -> None:
 
     serving.start()  # thread count and allocator, once, before the first model runs
     housekeeping.start()  # SIGTERM like Ctrl-C, stale temp folders swept, memory and disk cleaned on a beat
+    # Gradio's cache by age and size, every few seconds (a loop of 20 MB uploads fills a disk fast)
     age = housekeeping.GRADIO_DELETE_CACHE[1]
-    housekeeping.add_cleaner(lambda: gradio_compat.delete_cached_files(demo, age))  # what Gradio's own misses
-    # The cap, every few seconds (a loop of 20 MB uploads fills a disk fast): uploads and the page's outputs;
-    # the sessions' own copies (checkpoint downloads, bounded by the Train tab's limits) wait for the sweep.
-    housekeeping.add_cleaner(lambda: gradio_compat.delete_cached_files(demo, age, housekeeping.GRADIO_CACHE_LIMIT,
-                                                                       sessions=False), frequent=True)
+    housekeeping.add_cleaner(lambda: gradio_compat.delete_cached_files(demo, age, housekeeping.GRADIO_CACHE_LIMIT),
+                             frequent=True)
     demo.launch(prevent_thread_lock=True, **launch_kwargs())
 
     def warm() -> None:
@@ -186,6 +184,6 @@ def serve(demo: gr.Blocks) -> None:
     try:
         demo.block_thread()  # returns on Ctrl-C, after Gradio closed the server
     finally:
-        gradio_compat.delete_cached_files(demo)  # Gradio's own hook may not run on a SIGTERM exit
+        gradio_compat.delete_cached_files(demo)  # all of it: the cache is this app's to empty
         housekeeping.stop()  # training threads joined, checkpoints and downloads deleted
         workers.stop()

@@ -65,9 +65,7 @@ def status_text(run: lesson.Run | None, lang: str) -> str:
     if run.state == "stopped" and not run.steps and not run.stem:  # stopped while queued or waiting to start
         return t("train.stopped_unstarted", lang)
     if run.state == "running" and not run.steps:  # waiting for a quiet moment, then building the model
-        from segdemo.serving import TRAIN_START_SECONDS
-
-        return t("train.starting", lang, seconds=f"{TRAIN_START_SECONDS:g}") + "  \n" + _server_load(lang)
+        return t("train.starting", lang) + "  \n" + _server_load(lang)
     text = t("train.progress" if run.active else "train.progress_ended", lang, done=len(run.steps), total=run.config.steps_per_epoch,
              rate=f"{run.steps_per_second():.1f}", elapsed=f"{run.elapsed():.0f}",
              remaining=f"{run.remaining():.0f}", miou=f"{run.vals[-1][1]:.3f}" if run.vals else "—")
